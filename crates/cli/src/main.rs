@@ -1,0 +1,51 @@
+//! `yidi`: the command line of the yidi network.
+//!
+//! # Layout
+//! - `quote`: the fund-share calculation of `settlement.md` on self-contained cases.
+//! - `sample`: realistic cases drawn from the embedded policies and catalogues.
+//! - `data`: checks policy and catalogue files.
+
+mod data;
+mod quote;
+mod sample;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "yidi", version, about = "Cross-province direct settlement of medical insurance")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Quote one case or a JSON array of cases (settlement.md): FILE, or standard input.
+    Quote(quote::Args),
+    /// Print realistic quote cases drawn from the embedded policy and catalogue files.
+    SampleCase(sample::Args),
+    /// Check policy and catalogue files (the embedded ones when no file is given).
+    CheckData(data::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Quote(args) => quote::run(&args),
+        Command::SampleCase(args) => report(sample::run(&args)),
+        Command::CheckData(args) => report(data::run(&args)),
+    }
+}
+
+/// Prints an error chain on one line and maps it to exit code 2 (bad input or usage).
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("yidi: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

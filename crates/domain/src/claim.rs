@@ -1,0 +1,76 @@
+//! What the agency knows when it settles one discharge bill: the bill's lines, the person,
+//! the filing class that applies, and the year-to-date accumulators.
+
+use crate::catalogue::{Quantity, UnitPrice};
+use crate::filing::FilingClass;
+use crate::ids::HospitalLevel;
+use crate::money::Amount;
+
+/// The most lines one bill may carry. Bounded so that a bill's sums stay far below
+/// `Decimal::MAX` (see [`crate::money::MONEY_MAX`]).
+pub const BILL_LINES_MAX: usize = 10_000;
+
+/// One fee line (NHSA `feedetail`): item code, quantity, unit price.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillLine {
+    /// NHSA `med_list_codg`.
+    pub code: String,
+    /// NHSA `cnt`.
+    pub quantity: Quantity,
+    /// NHSA `pric`.
+    pub unit_price: UnitPrice,
+}
+
+/// Whether the person may draw benefits today (see [`crate::benefit`] for how it is decided).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenefitStatus {
+    Active,
+    /// Contributions in arrears, waiting period not served, insurance paused.
+    Suspended,
+}
+
+/// The person as the insured place knows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub retiree: bool,
+    pub assistance_eligible: bool,
+    pub benefit_status: BenefitStatus,
+    /// NHSA `acct_used_flag`: the person agreed to pay their part from the personal account.
+    pub use_account: bool,
+    /// The personal account balance before this bill.
+    pub account_balance: Amount,
+}
+
+/// Year-to-date accumulators (NHSA 5206 人员累计信息) before or after a bill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Accumulators {
+    /// Inpatient admissions settled this year.
+    pub admissions: u32,
+    /// Paid by the pooled fund this year.
+    pub pool_paid: Amount,
+    /// Paid by the catastrophic layer this year.
+    pub catastrophic_paid: Amount,
+    /// Paid by medical assistance this year.
+    pub assistance_paid: Amount,
+}
+
+/// Social Insurance Law art. 30 flags carried by the bill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// Art. 30(1): paid by the work-injury fund, not medical insurance.
+    pub work_injury: bool,
+    /// Art. 30(2): a third party is liable; the fund advances and recovers.
+    pub third_party: bool,
+}
+
+/// Everything about one bill that the fund-share engine decides on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub person: Person,
+    /// The filing class that applies at settlement; `None` for no valid filing.
+    pub filing: Option<FilingClass>,
+    pub hospital_level: HospitalLevel,
+    pub ytd: Accumulators,
+    pub lines: Vec<BillLine>,
+    pub flags: Flags,
+}

@@ -1,0 +1,115 @@
+//! Policy files: one TOML file per insured region (`data/policy/<region>-<name>.toml`).
+//!
+//! ```toml
+//! region = "120000"
+//! name = "天津市 Tianjin"
+//! version = "2024.1"
+//! [filing]                 # optional; national defaults otherwise
+//! temporary_validity_months = 6
+//! [schemes.310]            # the shape of a quote case's `policy`, without region/scheme
+//! annual_cap = "350000"
+//! ...
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use yidi_domain::filing::{FilingClass, FilingRules};
+use yidi_domain::ids::{RegionCode, Scheme};
+use yidi_domain::policy::InsuredRegion;
+
+use crate::dto::{region, PolicyDto};
+use crate::error::{from_toml, FormatError};
+use crate::path::FieldPath;
+use crate::scalar::Scalar;
+
+#[derive(Debug, Deserialize)]
+struct FilingDto<'a> {
+    #[serde(default)]
+    temporary_validity_months: Option<u32>,
+    #[serde(default)]
+    long_term_lock_months: Option<u32>,
+    #[serde(default, borrow)]
+    deemed_filed: Vec<Scalar<'a>>,
+    #[serde(default)]
+    deemed_class: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PolicyFileDto<'a> {
+    #[serde(borrow)]
+    region: Scalar<'a>,
+    name: String,
+    version: String,
+    #[serde(default, borrow)]
+    filing: Option<FilingDto<'a>>,
+    #[serde(borrow)]
+    schemes: BTreeMap<String, PolicyDto<'a>>,
+}
+
+/// Reads a policy file's text.
+pub fn parse_policy_file(text: &str) -> Result<InsuredRegion, FormatError> {
+    let dto: PolicyFileDto = from_toml(text)?;
+    let root = FieldPath::ROOT;
+    let region_code = region(&dto.region, &root.field("region"))?;
+    let filing = match &dto.filing {
+        Some(filing) => filing_rules(filing)?,
+        None => FilingRules::default(),
+    };
+    let mut schemes = Vec::new();
+    let schemes_path = root.field("schemes");
+    for (code, scheme_dto) in &dto.schemes {
+        let path = schemes_path.field(code);
+        let scheme: Scheme = code.parse().map_err(|error| FormatError::invalid(path, error))?;
+        let mut policy = scheme_dto.to_policy(&path, Some(region_code), Some(scheme))?;
+        check_region(policy.region, region_code, &path)?;
+        policy.version = format!("{}/{}+{}", region_code, dto.version, policy.fingerprint());
+        schemes.push(policy);
+    }
+    if schemes.is_empty() {
+        return Err(FormatError::invalid("schemes", "a policy file needs at least one scheme"));
+    }
+    Ok(InsuredRegion { region: region_code, name: dto.name, filing, schemes })
+}
+
+fn check_region(
+    found: RegionCode,
+    expected: RegionCode,
+    path: &FieldPath,
+) -> Result<(), FormatError> {
+    if found == expected {
+        Ok(())
+    } else {
+        let message = format!("{found} is not the file's region {expected}");
+        Err(FormatError::invalid(path.field("region"), message))
+    }
+}
+
+fn filing_rules(dto: &FilingDto<'_>) -> Result<FilingRules, FormatError> {
+    let defaults = FilingRules::default();
+    let filing = FieldPath::ROOT.field("filing");
+    let deemed = filing.field("deemed_filed");
+    let deemed_filed = dto
+        .deemed_filed
+        .iter()
+        .enumerate()
+        .map(|(index, code)| region(code, &deemed.index(index)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deemed_class = match dto.deemed_class.as_deref() {
+        None => defaults.deemed_class,
+        Some(code) => FilingClass::parse(code).ok_or_else(|| {
+            FormatError::invalid(
+                filing.field("deemed_class"),
+                yidi_domain::error::ValueError::UnknownFilingClass,
+            )
+        })?,
+    };
+    Ok(FilingRules {
+        temporary_validity_months: dto
+            .temporary_validity_months
+            .unwrap_or(defaults.temporary_validity_months),
+        long_term_lock_months: dto.long_term_lock_months.unwrap_or(defaults.long_term_lock_months),
+        deemed_filed,
+        deemed_class,
+    })
+}

@@ -1,0 +1,196 @@
+//! Seeded simulation of insured persons and discharge bills.
+//!
+//! Everything is drawn from one seed, so a demo, a benchmark or a failing test can be
+//! replayed exactly. Proportions are realistic rather than sourced: most people are filed
+//! (domain.md §6: ~90 % of cross-province inpatient episodes settle directly), a few are
+//! suspended, a few bills carry codes the treatment-place catalogue does not know
+//! (domain.md §7.4), and hospital levels lean to level 3 as cross-province inpatients do.
+//!
+//! # Layout
+//! - [`Simulator`]: the random source and the draws of persons, filings and bills.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use yidi_domain::catalogue::{Catalogue, Quantity, UnitPrice};
+use yidi_domain::claim::{Accumulators, BenefitStatus, BillLine, Claim, Flags, Person};
+use yidi_domain::filing::FilingClass;
+use yidi_domain::ids::{HospitalLevel, Scheme};
+use yidi_domain::money::Amount;
+use yidi_domain::policy::Policy;
+use yidi_formats::catalogue_file::TreatmentCatalogue;
+use yidi_formats::QuoteCase;
+
+/// Draws persons, filings and bills from one seed.
+pub struct Simulator {
+    rng: fastrand::Rng,
+}
+
+/// Chooses from weighted options; weights are small integers.
+fn weighted<T: Copy>(rng: &mut fastrand::Rng, options: &[(T, u32)]) -> Option<T> {
+    let total: u32 = options.iter().map(|(_, weight)| weight).sum();
+    let mut pick = rng.u32(0..total.max(1));
+    for (option, weight) in options {
+        if pick < *weight {
+            return Some(*option);
+        }
+        pick -= weight;
+    }
+    options.last().map(|(option, _)| *option)
+}
+
+/// Yuan from fen.
+fn yuan(fen: i64) -> Decimal {
+    Decimal::new(fen, 2)
+}
+
+impl Simulator {
+    pub fn new(seed: u64) -> Simulator {
+        Simulator { rng: fastrand::Rng::with_seed(seed) }
+    }
+
+    /// A number in `range`, for callers that need more draws from the same seed.
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.rng.u64(0..bound.max(1))
+    }
+
+    /// True with `percent` % probability.
+    pub fn chance(&mut self, percent: u32) -> bool {
+        self.rng.u32(0..100) < percent
+    }
+
+    /// The person as the insured place knows them.
+    pub fn person(&mut self, scheme: Scheme) -> Person {
+        let employee = scheme == Scheme::Employee;
+        let use_account = employee && self.chance(65);
+        Person {
+            retiree: employee && self.chance(30),
+            assistance_eligible: self.chance(if employee { 4 } else { 12 }),
+            benefit_status: if self.chance(3) {
+                BenefitStatus::Suspended
+            } else {
+                BenefitStatus::Active
+            },
+            use_account,
+            account_balance: if employee {
+                Amount::round2(yuan(self.rng.i64(0..800_000)))
+            } else {
+                Amount::ZERO
+            },
+        }
+    }
+
+    /// The filing class in force at settlement.
+    pub fn filing(&mut self) -> Option<FilingClass> {
+        weighted(
+            &mut self.rng,
+            &[
+                (Some(FilingClass::LongTerm), 45),
+                (Some(FilingClass::Referral), 15),
+                (Some(FilingClass::Emergency), 10),
+                (Some(FilingClass::OtherTemporary), 18),
+                (None, 12),
+            ],
+        )
+        .flatten()
+    }
+
+    pub fn hospital_level(&mut self) -> HospitalLevel {
+        weighted(
+            &mut self.rng,
+            &[(HospitalLevel::One, 8), (HospitalLevel::Two, 32), (HospitalLevel::Three, 60)],
+        )
+        .unwrap_or(HospitalLevel::Three)
+    }
+
+    /// Year-to-date accumulators: most people have little; a few are near their caps.
+    pub fn ytd(&mut self, policy: &Policy) -> Accumulators {
+        let admissions =
+            weighted(&mut self.rng, &[(0, 55), (1, 25), (2, 12), (3, 5), (6, 3)]).unwrap_or(0);
+        if admissions == 0 {
+            return Accumulators::default();
+        }
+        let cap_fen = i64::try_from(policy.annual_cap.value().mantissa()).unwrap_or(0);
+        let pool_fen = if self.chance(4) {
+            cap_fen - self.rng.i64(0..(cap_fen / 20).max(1))
+        } else {
+            self.rng.i64(0..(cap_fen / 10).max(1))
+        };
+        let near_cap = pool_fen > cap_fen * 9 / 10;
+        Accumulators {
+            admissions,
+            pool_paid: Amount::round2(Decimal::new(
+                pool_fen.max(0),
+                policy.annual_cap.value().scale(),
+            )),
+            catastrophic_paid: if near_cap {
+                Amount::round2(yuan(self.rng.i64(0..5_000_000)))
+            } else {
+                Amount::ZERO
+            },
+            assistance_paid: Amount::ZERO,
+        }
+    }
+
+    /// The fee lines of one inpatient stay in a treatment place, and the catalogue items they
+    /// use. A few lines carry the hospital's own code, which the catalogue does not know.
+    pub fn lines(&mut self, treatment: &TreatmentCatalogue) -> Vec<BillLine> {
+        let priced: Vec<(&String, &Decimal)> = treatment.typical_prices.iter().collect();
+        let days = self.rng.u32(2..21);
+        let count = self.rng.usize(4..36);
+        let mut lines = Vec::with_capacity(count + 1);
+        for _ in 0..count {
+            let Some((code, price)) = priced.get(self.rng.usize(0..priced.len().max(1))) else {
+                break;
+            };
+            let quantity = self.quantity(code, days);
+            lines.extend(line(code, quantity, **price));
+        }
+        if self.chance(8) {
+            let code = format!("HOSP-LOCAL-{:04}", self.rng.u32(0..10_000));
+            lines.extend(line(&code, Decimal::ONE, yuan(self.rng.i64(500..200_000))));
+        }
+        lines
+    }
+
+    /// Service days for stays (bed, nursing), a few units of consumables, doses for drugs.
+    fn quantity(&mut self, code: &str, days: u32) -> Decimal {
+        match code.chars().next() {
+            Some('0') => Decimal::from(self.rng.u32(1..=days)),
+            Some('C') => Decimal::from(self.rng.u32(1..4)),
+            _ => Decimal::from(self.rng.u32(1..(3 * days + 2))),
+        }
+    }
+
+    /// A whole case: a person of `policy`'s region and scheme treated in `treatment`, with
+    /// the catalogue items the bill uses.
+    pub fn case(&mut self, policy: &Policy, treatment: &TreatmentCatalogue) -> QuoteCase {
+        let lines = self.lines(treatment);
+        let used: BTreeMap<String, _> = lines
+            .iter()
+            .filter_map(|line| {
+                treatment.catalogue.item(&line.code).map(|item| (line.code.clone(), item.clone()))
+            })
+            .collect();
+        let claim = Claim {
+            person: self.person(policy.scheme),
+            filing: self.filing(),
+            hospital_level: self.hospital_level(),
+            ytd: self.ytd(policy),
+            lines,
+            flags: Flags { work_injury: self.chance(1), third_party: self.chance(2) },
+        };
+        let catalogue = Catalogue { version: treatment.catalogue.version.clone(), items: used };
+        QuoteCase { policy: policy.clone(), catalogue, claim }
+    }
+}
+
+/// A bill line; simulated values stay far inside the domain bounds, and one that does not
+/// is left out rather than sent.
+fn line(code: &str, quantity: Decimal, unit_price: Decimal) -> Option<BillLine> {
+    Some(BillLine {
+        code: code.to_owned(),
+        quantity: Quantity::new(quantity).ok()?,
+        unit_price: UnitPrice::new(unit_price.round_dp(2)).ok()?,
+    })
+}
