@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rayon::prelude::*;
+use rust_decimal::Decimal;
 use serde_json::value::RawValue;
+use yidi_domain::settle::{settle, Outcome};
 use yidi_formats::path::FieldPath;
 use yidi_formats::{parse_case, quote, split_cases, FormatError, RawCases, ResultJson};
 
@@ -17,6 +19,9 @@ use yidi_formats::{parse_case, quote, split_cases, FormatError, RawCases, Result
 pub struct Args {
     /// A JSON file with one case or an array of cases; standard input when absent or `-`.
     file: Option<PathBuf>,
+    /// Print a summary (counts, money, throughput) instead of the results.
+    #[arg(long)]
+    summary: bool,
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -28,6 +33,13 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(cases) => cases,
         Err(error) => return fail(2, &error.to_string()),
     };
+    if args.summary {
+        return match summarize(&cases) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(QuoteError::Input(error)) => fail(2, &error.to_string()),
+            Err(QuoteError::Output(error)) => fail(1, &format!("writing the summary: {error}")),
+        };
+    }
     match write_results(&cases) {
         Ok(()) => ExitCode::SUCCESS,
         Err(QuoteError::Input(error)) => fail(2, &error.to_string()),
@@ -124,4 +136,90 @@ fn quote_batch(chunk: &[&RawValue], offset: usize) -> Result<Vec<Vec<u8>>, Quote
 
 fn render(result: &ResultJson) -> io::Result<Vec<u8>> {
     serde_json::to_vec(result).map_err(io::Error::other)
+}
+
+/// Totals over many results, for `--summary`.
+#[derive(Default)]
+struct Summary {
+    settled: u64,
+    rejected: std::collections::BTreeMap<&'static str, u64>,
+    medfee: Decimal,
+    funds: Decimal,
+    cash: Decimal,
+    account: Decimal,
+}
+
+impl Summary {
+    fn add(mut self, outcome: &Outcome) -> Summary {
+        match outcome {
+            Outcome::Settled(settlement) => {
+                self.settled += 1;
+                self.medfee += settlement.buckets.medfee_sumamt.value();
+                self.funds += settlement.fund_pay_sumamt.value();
+                self.cash += settlement.psn_cash_pay.value();
+                self.account += settlement.acct_pay.value();
+            }
+            Outcome::Rejected(reason) => *self.rejected.entry(reason.code()).or_default() += 1,
+        }
+        self
+    }
+
+    fn merge(mut self, other: Summary) -> Summary {
+        self.settled += other.settled;
+        for (reason, count) in other.rejected {
+            *self.rejected.entry(reason).or_default() += count;
+        }
+        self.medfee += other.medfee;
+        self.funds += other.funds;
+        self.cash += other.cash;
+        self.account += other.account;
+        self
+    }
+}
+
+fn summarize(cases: &RawCases) -> Result<(), QuoteError> {
+    let started = std::time::Instant::now();
+    let raws: Vec<&str> = match cases {
+        RawCases::One(text) => vec![text],
+        RawCases::Many(raws) => raws.iter().map(|raw| raw.get()).collect(),
+    };
+    let summary = raws
+        .par_iter()
+        .enumerate()
+        .map(|(index, text)| {
+            let case = parse_case(text, &FieldPath::ROOT.index(index)).map_err(|e| (index, e))?;
+            Ok(settle(&case.claim, &case.policy, &case.catalogue))
+        })
+        .try_fold(Summary::default, |summary, outcome: Result<Outcome, (usize, FormatError)>| {
+            outcome.map(|outcome| summary.add(&outcome))
+        })
+        .try_reduce(Summary::default, |a, b| Ok(a.merge(b)))
+        .map_err(|(_, error)| QuoteError::Input(error))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let total = summary.settled + summary.rejected.values().sum::<u64>();
+    let mut out = io::stdout().lock();
+    writeln!(out, "cases        {total} quoted in {seconds:.2} s ({:.0} cases/s)", rate(total, seconds))?;
+    writeln!(out, "settled      {}", summary.settled)?;
+    for (reason, count) in &summary.rejected {
+        writeln!(out, "rejected     {count} {reason}")?;
+    }
+    writeln!(out, "medical fees {} yuan", summary.medfee.round_dp(2))?;
+    writeln!(out, "funds pay    {} yuan ({}%)", summary.funds.round_dp(2), percent(summary.funds, summary.medfee))?;
+    writeln!(out, "account pays {} yuan", summary.account.round_dp(2))?;
+    writeln!(out, "cash at desk {} yuan", summary.cash.round_dp(2))?;
+    Ok(())
+}
+
+#[allow(clippy::cast_precision_loss, clippy::float_arithmetic)]
+fn rate(count: u64, seconds: f64) -> f64 {
+    // A display figure only; money never passes through a float.
+    count as f64 / seconds.max(1e-9)
+}
+
+fn percent(part: Decimal, whole: Decimal) -> Decimal {
+    if whole.is_zero() {
+        Decimal::ZERO
+    } else {
+        (part * Decimal::ONE_HUNDRED / whole).round_dp(1)
+    }
 }

@@ -132,34 +132,52 @@ impl Simulator {
         }
     }
 
-    /// The fee lines of one inpatient stay in a treatment place, and the catalogue items they
-    /// use. A few lines carry the hospital's own code, which the catalogue does not know.
+    /// The fee lines of one inpatient stay in a treatment place. Everyday items (beds,
+    /// nursing, tests, common drugs) dominate; a few lines are costly procedures, devices or
+    /// drugs; a few carry the hospital's own code, which the catalogue does not know.
     pub fn lines(&mut self, treatment: &TreatmentCatalogue) -> Vec<BillLine> {
         let priced: Vec<(&String, &Decimal)> = treatment.typical_prices.iter().collect();
-        let days = self.rng.u32(2..21);
-        let count = self.rng.usize(4..36);
+        if priced.is_empty() {
+            return Vec::new();
+        }
+        let days = self.rng.u32(3..16);
+        let count = self.rng.usize(6..30);
         let mut lines = Vec::with_capacity(count + 1);
         for _ in 0..count {
-            let Some((code, price)) = priced.get(self.rng.usize(0..priced.len().max(1))) else {
-                break;
-            };
-            let quantity = self.quantity(code, days);
-            lines.extend(line(code, quantity, **price));
+            let (code, price) = self.pick(&priced);
+            let quantity = self.quantity(code, *price, days);
+            lines.extend(line(code, quantity, *price));
         }
         if self.chance(8) {
             let code = format!("HOSP-LOCAL-{:04}", self.rng.u32(0..10_000));
-            lines.extend(line(&code, Decimal::ONE, yuan(self.rng.i64(500..200_000))));
+            lines.extend(line(&code, Decimal::ONE, yuan(self.rng.i64(500..80_000))));
         }
         lines
     }
 
-    /// Service days for stays (bed, nursing), a few units of consumables, doses for drugs.
-    fn quantity(&mut self, code: &str, days: u32) -> Decimal {
-        match code.chars().next() {
-            Some('0') => Decimal::from(self.rng.u32(1..=days)),
-            Some('C') => Decimal::from(self.rng.u32(1..4)),
-            _ => Decimal::from(self.rng.u32(1..(3 * days + 2))),
-        }
+    /// Draws an item, keeping the cheaper of two draws most of the time: bills are mostly
+    /// everyday items.
+    fn pick<'c>(&mut self, priced: &[(&'c String, &'c Decimal)]) -> (&'c String, &'c Decimal) {
+        let first = priced[self.rng.usize(0..priced.len())];
+        let second = priced[self.rng.usize(0..priced.len())];
+        let cheaper = if first.1 <= second.1 { first } else { second };
+        if self.chance(80) { cheaper } else { first }
+    }
+
+    /// Procedures and costly devices once, beds and nursing per day, drugs per dose with
+    /// fewer doses of costly ones.
+    fn quantity(&mut self, code: &str, price: Decimal, days: u32) -> Decimal {
+        let costly = |limit: i64| price >= Decimal::from(limit);
+        let count = match code.chars().next() {
+            Some('0') if costly(500) => 1,
+            Some('0') => self.rng.u32(1..=days),
+            Some('C') if costly(1000) => 1,
+            Some('C') => self.rng.u32(1..5),
+            _ if costly(500) => self.rng.u32(1..4),
+            _ if costly(50) => self.rng.u32(1..=days),
+            _ => self.rng.u32(1..(3 * days + 2)),
+        };
+        Decimal::from(count)
     }
 
     /// A whole case: a person of `policy`'s region and scheme treated in `treatment`, with

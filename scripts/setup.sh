@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what yidi's build and tests need on a fresh Debian machine with a Rust toolchain.
+# Idempotent: checks before installing, so a second run does nothing.
+set -euo pipefail
+
+need_apt=()
+command -v python3 >/dev/null || need_apt+=(python3)
+command -v cc >/dev/null || need_apt+=(gcc)
+command -v make >/dev/null || need_apt+=(make)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "setup: installing ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+command -v cargo >/dev/null || { echo "setup: a Rust toolchain (cargo) is required" >&2; exit 1; }
