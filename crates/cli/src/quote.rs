@@ -198,13 +198,22 @@ fn summarize(cases: &RawCases) -> Result<(), QuoteError> {
     let seconds = started.elapsed().as_secs_f64();
     let total = summary.settled + summary.rejected.values().sum::<u64>();
     let mut out = io::stdout().lock();
-    writeln!(out, "cases        {total} quoted in {seconds:.2} s ({:.0} cases/s)", rate(total, seconds))?;
+    writeln!(
+        out,
+        "cases        {total} quoted in {seconds:.2} s ({:.0} cases/s)",
+        rate(total, seconds)
+    )?;
     writeln!(out, "settled      {}", summary.settled)?;
     for (reason, count) in &summary.rejected {
         writeln!(out, "rejected     {count} {reason}")?;
     }
     writeln!(out, "medical fees {} yuan", summary.medfee.round_dp(2))?;
-    writeln!(out, "funds pay    {} yuan ({}%)", summary.funds.round_dp(2), percent(summary.funds, summary.medfee))?;
+    writeln!(
+        out,
+        "funds pay    {} yuan ({}%)",
+        summary.funds.round_dp(2),
+        percent(summary.funds, summary.medfee)
+    )?;
     writeln!(out, "account pays {} yuan", summary.account.round_dp(2))?;
     writeln!(out, "cash at desk {} yuan", summary.cash.round_dp(2))?;
     Ok(())

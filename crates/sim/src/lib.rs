@@ -161,7 +161,11 @@ impl Simulator {
         let first = priced[self.rng.usize(0..priced.len())];
         let second = priced[self.rng.usize(0..priced.len())];
         let cheaper = if first.1 <= second.1 { first } else { second };
-        if self.chance(80) { cheaper } else { first }
+        if self.chance(80) {
+            cheaper
+        } else {
+            first
+        }
     }
 
     /// Procedures and costly devices once, beds and nursing per day, drugs per dose with

@@ -1,0 +1,343 @@
+//! Conversions between wire messages and domain values, with the checks each edge makes.
+//!
+//! - The exchange validates a HIS bill ([`validate_bill`]) and classifies its lines with the
+//!   treatment-place catalogue ([`classify`]).
+//! - The agency rebuilds the lines and the catalogue entries they use from the request
+//!   ([`request_lines`]), so it settles with the treatment place's catalogue and its own policy.
+//! - A domain outcome becomes a [`SettleResult`] ([`settled_result`], [`rejected_result`]).
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rust_decimal::Decimal;
+use yidi_domain::catalogue::{Catalogue, CatalogueItem, ItemClass, Quantity, UnitPrice};
+use yidi_domain::claim::{BillLine, BILL_LINES_MAX};
+use yidi_domain::error::ValueError;
+use yidi_domain::fingerprint::Fingerprinter;
+use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
+use yidi_domain::money::Ratio;
+use yidi_domain::settle::{LineBreakdown, Settlement};
+use yidi_formats::FormatError;
+
+use crate::v1::{
+    ClassifiedLine, DischargeBill, LineResult, Setldetail, Setlinfo, SettleResult, SettleStatus,
+};
+
+/// The time format of the national interface.
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// A bill that passed the exchange's checks.
+#[derive(Clone, Debug)]
+pub struct ValidBill {
+    pub insured: RegionCode,
+    pub treatment: RegionCode,
+    pub scheme: Scheme,
+    pub level: HospitalLevel,
+    pub lines: Vec<BillLine>,
+    pub admitted_at: NaiveDateTime,
+    pub discharged_at: NaiveDateTime,
+}
+
+fn invalid(field: impl ToString, message: impl ToString) -> FormatError {
+    FormatError::invalid(field, message)
+}
+
+fn required<'a>(value: &'a str, field: &str) -> Result<&'a str, FormatError> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err(invalid(field, "missing field"))
+    } else {
+        Ok(value)
+    }
+}
+
+fn region(value: &str, field: &str) -> Result<RegionCode, FormatError> {
+    required(value, field)?.parse().map_err(|error: ValueError| invalid(field, error))
+}
+
+fn time(value: &str, field: &str) -> Result<NaiveDateTime, FormatError> {
+    NaiveDateTime::parse_from_str(required(value, field)?, TIME_FORMAT)
+        .map_err(|_| invalid(field, "must be a time yyyy-MM-dd HH:mm:ss"))
+}
+
+fn decimal(value: &str, field: &str) -> Result<Decimal, FormatError> {
+    Decimal::from_str(required(value, field)?)
+        .map_err(|_| invalid(field, format!("{value:?} is not a decimal number")))
+}
+
+/// Checks a national msgid: fixmedins_code(12) + yyyyMMddHHmmss(14) + seq(4).
+pub fn check_msgid(msgid: &str, field: &str) -> Result<(), FormatError> {
+    let msgid = required(msgid, field)?;
+    let ok = msgid.len() == 30
+        && msgid.is_ascii()
+        && msgid[12..].bytes().all(|b| b.is_ascii_digit())
+        && NaiveDateTime::parse_from_str(&msgid[12..26], "%Y%m%d%H%M%S").is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(field, "must be fixmedins_code(12) + yyyyMMddHHmmss(14) + seq(4)"))
+    }
+}
+
+/// Mints a national msgid.
+pub fn msgid(fixmedins_code: &str, at: NaiveDateTime, sequence: u32) -> String {
+    let code: String = format!("{fixmedins_code:0<12}").chars().take(12).collect();
+    format!("{code}{}{:04}", at.format("%Y%m%d%H%M%S"), sequence % 10_000)
+}
+
+/// The exchange's checks on a HIS bill (domain.md §7.5: a bill without `insuplc_admdvs` is
+/// refused; the lines must be readable).
+pub fn validate_bill(bill: &DischargeBill, exchange: RegionCode) -> Result<ValidBill, FormatError> {
+    check_msgid(&bill.msgid, "msgid")?;
+    required(&bill.mdtrt_id, "mdtrt_id")?;
+    required(&bill.psn_no, "psn_no")?;
+    let insured = region(&bill.insuplc_admdvs, "insuplc_admdvs")?;
+    let treatment = region(&bill.mdtrtarea_admvs, "mdtrtarea_admvs")?;
+    if !treatment.same_province(exchange) {
+        return Err(invalid(
+            "mdtrtarea_admvs",
+            format!("{treatment} is not served by exchange {exchange}"),
+        ));
+    }
+    if insured.same_province(treatment) {
+        return Err(invalid(
+            "insuplc_admdvs",
+            format!("{insured} is in the treatment province: not cross-province"),
+        ));
+    }
+    let scheme: Scheme = required(&bill.insutype, "insutype")?
+        .parse()
+        .map_err(|e: ValueError| invalid("insutype", e))?;
+    let level = u64::try_from(bill.hosp_lv)
+        .map_err(|_| ValueError::UnknownHospitalLevel)
+        .and_then(HospitalLevel::from_number)
+        .map_err(|error| invalid("hosp_lv", error))?;
+    let admitted_at = time(&bill.begntime, "begntime")?;
+    let discharged_at = time(&bill.endtime, "endtime")?;
+    if discharged_at < admitted_at {
+        return Err(invalid("endtime", "is before begntime"));
+    }
+    if bill.feedetail.is_empty() {
+        return Err(invalid("feedetail", "a bill needs at least one fee line"));
+    }
+    if bill.feedetail.len() > BILL_LINES_MAX {
+        return Err(invalid("feedetail", format!("at most {BILL_LINES_MAX} lines per bill")));
+    }
+    let lines = bill
+        .feedetail
+        .iter()
+        .enumerate()
+        .map(|(index, fee)| {
+            line(&fee.med_list_codg, &fee.cnt, &fee.pric, &format!("feedetail[{index}]"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ValidBill { insured, treatment, scheme, level, lines, admitted_at, discharged_at })
+}
+
+fn line(code: &str, cnt: &str, pric: &str, path: &str) -> Result<BillLine, FormatError> {
+    let code = required(code, &format!("{path}.med_list_codg"))?;
+    let quantity_path = format!("{path}.cnt");
+    let quantity =
+        Quantity::new(decimal(cnt, &quantity_path)?).map_err(|e| invalid(&quantity_path, e))?;
+    let price_path = format!("{path}.pric");
+    let unit_price =
+        UnitPrice::new(decimal(pric, &price_path)?).map_err(|e| invalid(&price_path, e))?;
+    Ok(BillLine { code: code.to_owned(), quantity, unit_price })
+}
+
+/// Classifies each fee line with the treatment-place catalogue (就医地目录).
+pub fn classify(bill: &DischargeBill, catalogue: &Catalogue) -> Vec<ClassifiedLine> {
+    bill.feedetail
+        .iter()
+        .map(|fee| {
+            let item = catalogue.item(fee.med_list_codg.trim());
+            let (class, share) = match item.map(|item| item.class) {
+                None => (String::new(), String::new()),
+                Some(ItemClass::A) => ("A".into(), String::new()),
+                Some(ItemClass::B { self_pay_ratio }) => ("B".into(), self_pay_ratio.to_string()),
+                Some(ItemClass::C) => ("C".into(), String::new()),
+            };
+            let cap = item
+                .and_then(|item| item.price_cap)
+                .map(|cap| cap.value().to_string())
+                .unwrap_or_default();
+            ClassifiedLine {
+                feedetl_sn: fee.feedetl_sn.clone(),
+                med_list_codg: fee.med_list_codg.trim().to_owned(),
+                cnt: fee.cnt.trim().to_owned(),
+                pric: fee.pric.trim().to_owned(),
+                chrgitm_lv: class,
+                selfpay_prop: share,
+                pric_uplmt_amt: cap,
+            }
+        })
+        .collect()
+}
+
+/// The agency's view of a request's lines: the bill lines and the catalogue entries the
+/// treatment place attached to them.
+pub fn request_lines(
+    lines: &[ClassifiedLine],
+    version: &str,
+) -> Result<(Vec<BillLine>, Catalogue), FormatError> {
+    if lines.is_empty() || lines.len() > BILL_LINES_MAX {
+        return Err(invalid("lines", format!("a request carries 1 to {BILL_LINES_MAX} lines")));
+    }
+    let mut items = BTreeMap::new();
+    let mut bill_lines = Vec::with_capacity(lines.len());
+    for (index, classified) in lines.iter().enumerate() {
+        let path = format!("lines[{index}]");
+        bill_lines.push(line(&classified.med_list_codg, &classified.cnt, &classified.pric, &path)?);
+        if classified.chrgitm_lv.is_empty() {
+            continue;
+        }
+        let share = match classified.selfpay_prop.trim() {
+            "" => None,
+            text => {
+                let share_path = format!("{path}.selfpay_prop");
+                Some(Ratio::new(decimal(text, &share_path)?).map_err(|e| invalid(&share_path, e))?)
+            }
+        };
+        let class = ItemClass::parse(&classified.chrgitm_lv, share)
+            .map_err(|e| invalid(format!("{path}.chrgitm_lv"), e))?;
+        let price_cap = match classified.pric_uplmt_amt.trim() {
+            "" => None,
+            text => {
+                let cap_path = format!("{path}.pric_uplmt_amt");
+                Some(UnitPrice::new(decimal(text, &cap_path)?).map_err(|e| invalid(&cap_path, e))?)
+            }
+        };
+        items
+            .insert(classified.med_list_codg.trim().to_owned(), CatalogueItem { class, price_cap });
+    }
+    Ok((bill_lines, Catalogue { version: version.to_owned(), items }))
+}
+
+/// The settlement id of a bill: derived from the request's msgid and the insured place, so a
+/// replay can never mint a second one.
+pub fn setl_id(insured: RegionCode, msgid: &str) -> String {
+    format!("{insured}{}", Fingerprinter::new("setl_id").text(msgid).finish())
+}
+
+/// Parses a `yyyy-MM-dd` date.
+pub fn date(value: &str, field: &str) -> Result<NaiveDate, FormatError> {
+    NaiveDate::parse_from_str(required(value, field)?, "%Y-%m-%d")
+        .map_err(|_| invalid(field, "must be a date yyyy-MM-dd"))
+}
+
+/// What a settled result says beyond the settlement itself.
+pub struct ResultContext<'a> {
+    pub bill: &'a DischargeBill,
+    pub setl_id: String,
+    pub scheme: Scheme,
+    pub filing_class: &'a str,
+    pub settled_at: NaiveDateTime,
+    pub answered_by: String,
+    pub status: SettleStatus,
+}
+
+fn fund_details(settlement: &Settlement, scheme: Scheme) -> Vec<Setldetail> {
+    let (pool, account) = match scheme {
+        Scheme::Employee => ("310100", "310200"),
+        Scheme::Resident => ("390100", "390200"),
+    };
+    [
+        (pool, settlement.hifp_pay),
+        ("330100", settlement.hifob_pay),
+        ("390200", settlement.hifmi_pay),
+        ("610100", settlement.maf_pay),
+        (account, settlement.acct_pay),
+    ]
+    .into_iter()
+    .filter(|(_, amount)| !amount.is_zero())
+    .map(|(fund_pay_type, amount)| Setldetail {
+        fund_pay_type: fund_pay_type.into(),
+        fund_payamt: amount.to_string(),
+    })
+    .collect()
+}
+
+fn line_result(classified: &ClassifiedLine, breakdown: &LineBreakdown) -> LineResult {
+    LineResult {
+        feedetl_sn: classified.feedetl_sn.clone(),
+        med_list_codg: breakdown.code.clone(),
+        chrgitm_lv: breakdown.class.map(|class| class.letter().to_owned()).unwrap_or_default(),
+        det_item_fee_sumamt: breakdown.amount.to_string(),
+        fulamt_ownpay_amt: breakdown.fulamt_ownpay_amt.to_string(),
+        overlmt_amt: breakdown.overlmt_selfpay.to_string(),
+        preselfpay_amt: breakdown.preselfpay_amt.to_string(),
+        inscp_scp_amt: breakdown.inscp_scp_amt.to_string(),
+    }
+}
+
+/// A settled (or pre-settled) result.
+pub fn settled_result(
+    context: &ResultContext,
+    settlement: &Settlement,
+    lines: &[ClassifiedLine],
+) -> SettleResult {
+    let bill = context.bill;
+    let b = &settlement.buckets;
+    let setlinfo = Setlinfo {
+        setl_id: context.setl_id.clone(),
+        mdtrt_id: bill.mdtrt_id.clone(),
+        psn_no: bill.psn_no.clone(),
+        medfee_sumamt: b.medfee_sumamt.to_string(),
+        fulamt_ownpay_amt: b.fulamt_ownpay_amt.to_string(),
+        overlmt_selfpay: b.overlmt_selfpay.to_string(),
+        preselfpay_amt: b.preselfpay_amt.to_string(),
+        inscp_scp_amt: b.inscp_scp_amt.to_string(),
+        act_pay_dedc: settlement.act_pay_dedc.to_string(),
+        pool_prop_selfpay: settlement.pool_ratio.to_string(),
+        hifp_pay: settlement.hifp_pay.to_string(),
+        hifob_pay: settlement.hifob_pay.to_string(),
+        hifmi_pay: settlement.hifmi_pay.to_string(),
+        maf_pay: settlement.maf_pay.to_string(),
+        fund_pay_sumamt: settlement.fund_pay_sumamt.to_string(),
+        psn_part_amt: settlement.psn_part_amt.to_string(),
+        acct_pay: settlement.acct_pay.to_string(),
+        psn_cash_pay: settlement.psn_cash_pay.to_string(),
+        balc: settlement.balc.to_string(),
+        medins_setl_id: bill.msgid.clone(),
+        clr_type: "21".into(),
+        insutype: context.scheme.code().into(),
+        third_party_recovery: settlement.third_party_recovery,
+        filing_class: context.filing_class.into(),
+        setl_time: context.settled_at.format(TIME_FORMAT).to_string(),
+    };
+    SettleResult {
+        msgid: bill.msgid.clone(),
+        mdtrt_id: bill.mdtrt_id.clone(),
+        psn_no: bill.psn_no.clone(),
+        insuplc_admdvs: bill.insuplc_admdvs.clone(),
+        mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
+        status: context.status as i32,
+        reason: String::new(),
+        setlinfo: Some(setlinfo),
+        setldetail: fund_details(settlement, context.scheme),
+        lines: lines.iter().zip(&settlement.lines).map(|(c, b)| line_result(c, b)).collect(),
+        policy_version: settlement.policy_version.clone(),
+        catalogue_version: settlement.catalogue_version.clone(),
+        answered_by: context.answered_by.clone(),
+        duplicate: false,
+    }
+}
+
+/// A refusal, with the reason code the HIS shows (and falls back to manual claims on).
+pub fn rejected_result(bill: &DischargeBill, reason: &str, answered_by: &str) -> SettleResult {
+    SettleResult {
+        msgid: bill.msgid.clone(),
+        mdtrt_id: bill.mdtrt_id.clone(),
+        psn_no: bill.psn_no.clone(),
+        insuplc_admdvs: bill.insuplc_admdvs.clone(),
+        mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
+        status: SettleStatus::Rejected as i32,
+        reason: reason.to_owned(),
+        answered_by: answered_by.to_owned(),
+        ..SettleResult::default()
+    }
+}
+
+#[cfg(test)]
+mod tests;
