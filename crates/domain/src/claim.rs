@@ -54,6 +54,18 @@ pub struct Accumulators {
     pub assistance_paid: Amount,
 }
 
+impl Accumulators {
+    /// The accumulators without one settled bill: what a reversal (2305/2601) restores.
+    pub fn without(self, pool: Amount, catastrophic: Amount, assistance: Amount) -> Accumulators {
+        Accumulators {
+            admissions: self.admissions.saturating_sub(1),
+            pool_paid: self.pool_paid - pool,
+            catastrophic_paid: self.catastrophic_paid - catastrophic,
+            assistance_paid: self.assistance_paid - assistance,
+        }
+    }
+}
+
 /// Social Insurance Law art. 30 flags carried by the bill.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flags {

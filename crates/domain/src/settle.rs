@@ -294,10 +294,5 @@ fn assert_conserved(settlement: &Settlement) {
 /// The accumulators as they were before `settlement`: a reversal (2305/2601) gives back
 /// exactly what the bill took.
 pub fn reverse(ytd: Accumulators, settlement: &Settlement) -> Accumulators {
-    Accumulators {
-        admissions: ytd.admissions.saturating_sub(1),
-        pool_paid: ytd.pool_paid - settlement.hifp_pay,
-        catastrophic_paid: ytd.catastrophic_paid - settlement.catastrophic_pay(),
-        assistance_paid: ytd.assistance_paid - settlement.maf_pay,
-    }
+    ytd.without(settlement.hifp_pay, settlement.catastrophic_pay(), settlement.maf_pay)
 }

@@ -9,6 +9,8 @@
 //! # Layout
 //! - [`Simulator`]: the random source and the draws of persons, filings and bills.
 
+pub mod registry;
+
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;

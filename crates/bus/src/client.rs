@@ -1,0 +1,211 @@
+//! Producer and consumer configuration, the consumer loop, dead letters.
+//!
+//! Every rdkafka property that matters is set explicitly (house style rule 6).
+
+use std::future::Future;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use thiserror::Error;
+use tracing::{error, info, warn};
+use yidi_wire::codec::ContentType;
+use yidi_wire::v1::DeadLetter;
+
+use crate::message::{Incoming, Outgoing};
+use crate::topics;
+
+#[derive(Debug, Error)]
+pub enum BusError {
+    #[error("kafka client: {0}")]
+    Client(#[from] rdkafka::error::KafkaError),
+    #[error("delivery to {topic} failed: {detail}")]
+    Delivery { topic: String, detail: String },
+}
+
+/// A handler's failure that may pass (a database busy, a broker unreachable): the message is
+/// handled again, a bounded number of times, then dead-lettered with the reason.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct HandlerError(pub String);
+
+/// Where the brokers are and who we are.
+#[derive(Clone, Debug)]
+pub struct BusConfig {
+    pub brokers: String,
+    /// Names the service in client ids and dead letters (`agency-north`).
+    pub service: String,
+}
+
+/// The producer side, cheap to clone.
+#[derive(Clone)]
+pub struct Bus {
+    producer: FutureProducer,
+    config: BusConfig,
+}
+
+/// How long a send may wait for the broker's acknowledgement.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Attempts of one message before it goes to the dead-letter topic.
+const HANDLER_ATTEMPTS_MAX: u32 = 12;
+
+impl Bus {
+    pub fn connect(config: BusConfig) -> Result<Bus, BusError> {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &config.brokers)
+            .set("client.id", &config.service)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "1")
+            .set("message.timeout.ms", "30000")
+            .set("compression.type", "none")
+            .create()?;
+        Ok(Bus { producer, config })
+    }
+
+    pub fn service(&self) -> &str {
+        &self.config.service
+    }
+
+    /// Sends messages in order and waits until the broker has them all.
+    pub async fn send_all(&self, messages: &[Outgoing]) -> Result<(), BusError> {
+        let mut deliveries = Vec::with_capacity(messages.len());
+        for message in messages {
+            let headers = message.kafka_headers();
+            let record = FutureRecord::to(&message.topic)
+                .key(&message.key)
+                .payload(&message.payload)
+                .headers(headers);
+            deliveries.push((message.topic.clone(), self.producer.send(record, DELIVERY_TIMEOUT)));
+        }
+        for (topic, delivery) in deliveries {
+            delivery
+                .await
+                .map_err(|(error, _)| BusError::Delivery { topic, detail: error.to_string() })?;
+        }
+        Ok(())
+    }
+
+    /// The dead letter for `incoming`, with a stable code and a one-line reason.
+    pub fn dead_letter(&self, incoming: &Incoming, code: &str, reason: &str) -> Outgoing {
+        let letter = DeadLetter {
+            topic: incoming.topic.clone(),
+            partition: incoming.partition,
+            offset: incoming.offset,
+            reason_code: code.to_owned(),
+            reason: reason.to_owned(),
+            msgid: incoming.header(yidi_wire::headers::MSGID).unwrap_or_default().to_owned(),
+            service: self.config.service.clone(),
+            payload: incoming.payload.clone(),
+            headers: incoming.headers.clone().into_iter().collect(),
+            refused_at: chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        };
+        let key = incoming.key.clone().unwrap_or_else(|| {
+            format!("{}/{}/{}", incoming.topic, incoming.partition, incoming.offset)
+        });
+        Outgoing::new(
+            topics::DEAD_LETTER,
+            &key,
+            "yidi.v1.DeadLetter",
+            &letter,
+            ContentType::Protobuf,
+        )
+        .with_header("reason_code", code)
+        .with_header("reason", reason)
+    }
+
+    /// A consumer in `group` on `topics`.
+    pub fn consumer(&self, group: &str, topics: &[String]) -> Result<Consumer, BusError> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.config.brokers)
+            .set("client.id", &self.config.service)
+            .set("group.id", group)
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "500")
+            // Offsets are stored by hand, after the effect is durable and replies are sent.
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000")
+            .set("fetch.wait.max.ms", "10")
+            .set("isolation.level", "read_uncommitted")
+            .create()?;
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&names)?;
+        Ok(Consumer { inner: consumer, group: group.to_owned() })
+    }
+}
+
+/// A subscribed consumer.
+pub struct Consumer {
+    inner: StreamConsumer,
+    group: String,
+}
+
+impl Consumer {
+    /// Handles messages one at a time until `shutdown` completes, then commits the stored
+    /// offsets. A message's offset is stored only after its handler succeeded and its replies
+    /// were acknowledged, so nothing is lost; the handler's inbox makes replays harmless.
+    pub async fn run<H, F>(self, bus: &Bus, shutdown: impl Future<Output = ()>, mut handler: H)
+    where
+        H: FnMut(Incoming) -> F,
+        F: Future<Output = Result<Vec<Outgoing>, HandlerError>>,
+    {
+        tokio::pin!(shutdown);
+        info!(group = %self.group, "consuming");
+        loop {
+            let message = tokio::select! {
+                () = &mut shutdown => break,
+                message = self.inner.recv() => message,
+            };
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    warn!(%error, "receive failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            let incoming = Incoming::from_kafka(&message);
+            handle_one(bus, &incoming, &mut handler).await;
+            if let Err(error) = self.inner.store_offset_from_message(&message) {
+                error!(%error, topic = %incoming.topic, offset = incoming.offset, "storing the offset failed");
+            }
+        }
+        if let Err(error) = self.inner.commit_consumer_state(CommitMode::Sync) {
+            warn!(%error, "final offset commit failed; the next start replays from the last commit");
+        }
+        info!(group = %self.group, "stopped consuming");
+    }
+}
+
+/// Handles one message: retries passing failures with backoff, and after the last attempt
+/// sends it to the dead-letter topic with the reason, so nothing is lost or retried forever.
+async fn handle_one<H, F>(bus: &Bus, incoming: &Incoming, handler: &mut H)
+where
+    H: FnMut(Incoming) -> F,
+    F: Future<Output = Result<Vec<Outgoing>, HandlerError>>,
+{
+    let mut backoff = Duration::from_millis(50);
+    for attempt in 1..=HANDLER_ATTEMPTS_MAX {
+        let failure = match handler(incoming.clone()).await {
+            Ok(replies) => match bus.send_all(&replies).await {
+                Ok(()) => return,
+                Err(error) => error.to_string(),
+            },
+            Err(error) => error.0,
+        };
+        warn!(attempt, topic = %incoming.topic, offset = incoming.offset, reason = %failure, "handling failed; retrying");
+        if attempt == HANDLER_ATTEMPTS_MAX {
+            let letter = bus.dead_letter(incoming, "HANDLER_FAILED", &failure);
+            if let Err(error) = bus.send_all(&[letter]).await {
+                error!(%error, "dead letter could not be sent");
+            }
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}

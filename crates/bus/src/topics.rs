@@ -1,0 +1,75 @@
+//! Topic names. Per-province topics keep each agency on its own requests and each exchange on
+//! its own results (architecture.md, per-province isolation).
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::RDKafkaErrorCode;
+
+/// HIS → exchange: discharge bills of a treatment province (`his.440000.discharge`).
+pub fn his_discharge(treatment_province: &str) -> String {
+    format!("his.{treatment_province}.discharge")
+}
+
+/// Exchange → HIS: results for a treatment province.
+pub fn his_settlement(treatment_province: &str) -> String {
+    format!("his.{treatment_province}.settlement")
+}
+
+/// Exchange → hub: settlement requests and reversals from every exchange.
+pub const HUB_REQUESTS: &str = "hub.requests";
+
+/// Agency → hub: results from every agency.
+pub const HUB_RESULTS: &str = "hub.results";
+
+/// Hub → agency: the requests of one insured province.
+pub fn agency_requests(insured_province: &str) -> String {
+    format!("agency.{insured_province}.requests")
+}
+
+/// Hub → exchange: the results for one treatment province.
+pub fn exchange_results(treatment_province: &str) -> String {
+    format!("exchange.{treatment_province}.results")
+}
+
+/// Agency → hub: filing records (keyed by person).
+pub const FILING: &str = "filing";
+
+/// Anything undecodable or invalid, with the reason.
+pub const DEAD_LETTER: &str = "deadletter";
+
+/// Partitions of every topic: enough for the demo's parallelism, few enough for a laptop.
+pub const PARTITIONS: i32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+#[error("creating topic {topic}: {detail}")]
+pub struct TopicError {
+    pub topic: String,
+    pub detail: String,
+}
+
+/// Creates the topics that do not exist yet (tansu does not create topics on produce).
+pub async fn ensure(brokers: &str, names: &[String]) -> Result<(), TopicError> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .map_err(|error| TopicError { topic: String::new(), detail: error.to_string() })?;
+    let topics: Vec<NewTopic> = names
+        .iter()
+        .map(|name| NewTopic::new(name, PARTITIONS, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = admin
+        .create_topics(&topics, &options)
+        .await
+        .map_err(|error| TopicError { topic: String::new(), detail: error.to_string() })?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(TopicError { topic, detail: code.to_string() }),
+        }
+    }
+    Ok(())
+}

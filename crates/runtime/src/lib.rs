@@ -1,0 +1,33 @@
+//! What every yidi service binary shares.
+//!
+//! # Layout
+//! - [`config`]: a typed config file with `YIDI_<KEY>` environment overrides.
+//! - [`logging`]: structured `tracing` logs, text or JSON.
+//! - [`shutdown`]: SIGINT/SIGTERM as a future.
+//! - [`health`]: gRPC health and reflection, so `grpcurl` works.
+//! - [`mask`]: personal numbers masked for logs.
+
+pub mod config;
+pub mod health;
+pub mod logging;
+pub mod shutdown;
+
+/// Masks a personal number for logs: the first four and last two characters stay.
+pub fn mask(psn_no: &str) -> String {
+    let chars: Vec<char> = psn_no.chars().collect();
+    if chars.len() <= 6 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn personal_numbers_are_masked_in_logs() {
+        assert_eq!(super::mask("12000019800101001X"), "1200************1X");
+        assert_eq!(super::mask("123"), "***");
+    }
+}

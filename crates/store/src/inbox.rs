@@ -1,0 +1,62 @@
+//! The idempotency inbox: each handled message id with the hash of its request and the
+//! response it got, inserted in the same transaction as the message's effect.
+//!
+//! A replay with the same hash gets the stored response; a different request under the same
+//! msgid is a conflict (house style rule 5, after formance's ledger and zero2prod).
+
+use sqlx::Row;
+
+use crate::{StoreError, Tx};
+
+pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS inbox (
+    msgid TEXT PRIMARY KEY,
+    request_hash TEXT NOT NULL,
+    response BYTEA NOT NULL,
+    created_at TEXT NOT NULL
+)"];
+
+/// What the inbox knows of a msgid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    New,
+    /// Handled before: here is the first response.
+    Answered(Vec<u8>),
+}
+
+/// Looks up `msgid` inside `tx`. The same msgid with another request hash is a conflict.
+pub async fn check(tx: &mut Tx, msgid: &str, request_hash: &str) -> Result<Seen, StoreError> {
+    let row = sqlx::query("SELECT request_hash, response FROM inbox WHERE msgid = $1")
+        .bind(msgid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else {
+        return Ok(Seen::New);
+    };
+    let stored_hash: String = row.try_get(0)?;
+    if stored_hash != request_hash && stored_hash != ANY_REQUEST {
+        return Err(StoreError::IdempotencyConflict { msgid: msgid.to_owned() });
+    }
+    Ok(Seen::Answered(row.try_get(1)?))
+}
+
+/// A hash that matches any request: for tombstones (a reversal that arrived before the
+/// transaction it reverses, which must then be answered "reversed" whatever it holds).
+pub const ANY_REQUEST: &str = "*";
+
+/// Records the response to `msgid`. Must run in the transaction of the effect.
+pub async fn record(
+    tx: &mut Tx,
+    msgid: &str,
+    request_hash: &str,
+    response: &[u8],
+    at: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO inbox (msgid, request_hash, response, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (msgid) DO NOTHING")
+        .bind(msgid)
+        .bind(request_hash)
+        .bind(response.to_vec())
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Settings and the run loop of an agency process.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use serde::Deserialize;
+use tracing::info;
+use yidi_bus::{topics, Bus, BusConfig, Outgoing};
+use yidi_domain::benefit::BenefitRules;
+use yidi_domain::ids::RegionCode;
+use yidi_runtime::shutdown::Shutdown;
+use yidi_store::Store;
+use yidi_wire::codec::ContentType;
+use yidi_wire::v1::FilingRecord;
+
+use crate::handler::Agency;
+use crate::store;
+
+/// An agency's settings (`deploy/config/agency-*.toml`, `YIDI_<KEY>` overrides).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    /// The process's name in logs, client ids and consumer groups.
+    pub name: String,
+    /// Insured regions hosted here (admin-division codes with an embedded policy).
+    pub regions: Vec<String>,
+    pub brokers: String,
+    /// `sqlite://…` (default) or `postgres://…`.
+    pub database: String,
+    /// gRPC health and reflection.
+    pub grpc: SocketAddr,
+    /// Sample persons to seed per region on first start.
+    #[serde(default = "default_seed_persons")]
+    pub seed_persons: u64,
+}
+
+fn default_seed_persons() -> u64 {
+    2000
+}
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let wanted: BTreeSet<RegionCode> = settings
+        .regions
+        .iter()
+        .map(|code| code.parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("regions: {e}"))?;
+    let regions: Vec<_> =
+        yidi_data::insured_regions()?.into_iter().filter(|r| wanted.contains(&r.region)).collect();
+    anyhow::ensure!(
+        regions.len() == wanted.len(),
+        "regions: some have no embedded policy: {:?}",
+        settings.regions
+    );
+    let store = Store::open(&settings.database, store::SCHEMA)
+        .await
+        .with_context(|| format!("opening {}", settings.database))?;
+    let bus = Bus::connect(BusConfig {
+        brokers: settings.brokers.clone(),
+        service: settings.name.clone(),
+    })?;
+    let provinces: BTreeSet<String> =
+        regions.iter().map(|r| r.region.province().to_string()).collect();
+    let request_topics: Vec<String> =
+        provinces.iter().map(|p| topics::agency_requests(p)).collect();
+    let mut all_topics = request_topics.clone();
+    all_topics.extend([
+        topics::HUB_RESULTS.to_owned(),
+        topics::FILING.to_owned(),
+        topics::DEAD_LETTER.to_owned(),
+    ]);
+    topics::ensure(&settings.brokers, &all_topics).await?;
+    for region in &regions {
+        seed(&store, &bus, region.region, settings.seed_persons).await?;
+    }
+    let agency =
+        Agency { name: settings.name.clone(), regions, store, rules: BenefitRules::default() };
+    let shutdown = Shutdown::on_signals();
+    let health = serve_health(settings.grpc, shutdown.clone());
+    let consumer = bus.consumer(
+        &format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-")),
+        &request_topics,
+    )?;
+    info!(name = %settings.name, topics = ?request_topics, "agency ready");
+    consumer
+        .run(&bus, shutdown.clone().requested(), |incoming| agency.handle(&bus, incoming))
+        .await;
+    health.abort();
+    Ok(())
+}
+
+/// Seeds the sample registry of `region` once, and publishes its filings to the hub.
+async fn seed(store: &Store, bus: &Bus, region: RegionCode, count: u64) -> anyhow::Result<()> {
+    let mut tx = store.begin().await?;
+    let existing = store::person_count(&mut tx, region).await?;
+    if existing >= i64::try_from(count).unwrap_or(i64::MAX) {
+        return Ok(());
+    }
+    let today = chrono::Local::now().date_naive();
+    let mut filings = Vec::new();
+    for index in 0..count {
+        let person = yidi_sim::registry::person(region, index, today);
+        store::seed_person(&mut tx, &person).await?;
+        filings.extend(person.filings.iter().map(|filing| FilingRecord {
+            filing_id: filing.filing_id.clone(),
+            psn_no: person.psn_no.clone(),
+            insuplc_admdvs: region.to_string(),
+            filing_type: filing.filing_type.code().into(),
+            target_admdvs: filing.target.to_string(),
+            begndate: filing.begins_on.to_string(),
+            enddate: filing.ends_on.map(|d| d.to_string()).unwrap_or_default(),
+            filed_at: filing.filed_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            revoked_at: String::new(),
+        }));
+    }
+    tx.commit().await?;
+    let messages: Vec<Outgoing> = filings
+        .iter()
+        .map(|f| {
+            Outgoing::new(
+                topics::FILING,
+                &format!("{}{}", f.insuplc_admdvs, f.psn_no),
+                "yidi.v1.FilingRecord",
+                f,
+                ContentType::Protobuf,
+            )
+            .with_header(yidi_wire::headers::SENDER, &f.insuplc_admdvs)
+        })
+        .collect();
+    bus.send_all(&messages).await?;
+    info!(%region, persons = count, filings = messages.len(), "registry seeded and filings published");
+    Ok(())
+}
+
+/// gRPC health and reflection, until shutdown.
+pub fn serve_health(address: SocketAddr, shutdown: Shutdown) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let (reporter, health) = yidi_runtime::health::services();
+        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+        let router = tonic::transport::Server::builder().add_service(health);
+        let router = match yidi_runtime::health::reflection() {
+            Ok(reflection) => router.add_service(reflection),
+            Err(_) => router,
+        };
+        if let Err(error) = router.serve_with_shutdown(address, shutdown.requested()).await {
+            tracing::error!(%error, %address, "health server stopped");
+        }
+    })
+}

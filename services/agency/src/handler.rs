@@ -1,0 +1,332 @@
+//! The agency's message handler: settlement requests and reversals of its own regions.
+//!
+//! Each message is prefetched (person, contributions, filings, accumulators), decided by the
+//! pure domain, then persisted with its inbox record in one transaction, and only then
+//! answered. A replay finds the inbox record and gets the first answer back.
+
+use chrono::{Datelike, NaiveDateTime};
+use prost::Message;
+use tracing::{info, warn};
+use yidi_bus::{topics, HandlerError, Incoming, Outgoing};
+use yidi_domain::benefit::{self, BenefitRules, Category};
+use yidi_domain::claim::{Claim, Flags, Person};
+use yidi_domain::filing::{self, Episode};
+use yidi_domain::fingerprint::Fingerprinter;
+use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
+use yidi_domain::policy::InsuredRegion;
+use yidi_domain::settle::{settle, Outcome};
+use yidi_runtime::mask;
+use yidi_store::inbox::{self, Seen};
+use yidi_store::{Store, StoreError, Tx};
+use yidi_wire::codec::ContentType;
+use yidi_wire::convert::{self, ResultContext, TIME_FORMAT};
+use yidi_wire::headers;
+use yidi_wire::v1::{Reversal, SettleRequest, SettleResult, SettleStatus};
+
+use crate::store::{self as tables, NewSettlement, SettlementRecord};
+
+/// An agency process: the insured regions it hosts and its store.
+pub struct Agency {
+    pub name: String,
+    pub regions: Vec<InsuredRegion>,
+    pub store: Store,
+    pub rules: BenefitRules,
+}
+
+fn retry(error: StoreError) -> HandlerError {
+    HandlerError(format!("store: {error}"))
+}
+
+fn reply(incoming: &Incoming, result: &SettleResult) -> Outgoing {
+    Outgoing::new(
+        topics::HUB_RESULTS,
+        &result.mdtrt_id,
+        "yidi.v1.SettleResult",
+        result,
+        ContentType::Protobuf,
+    )
+    .following(incoming)
+    .with_header(headers::SENDER, &result.insuplc_admdvs)
+    .with_header(headers::RECEIVER, &result.mdtrtarea_admvs)
+}
+
+impl Agency {
+    /// The hosted region an insured place code belongs to (a city, or its province).
+    pub fn region(&self, code: RegionCode) -> Option<&InsuredRegion> {
+        self.regions
+            .iter()
+            .find(|r| r.region == code)
+            .or_else(|| self.regions.iter().find(|r| r.region == code.prefecture()))
+            .or_else(|| self.regions.iter().find(|r| r.region == code.province()))
+    }
+
+    /// Handles one consumed message.
+    pub async fn handle(
+        &self,
+        bus: &yidi_bus::Bus,
+        incoming: Incoming,
+    ) -> Result<Vec<Outgoing>, HandlerError> {
+        match incoming.header(headers::MSG_TYPE) {
+            Some("yidi.v1.Reversal") => match incoming.decode::<Reversal>("Reversal") {
+                Ok(reversal) => self.reverse(&incoming, &reversal).await,
+                Err(error) => {
+                    Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                }
+            },
+            Some("yidi.v1.SettleRequest") | None => {
+                match incoming.decode::<SettleRequest>("SettleRequest") {
+                    Ok(request) => self.settle(bus, &incoming, &request).await,
+                    Err(error) => {
+                        Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                    }
+                }
+            }
+            Some(other) => Ok(vec![bus.dead_letter(
+                &incoming,
+                "UNKNOWN_MSG_TYPE",
+                &format!("msg_type {other:?} is not for an agency"),
+            )]),
+        }
+    }
+
+    async fn settle(
+        &self,
+        bus: &yidi_bus::Bus,
+        incoming: &Incoming,
+        request: &SettleRequest,
+    ) -> Result<Vec<Outgoing>, HandlerError> {
+        let Some(bill) = &request.bill else {
+            return Ok(vec![bus.dead_letter(incoming, "MISSING_BILL", "bill: missing field")]);
+        };
+        let request_hash = Fingerprinter::new("bill")
+            .text(&String::from_utf8_lossy(&bill.encode_to_vec()))
+            .finish();
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        match inbox::check(&mut tx, &bill.msgid, &request_hash).await {
+            Ok(Seen::Answered(bytes)) => {
+                let mut first = SettleResult::decode(bytes.as_slice())
+                    .map_err(|e| HandlerError(format!("inbox: {e}")))?;
+                first.duplicate = true;
+                info!(msgid = %bill.msgid, mdtrt_id = %bill.mdtrt_id, "duplicate answered with the first result");
+                return Ok(vec![reply(incoming, &first)]);
+            }
+            Ok(Seen::New) => {}
+            Err(StoreError::IdempotencyConflict { msgid }) => {
+                warn!(%msgid, "msgid reused for a different bill");
+                return Ok(vec![reply(
+                    incoming,
+                    &convert::rejected_result(bill, "msgid_conflict", &self.name),
+                )]);
+            }
+            Err(error) => return Err(retry(error)),
+        }
+        let result = self.decide(&mut tx, request).await.map_err(retry)?;
+        if !bill.pre_settle {
+            let at = chrono::Local::now().format(TIME_FORMAT).to_string();
+            inbox::record(&mut tx, &bill.msgid, &request_hash, &result.encode_to_vec(), &at)
+                .await
+                .map_err(retry)?;
+            tx.commit().await.map_err(|e| retry(e.into()))?;
+        }
+        info!(msgid = %bill.mdtrt_id, psn_no = %mask(&bill.psn_no), insured = %bill.insuplc_admdvs,
+              status = result.status, reason = %result.reason, "settlement decided");
+        Ok(vec![reply(incoming, &result)])
+    }
+
+    /// Prefetch, decide, persist (the caller commits).
+    async fn decide(
+        &self,
+        tx: &mut Tx,
+        request: &SettleRequest,
+    ) -> Result<SettleResult, StoreError> {
+        let Some(bill) = &request.bill else {
+            return Ok(SettleResult::default());
+        };
+        let reject = |reason: &str| convert::rejected_result(bill, reason, &self.name);
+        let (Ok(insured), Ok(treatment)) =
+            (bill.insuplc_admdvs.parse::<RegionCode>(), bill.mdtrtarea_admvs.parse::<RegionCode>())
+        else {
+            return Ok(reject("invalid_request"));
+        };
+        let Some(region) = self.region(insured) else {
+            return Ok(reject("unknown_region"));
+        };
+        let Some(person) = tables::load_person(tx, &bill.psn_no).await? else {
+            return Ok(reject("unknown_person"));
+        };
+        if bill.insutype != person.scheme.code() {
+            return Ok(reject("insutype_mismatch"));
+        }
+        let Some(policy) = region.policy(person.scheme) else {
+            return Ok(reject("scheme_not_covered"));
+        };
+        let (Ok(admitted_at), Ok(discharged_at)) = (
+            NaiveDateTime::parse_from_str(&bill.begntime, TIME_FORMAT),
+            NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT),
+        ) else {
+            return Ok(reject("invalid_request"));
+        };
+        let Ok((lines, catalogue)) =
+            convert::request_lines(&request.lines, &request.catalogue_version)
+        else {
+            return Ok(reject("invalid_request"));
+        };
+        let Ok(hospital_level) = u64::try_from(bill.hosp_lv)
+            .map_err(|_| ())
+            .and_then(|l| HospitalLevel::from_number(l).map_err(|_| ()))
+        else {
+            return Ok(reject("invalid_request"));
+        };
+        let day = discharged_at.date();
+        let year = day.year();
+        let decision = benefit::decide(&person.registration, &self.rules, day);
+        let filings = tables::load_filings(tx, &bill.psn_no).await?;
+        let episode = Episode {
+            insured_region: region.region,
+            treatment_region: treatment,
+            admitted_on: admitted_at.date(),
+            settled_at: discharged_at,
+            emergency: bill.emergency,
+        };
+        let filing_decision =
+            filing::decide(&filings, &episode, &region.filing, &policy.cross_province);
+        let ytd = tables::load_accumulators(tx, &bill.psn_no, year).await?;
+        let retiree =
+            matches!(person.registration.category, Category::Retiree(r) if r.retired_on <= day);
+        let claim = Claim {
+            person: Person {
+                retiree,
+                assistance_eligible: person.assistance_eligible,
+                benefit_status: decision.status,
+                use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
+                account_balance: person.account_balance,
+            },
+            filing: filing_decision.class,
+            hospital_level,
+            ytd,
+            lines,
+            flags: Flags { work_injury: bill.work_injury, third_party: bill.rel_ttp_flag },
+        };
+        let settlement = match settle(&claim, policy, &catalogue) {
+            Outcome::Rejected(reason) => return Ok(reject(reason.code())),
+            Outcome::Settled(settlement) => settlement,
+        };
+        let setl_id = convert::setl_id(region.region, &bill.msgid);
+        let settled_at = chrono::Local::now().naive_local();
+        let context = ResultContext {
+            bill,
+            setl_id: setl_id.clone(),
+            scheme: person.scheme,
+            filing_class: filing_decision.class.map_or("unfiled", |class| class.code()),
+            settled_at,
+            answered_by: region.region.to_string(),
+            status: if bill.pre_settle { SettleStatus::PreSettled } else { SettleStatus::Settled },
+        };
+        let result = convert::settled_result(&context, &settlement, &request.lines);
+        if bill.pre_settle {
+            return Ok(result);
+        }
+        tables::save_accumulators(tx, &bill.psn_no, year, &settlement.ytd_after).await?;
+        tables::set_balance(tx, &bill.psn_no, settlement.balc).await?;
+        let record = SettlementRecord {
+            setl_id,
+            msgid: bill.msgid.clone(),
+            psn_no: bill.psn_no.clone(),
+            year,
+            hifp_pay: settlement.hifp_pay,
+            catastrophic_pay: settlement.catastrophic_pay(),
+            maf_pay: settlement.maf_pay,
+            acct_pay: settlement.acct_pay,
+            reversed: false,
+        };
+        let new = NewSettlement {
+            record: &record,
+            mdtrt_id: &bill.mdtrt_id,
+            fund_pay_sumamt: settlement.fund_pay_sumamt,
+            medfee_sumamt: settlement.buckets.medfee_sumamt,
+            settled_at: &settled_at.format(TIME_FORMAT).to_string(),
+        };
+        tables::insert_settlement(tx, &new).await?;
+        Ok(result)
+    }
+
+    /// 2305/2601: gives back exactly what the settlement took, once.
+    async fn reverse(
+        &self,
+        incoming: &Incoming,
+        reversal: &Reversal,
+    ) -> Result<Vec<Outgoing>, HandlerError> {
+        let request_hash = Fingerprinter::new("reversal")
+            .text(&String::from_utf8_lossy(&reversal.encode_to_vec()))
+            .finish();
+        let at = chrono::Local::now().format(TIME_FORMAT).to_string();
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        if let Ok(Seen::Answered(bytes)) =
+            inbox::check(&mut tx, &reversal.msgid, &request_hash).await
+        {
+            let mut first = SettleResult::decode(bytes.as_slice())
+                .map_err(|e| HandlerError(format!("inbox: {e}")))?;
+            first.duplicate = true;
+            return Ok(vec![reply(incoming, &first)]);
+        }
+        let found = tables::find_settlement(&mut tx, &reversal.setl_id, &reversal.omsgid)
+            .await
+            .map_err(retry)?;
+        let mut result = SettleResult {
+            msgid: reversal.msgid.clone(),
+            mdtrt_id: reversal.mdtrt_id.clone(),
+            psn_no: reversal.psn_no.clone(),
+            insuplc_admdvs: reversal.insuplc_admdvs.clone(),
+            mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
+            status: SettleStatus::Reversed as i32,
+            reason: reversal.reason.clone(),
+            answered_by: self.name.clone(),
+            ..SettleResult::default()
+        };
+        match found {
+            Some(record) if !record.reversed => {
+                self.undo(&mut tx, &record).await.map_err(retry)?;
+                result.setlinfo = Some(yidi_wire::v1::Setlinfo {
+                    setl_id: record.setl_id.clone(),
+                    ..Default::default()
+                });
+                info!(setl_id = %record.setl_id, "settlement reversed; accumulators restored");
+            }
+            Some(record) => {
+                result.setlinfo =
+                    Some(yidi_wire::v1::Setlinfo { setl_id: record.setl_id, ..Default::default() });
+            }
+            None if !reversal.omsgid.is_empty() => {
+                // The transaction never arrived (or not yet: it is ordered before us on the
+                // same key, so it never will). A late copy must not settle: leave a tombstone.
+                let tombstone = SettleResult { msgid: reversal.omsgid.clone(), ..result.clone() };
+                inbox::record(
+                    &mut tx,
+                    &reversal.omsgid,
+                    inbox::ANY_REQUEST,
+                    &tombstone.encode_to_vec(),
+                    &at,
+                )
+                .await
+                .map_err(retry)?;
+            }
+            None => result.reason = "nothing_to_reverse".into(),
+        }
+        inbox::record(&mut tx, &reversal.msgid, &request_hash, &result.encode_to_vec(), &at)
+            .await
+            .map_err(retry)?;
+        tx.commit().await.map_err(|e| retry(e.into()))?;
+        Ok(vec![reply(incoming, &result)])
+    }
+
+    async fn undo(&self, tx: &mut Tx, record: &SettlementRecord) -> Result<(), StoreError> {
+        let ytd = tables::load_accumulators(tx, &record.psn_no, record.year).await?;
+        let restored = ytd.without(record.hifp_pay, record.catastrophic_pay, record.maf_pay);
+        tables::save_accumulators(tx, &record.psn_no, record.year, &restored).await?;
+        if let Some(person) = tables::load_person(tx, &record.psn_no).await? {
+            tables::set_balance(tx, &record.psn_no, person.account_balance + record.acct_pay)
+                .await?;
+        }
+        tables::mark_reversed(tx, &record.setl_id).await
+    }
+}

@@ -1,0 +1,11 @@
+//! The insured-place agency: hosts one or more insured regions, keeps their registry,
+//! filings and accumulators, and settles the requests for them with each region's policy.
+//!
+//! # Layout
+//! - [`handler`]: settlement requests and reversals (prefetch, decide, persist, answer).
+//! - [`store`]: the agency's tables.
+//! - [`app`]: settings and the service's run loop.
+
+pub mod app;
+pub mod handler;
+pub mod store;

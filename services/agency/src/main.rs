@@ -1,0 +1,21 @@
+//! `yidi-agency`: an insured-place agency process.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "yidi-agency", about = "Insured-place agency of the yidi network")]
+struct Args {
+    /// Settings file (TOML); `YIDI_<KEY>` environment variables override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let settings: yidi_agency::app::Settings = yidi_runtime::config::load(args.config.as_deref())?;
+    yidi_runtime::logging::init(&settings.name);
+    yidi_agency::app::run(settings).await
+}

@@ -1,0 +1,418 @@
+//! The agency's tables: registry, contributions, filings, accumulators, settlements.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rust_decimal::Decimal;
+use yidi_domain::benefit::{Category, Month, Registration, Retirement};
+use yidi_domain::claim::Accumulators;
+use yidi_domain::filing::{Filing, FilingType};
+use yidi_domain::ids::{RegionCode, Scheme};
+use yidi_domain::money::Amount;
+use yidi_sim::registry::SamplePerson;
+use yidi_store::{Row, StoreError, Tx};
+
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS person (
+        psn_no TEXT PRIMARY KEY, region TEXT NOT NULL, insutype TEXT NOT NULL,
+        category TEXT NOT NULL, enrolled_on TEXT NOT NULL, paused_on TEXT,
+        retired_on TEXT, female INTEGER NOT NULL, contribution_years INTEGER NOT NULL,
+        local_years INTEGER NOT NULL, lump_sum_paid INTEGER NOT NULL,
+        assistance_eligible INTEGER NOT NULL, account_balance TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS contribution (
+        psn_no TEXT NOT NULL, first_period TEXT NOT NULL, last_period TEXT NOT NULL,
+        paid_on TEXT NOT NULL, PRIMARY KEY (psn_no, first_period))",
+    "CREATE TABLE IF NOT EXISTS filing (
+        filing_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, region TEXT NOT NULL,
+        filing_type TEXT NOT NULL, target TEXT NOT NULL, begins_on TEXT NOT NULL,
+        ends_on TEXT, filed_at TEXT NOT NULL, revoked_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS filing_person ON filing (psn_no)",
+    "CREATE TABLE IF NOT EXISTS accumulator (
+        psn_no TEXT NOT NULL, year INTEGER NOT NULL, admissions INTEGER NOT NULL,
+        pool_paid TEXT NOT NULL, catastrophic_paid TEXT NOT NULL, assistance_paid TEXT NOT NULL,
+        PRIMARY KEY (psn_no, year))",
+    "CREATE TABLE IF NOT EXISTS settlement (
+        setl_id TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE, mdtrt_id TEXT NOT NULL,
+        psn_no TEXT NOT NULL, year INTEGER NOT NULL, hifp_pay TEXT NOT NULL,
+        catastrophic_pay TEXT NOT NULL, maf_pay TEXT NOT NULL, acct_pay TEXT NOT NULL,
+        fund_pay_sumamt TEXT NOT NULL, medfee_sumamt TEXT NOT NULL,
+        reversed INTEGER NOT NULL, settled_at TEXT NOT NULL)",
+];
+
+fn corrupt(column: &'static str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt { column, detail: detail.to_string() }
+}
+
+fn amount(text: &str, column: &'static str) -> Result<Amount, StoreError> {
+    Decimal::from_str(text)
+        .ok()
+        .and_then(|value| Amount::new(value).ok())
+        .ok_or_else(|| corrupt(column, text))
+}
+
+fn date(text: &str, column: &'static str) -> Result<NaiveDate, StoreError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| corrupt(column, e))
+}
+
+fn time(text: &str, column: &'static str) -> Result<NaiveDateTime, StoreError> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").map_err(|e| corrupt(column, e))
+}
+
+/// A person as the settlement needs them.
+#[derive(Clone, Debug)]
+pub struct PersonRecord {
+    pub region: RegionCode,
+    pub scheme: Scheme,
+    pub registration: Registration,
+    pub assistance_eligible: bool,
+    pub account_balance: Amount,
+}
+
+fn category_code(category: &Category) -> &'static str {
+    match category {
+        Category::Employed => "employed",
+        Category::FlexibleWorker => "flexible_worker",
+        Category::Retiree(_) => "retiree",
+        Category::Student => "student",
+        Category::Resident => "resident",
+    }
+}
+
+/// Inserts a sample person unless they exist.
+pub async fn seed_person(tx: &mut Tx, person: &SamplePerson) -> Result<(), StoreError> {
+    let retirement = match person.category {
+        Category::Retiree(retirement) => Some(retirement),
+        _ => None,
+    };
+    sqlx::query(
+        "INSERT INTO person (psn_no, region, insutype, category, enrolled_on, paused_on, retired_on, female,
+            contribution_years, local_years, lump_sum_paid, assistance_eligible, account_balance)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (psn_no) DO NOTHING",
+    )
+    .bind(&person.psn_no)
+    .bind(person.region.as_str())
+    .bind(person.scheme.code())
+    .bind(category_code(&person.category))
+    .bind(person.enrolled_on.to_string())
+    .bind(person.paused_on.map(|d| d.to_string()))
+    .bind(retirement.map(|r| r.retired_on.to_string()))
+    .bind(i64::from(retirement.is_some_and(|r| r.female)))
+    .bind(i64::from(retirement.map_or(0, |r| r.contribution_years)))
+    .bind(i64::from(retirement.map_or(0, |r| r.local_years)))
+    .bind(i64::from(retirement.is_some_and(|r| r.lump_sum_paid)))
+    .bind(i64::from(person.assistance_eligible))
+    .bind(person.account_balance.to_string())
+    .execute(&mut **tx)
+    .await?;
+    for (first, last, paid_on) in &person.contributions {
+        sqlx::query("INSERT INTO contribution (psn_no, first_period, last_period, paid_on) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(&person.psn_no)
+            .bind(first)
+            .bind(last)
+            .bind(paid_on.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    for filing in &person.filings {
+        sqlx::query(
+            "INSERT INTO filing (filing_id, psn_no, region, filing_type, target, begins_on, ends_on, filed_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) ON CONFLICT (filing_id) DO NOTHING",
+        )
+        .bind(&filing.filing_id)
+        .bind(&person.psn_no)
+        .bind(person.region.as_str())
+        .bind(filing.filing_type.code())
+        .bind(filing.target.as_str())
+        .bind(filing.begins_on.to_string())
+        .bind(filing.ends_on.map(|d| d.to_string()))
+        .bind(filing.filed_at.format("%Y-%m-%d %H:%M:%S").to_string())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// How many persons a region has.
+pub async fn person_count(tx: &mut Tx, region: RegionCode) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM person WHERE region = $1")
+        .bind(region.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Loads a person with their contributions.
+pub async fn load_person(tx: &mut Tx, psn_no: &str) -> Result<Option<PersonRecord>, StoreError> {
+    let Some(row) = sqlx::query(
+        "SELECT region, insutype, category, enrolled_on, paused_on, retired_on, female, contribution_years,
+                local_years, lump_sum_paid, assistance_eligible, account_balance FROM person WHERE psn_no = $1",
+    )
+    .bind(psn_no)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let region: String = row.try_get(0)?;
+    let scheme: String = row.try_get(1)?;
+    let category: String = row.try_get(2)?;
+    let retired_on: Option<String> = row.try_get(5)?;
+    let category = match (category.as_str(), retired_on) {
+        ("employed", _) => Category::Employed,
+        ("flexible_worker", _) => Category::FlexibleWorker,
+        ("student", _) => Category::Student,
+        ("resident", _) => Category::Resident,
+        ("retiree", Some(retired_on)) => Category::Retiree(Retirement {
+            retired_on: date(&retired_on, "person.retired_on")?,
+            female: row.try_get::<i64, _>(6)? != 0,
+            contribution_years: u32::try_from(row.try_get::<i64, _>(7)?).unwrap_or(0),
+            local_years: u32::try_from(row.try_get::<i64, _>(8)?).unwrap_or(0),
+            lump_sum_paid: row.try_get::<i64, _>(9)? != 0,
+        }),
+        (other, _) => return Err(corrupt("person.category", other)),
+    };
+    let paused_on: Option<String> = row.try_get(4)?;
+    let enrolled_on: String = row.try_get(3)?;
+    let balance: String = row.try_get(11)?;
+    let mut registration = Registration {
+        category,
+        enrolled_on: date(&enrolled_on, "person.enrolled_on")?,
+        paid_months: BTreeSet::new(),
+        paid_years: Vec::new(),
+        paused_on: paused_on.map(|d| date(&d, "person.paused_on")).transpose()?,
+    };
+    load_contributions(tx, psn_no, &mut registration).await?;
+    Ok(Some(PersonRecord {
+        region: region.parse().map_err(|e| corrupt("person.region", e))?,
+        scheme: scheme.parse().map_err(|e| corrupt("person.insutype", e))?,
+        registration,
+        assistance_eligible: row.try_get::<i64, _>(10)? != 0,
+        account_balance: amount(&balance, "person.account_balance")?,
+    }))
+}
+
+fn month(text: &str) -> Result<Month, StoreError> {
+    let (year, month) = text.split_once('-').ok_or_else(|| corrupt("contribution.period", text))?;
+    Ok(Month {
+        year: year.parse().map_err(|e| corrupt("contribution.period", e))?,
+        month: month.parse().map_err(|e| corrupt("contribution.period", e))?,
+    })
+}
+
+async fn load_contributions(
+    tx: &mut Tx,
+    psn_no: &str,
+    registration: &mut Registration,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query(
+        "SELECT first_period, last_period, paid_on FROM contribution WHERE psn_no = $1",
+    )
+    .bind(psn_no)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        let first: String = row.try_get(0)?;
+        let last: String = row.try_get(1)?;
+        let paid_on: String = row.try_get(2)?;
+        if first.contains('-') {
+            let (mut current, last) = (month(&first)?, month(&last)?);
+            // Bounded: a range longer than a working life is corrupt, not a loop to run.
+            for _ in 0..600 {
+                if current > last {
+                    break;
+                }
+                registration.paid_months.insert(current);
+                current = current.plus(1);
+            }
+        } else {
+            let year: i32 = first.parse().map_err(|e| corrupt("contribution.period", e))?;
+            registration.paid_years.push((year, date(&paid_on, "contribution.paid_on")?));
+        }
+    }
+    Ok(())
+}
+
+/// A person's filings in force or not.
+pub async fn load_filings(tx: &mut Tx, psn_no: &str) -> Result<Vec<Filing>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT filing_id, region, filing_type, target, begins_on, ends_on, filed_at, revoked_at FROM filing WHERE psn_no = $1",
+    )
+    .bind(psn_no)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let text = |index: usize| row.try_get::<String, _>(index);
+            let optional = |index: usize| row.try_get::<Option<String>, _>(index);
+            Ok(Filing {
+                id: text(0)?,
+                person: psn_no.to_owned(),
+                insured_region: text(1)?.parse().map_err(|e| corrupt("filing.region", e))?,
+                filing_type: FilingType::parse(&text(2)?)
+                    .ok_or_else(|| corrupt("filing.filing_type", "unknown"))?,
+                target: text(3)?.parse().map_err(|e| corrupt("filing.target", e))?,
+                begins_on: date(&text(4)?, "filing.begins_on")?,
+                ends_on: optional(5)?.map(|d| date(&d, "filing.ends_on")).transpose()?,
+                filed_at: time(&text(6)?, "filing.filed_at")?,
+                revoked_at: optional(7)?.map(|t| time(&t, "filing.revoked_at")).transpose()?,
+            })
+        })
+        .collect()
+}
+
+pub async fn load_accumulators(
+    tx: &mut Tx,
+    psn_no: &str,
+    year: i32,
+) -> Result<Accumulators, StoreError> {
+    let row = sqlx::query(
+        "SELECT admissions, pool_paid, catastrophic_paid, assistance_paid FROM accumulator WHERE psn_no = $1 AND year = $2",
+    )
+    .bind(psn_no)
+    .bind(i64::from(year))
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Accumulators::default());
+    };
+    Ok(Accumulators {
+        admissions: u32::try_from(row.try_get::<i64, _>(0)?)
+            .map_err(|e| corrupt("accumulator.admissions", e))?,
+        pool_paid: amount(&row.try_get::<String, _>(1)?, "accumulator.pool_paid")?,
+        catastrophic_paid: amount(&row.try_get::<String, _>(2)?, "accumulator.catastrophic_paid")?,
+        assistance_paid: amount(&row.try_get::<String, _>(3)?, "accumulator.assistance_paid")?,
+    })
+}
+
+pub async fn save_accumulators(
+    tx: &mut Tx,
+    psn_no: &str,
+    year: i32,
+    ytd: &Accumulators,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO accumulator (psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (psn_no, year) DO UPDATE SET admissions = excluded.admissions, pool_paid = excluded.pool_paid,
+            catastrophic_paid = excluded.catastrophic_paid, assistance_paid = excluded.assistance_paid",
+    )
+    .bind(psn_no)
+    .bind(i64::from(year))
+    .bind(i64::from(ytd.admissions))
+    .bind(ytd.pool_paid.to_string())
+    .bind(ytd.catastrophic_paid.to_string())
+    .bind(ytd.assistance_paid.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_balance(tx: &mut Tx, psn_no: &str, balance: Amount) -> Result<(), StoreError> {
+    sqlx::query("UPDATE person SET account_balance = $1 WHERE psn_no = $2")
+        .bind(balance.to_string())
+        .bind(psn_no)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A stored settlement, as a reversal needs it.
+#[derive(Clone, Debug)]
+pub struct SettlementRecord {
+    pub setl_id: String,
+    pub msgid: String,
+    pub psn_no: String,
+    pub year: i32,
+    pub hifp_pay: Amount,
+    pub catastrophic_pay: Amount,
+    pub maf_pay: Amount,
+    pub acct_pay: Amount,
+    pub reversed: bool,
+}
+
+pub struct NewSettlement<'a> {
+    pub record: &'a SettlementRecord,
+    pub mdtrt_id: &'a str,
+    pub fund_pay_sumamt: Amount,
+    pub medfee_sumamt: Amount,
+    pub settled_at: &'a str,
+}
+
+pub async fn insert_settlement(tx: &mut Tx, new: &NewSettlement<'_>) -> Result<(), StoreError> {
+    let record = new.record;
+    sqlx::query(
+        "INSERT INTO settlement (setl_id, msgid, mdtrt_id, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay,
+            fund_pay_sumamt, medfee_sumamt, reversed, settled_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12)",
+    )
+    .bind(&record.setl_id)
+    .bind(&record.msgid)
+    .bind(new.mdtrt_id)
+    .bind(&record.psn_no)
+    .bind(i64::from(record.year))
+    .bind(record.hifp_pay.to_string())
+    .bind(record.catastrophic_pay.to_string())
+    .bind(record.maf_pay.to_string())
+    .bind(record.acct_pay.to_string())
+    .bind(new.fund_pay_sumamt.to_string())
+    .bind(new.medfee_sumamt.to_string())
+    .bind(new.settled_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Finds a settlement by its id or by the msgid of the request that made it.
+pub async fn find_settlement(
+    tx: &mut Tx,
+    setl_id: &str,
+    msgid: &str,
+) -> Result<Option<SettlementRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT setl_id, msgid, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay, reversed
+         FROM settlement WHERE setl_id = $1 OR msgid = $2",
+    )
+    .bind(setl_id)
+    .bind(msgid)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(SettlementRecord {
+        setl_id: row.try_get(0)?,
+        msgid: row.try_get(1)?,
+        psn_no: row.try_get(2)?,
+        year: i32::try_from(row.try_get::<i64, _>(3)?)
+            .map_err(|e| corrupt("settlement.year", e))?,
+        hifp_pay: amount(&row.try_get::<String, _>(4)?, "settlement.hifp_pay")?,
+        catastrophic_pay: amount(&row.try_get::<String, _>(5)?, "settlement.catastrophic_pay")?,
+        maf_pay: amount(&row.try_get::<String, _>(6)?, "settlement.maf_pay")?,
+        acct_pay: amount(&row.try_get::<String, _>(7)?, "settlement.acct_pay")?,
+        reversed: row.try_get::<i64, _>(8)? != 0,
+    }))
+}
+
+pub async fn mark_reversed(tx: &mut Tx, setl_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE settlement SET reversed = 1 WHERE setl_id = $1")
+        .bind(setl_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Totals for checks: settled count and sums by year, not reversed.
+pub async fn totals(tx: &mut Tx) -> Result<(i64, Vec<(String, i64)>), StoreError> {
+    let count: i64 = sqlx::query("SELECT COUNT(*) FROM settlement WHERE reversed = 0")
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+    let rows =
+        sqlx::query("SELECT psn_no, admissions FROM accumulator").fetch_all(&mut **tx).await?;
+    let admissions = rows
+        .iter()
+        .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((count, admissions))
+}
