@@ -25,3 +25,26 @@ pub fn reflection() -> Result<
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
 }
+
+/// Serves health and reflection alone on `address` until shutdown (services whose work is
+/// all on Kafka).
+pub fn serve(
+    address: std::net::SocketAddr,
+    shutdown: crate::shutdown::Shutdown,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let (reporter, health) = services();
+        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+        let router = tonic::transport::Server::builder().add_service(health);
+        let router = match reflection() {
+            Ok(reflection) => router.add_service(reflection),
+            Err(error) => {
+                tracing::warn!(%error, "gRPC reflection unavailable");
+                router
+            }
+        };
+        if let Err(error) = router.serve_with_shutdown(address, shutdown.requested()).await {
+            tracing::error!(%error, %address, "health server stopped");
+        }
+    })
+}

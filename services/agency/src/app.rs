@@ -76,7 +76,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let agency =
         Agency { name: settings.name.clone(), regions, store, rules: BenefitRules::default() };
     let shutdown = Shutdown::on_signals();
-    let health = serve_health(settings.grpc, shutdown.clone());
+    let health = yidi_runtime::health::serve(settings.grpc, shutdown.clone());
     let consumer = bus.consumer(
         &format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-")),
         &request_topics,
@@ -130,20 +130,4 @@ async fn seed(store: &Store, bus: &Bus, region: RegionCode, count: u64) -> anyho
     bus.send_all(&messages).await?;
     info!(%region, persons = count, filings = messages.len(), "registry seeded and filings published");
     Ok(())
-}
-
-/// gRPC health and reflection, until shutdown.
-pub fn serve_health(address: SocketAddr, shutdown: Shutdown) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let (reporter, health) = yidi_runtime::health::services();
-        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
-        let router = tonic::transport::Server::builder().add_service(health);
-        let router = match yidi_runtime::health::reflection() {
-            Ok(reflection) => router.add_service(reflection),
-            Err(_) => router,
-        };
-        if let Err(error) = router.serve_with_shutdown(address, shutdown.requested()).await {
-            tracing::error!(%error, %address, "health server stopped");
-        }
-    })
 }

@@ -1,0 +1,18 @@
+//! The hospital exchange of one treatment province.
+//!
+//! Takes discharge bills from hospital information systems (HIS) over Kafka
+//! (`his.<province>.discharge`) and gRPC (`Exchange.Settle`), validates them, classifies each
+//! line with the treatment-place catalogue, sends the request to the hub, and returns the
+//! result (`his.<province>.settlement`, or the gRPC reply within its deadline). A `Settle`
+//! that times out reverses whatever may have happened and says so.
+//!
+//! # Layout
+//! - [`requests`]: the exchange's record of each bill and its first result.
+//! - [`intake`]: HIS bills in, results out (Kafka), shared by gRPC.
+//! - [`grpc`]: the `Exchange` gRPC service.
+//! - [`app`]: settings and the run loop.
+
+pub mod app;
+pub mod grpc;
+pub mod intake;
+pub mod requests;

@@ -1,0 +1,67 @@
+//! The exchange's record of each bill (by msgid) and the first result it got.
+
+use yidi_store::{Row, StoreError, Tx};
+
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS request (
+    msgid TEXT PRIMARY KEY, mdtrt_id TEXT NOT NULL, via TEXT NOT NULL, content_type TEXT NOT NULL,
+    result BYTEA, received_at TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS request_episode ON request (mdtrt_id)",
+];
+
+/// What the exchange knows of a msgid.
+#[derive(Clone, Debug)]
+pub struct Known {
+    pub via: String,
+    pub content_type: String,
+    pub result: Option<Vec<u8>>,
+}
+
+pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError> {
+    let row = sqlx::query("SELECT via, content_type, result FROM request WHERE msgid = $1")
+        .bind(msgid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| {
+        Ok(Known { via: row.try_get(0)?, content_type: row.try_get(1)?, result: row.try_get(2)? })
+    })
+    .transpose()
+}
+
+pub async fn insert(
+    tx: &mut Tx,
+    msgid: &str,
+    mdtrt_id: &str,
+    via: &str,
+    content_type: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO request (msgid, mdtrt_id, via, content_type, result, received_at) VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT (msgid) DO NOTHING")
+        .bind(msgid)
+        .bind(mdtrt_id)
+        .bind(via)
+        .bind(content_type)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores the first result of a msgid; later ones leave it as it is.
+pub async fn set_result(tx: &mut Tx, msgid: &str, result: &[u8]) -> Result<(), StoreError> {
+    sqlx::query("UPDATE request SET result = $1 WHERE msgid = $2 AND result IS NULL")
+        .bind(result.to_vec())
+        .bind(msgid)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The latest result of an episode.
+pub async fn by_episode(tx: &mut Tx, mdtrt_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    let row = sqlx::query("SELECT result FROM request WHERE mdtrt_id = $1 AND result IS NOT NULL ORDER BY received_at DESC LIMIT 1")
+        .bind(mdtrt_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| row.try_get(0)).transpose().map_err(Into::into)
+}

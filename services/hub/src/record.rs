@@ -1,0 +1,90 @@
+//! The hub's tables: every settled (and reversed) bill, and the national filing database.
+
+use yidi_store::{Row, StoreError, Tx};
+use yidi_wire::v1::{FilingRecord, SettleResult, SettleStatus};
+
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS settled_bill (
+        setl_id TEXT PRIMARY KEY, msgid TEXT NOT NULL, mdtrt_id TEXT NOT NULL, psn_no TEXT NOT NULL,
+        insured TEXT NOT NULL, treatment TEXT NOT NULL, insutype TEXT NOT NULL,
+        medfee_sumamt TEXT NOT NULL, fund_pay_sumamt TEXT NOT NULL, hifp_pay TEXT NOT NULL,
+        hifob_pay TEXT NOT NULL, hifmi_pay TEXT NOT NULL, maf_pay TEXT NOT NULL, acct_pay TEXT NOT NULL,
+        psn_cash_pay TEXT NOT NULL, setl_time TEXT NOT NULL, reversed_at TEXT)",
+    "CREATE TABLE IF NOT EXISTS national_filing (
+        filing_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, insured TEXT NOT NULL, filing_type TEXT NOT NULL,
+        target TEXT NOT NULL, begndate TEXT NOT NULL, enddate TEXT NOT NULL, filed_at TEXT NOT NULL,
+        revoked_at TEXT NOT NULL)",
+];
+
+/// Records a result: a settled bill once (by `setl_id`), a reversal as the time it was
+/// reversed. Replays change nothing.
+pub async fn record_result(tx: &mut Tx, result: &SettleResult) -> Result<(), StoreError> {
+    let Some(info) = &result.setlinfo else {
+        return Ok(());
+    };
+    if result.status == SettleStatus::Settled as i32 {
+        sqlx::query(
+            "INSERT INTO settled_bill (setl_id, msgid, mdtrt_id, psn_no, insured, treatment, insutype, medfee_sumamt,
+                fund_pay_sumamt, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay, psn_cash_pay, setl_time, reversed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL)
+             ON CONFLICT (setl_id) DO NOTHING",
+        )
+        .bind(&info.setl_id)
+        .bind(&result.msgid)
+        .bind(&result.mdtrt_id)
+        .bind(&result.psn_no)
+        .bind(&result.insuplc_admdvs)
+        .bind(&result.mdtrtarea_admvs)
+        .bind(&info.insutype)
+        .bind(&info.medfee_sumamt)
+        .bind(&info.fund_pay_sumamt)
+        .bind(&info.hifp_pay)
+        .bind(&info.hifob_pay)
+        .bind(&info.hifmi_pay)
+        .bind(&info.maf_pay)
+        .bind(&info.acct_pay)
+        .bind(&info.psn_cash_pay)
+        .bind(&info.setl_time)
+        .execute(&mut **tx)
+        .await?;
+    } else if result.status == SettleStatus::Reversed as i32 && !info.setl_id.is_empty() {
+        let at = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        sqlx::query(
+            "UPDATE settled_bill SET reversed_at = $1 WHERE setl_id = $2 AND reversed_at IS NULL",
+        )
+        .bind(at)
+        .bind(&info.setl_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Upserts a filing record (the latest version of a filing wins: a revocation replaces it).
+pub async fn record_filing(tx: &mut Tx, filing: &FilingRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO national_filing (filing_id, psn_no, insured, filing_type, target, begndate, enddate, filed_at, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (filing_id) DO UPDATE SET revoked_at = excluded.revoked_at, enddate = excluded.enddate",
+    )
+    .bind(&filing.filing_id)
+    .bind(&filing.psn_no)
+    .bind(&filing.insuplc_admdvs)
+    .bind(&filing.filing_type)
+    .bind(&filing.target_admdvs)
+    .bind(&filing.begndate)
+    .bind(&filing.enddate)
+    .bind(&filing.filed_at)
+    .bind(&filing.revoked_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Settled, not reversed bills and their fund total, for checks.
+pub async fn settled_totals(tx: &mut Tx) -> Result<(i64, i64), StoreError> {
+    let row = sqlx::query("SELECT COUNT(*), (SELECT COUNT(*) FROM national_filing) FROM settled_bill WHERE reversed_at IS NULL")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}

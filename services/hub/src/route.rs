@@ -1,0 +1,154 @@
+//! The hub's flows.
+
+use std::collections::BTreeSet;
+
+use tracing::info;
+use yidi_bus::{topics, Bus, HandlerError, Incoming, Outgoing};
+use yidi_domain::ids::RegionCode;
+use yidi_store::Store;
+use yidi_wire::codec::ContentType;
+use yidi_wire::convert;
+use yidi_wire::headers;
+use yidi_wire::v1::{FilingRecord, Reversal, SettleRequest, SettleResult};
+
+use crate::record;
+
+/// What the hub knows of the provinces.
+pub struct Hub {
+    pub store: Store,
+    /// Insured provinces with an agency on the network.
+    pub served: BTreeSet<RegionCode>,
+    /// Insured provinces whose direct settlement is suspended (N22 point 7; issue #5 sets it
+    /// from overdue clearing).
+    pub suspended: BTreeSet<RegionCode>,
+}
+
+fn retry(error: impl ToString) -> HandlerError {
+    HandlerError(error.to_string())
+}
+
+fn province_of(code: &str) -> Option<RegionCode> {
+    code.parse::<RegionCode>().ok().map(RegionCode::province)
+}
+
+impl Hub {
+    /// Exchange → agency: route by `insuplc_admdvs`, or answer for the agency.
+    pub async fn route_request(
+        &self,
+        bus: &Bus,
+        incoming: Incoming,
+    ) -> Result<Vec<Outgoing>, HandlerError> {
+        let (insured, treatment, bill) = match incoming.header(headers::MSG_TYPE) {
+            Some("yidi.v1.Reversal") => match incoming.decode::<Reversal>("Reversal") {
+                Ok(r) => (r.insuplc_admdvs.clone(), r.mdtrtarea_admvs.clone(), None),
+                Err(error) => {
+                    return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                }
+            },
+            _ => match incoming.decode::<SettleRequest>("SettleRequest") {
+                Ok(SettleRequest { bill: Some(bill), .. }) => {
+                    (bill.insuplc_admdvs.clone(), bill.mdtrtarea_admvs.clone(), Some(bill))
+                }
+                Ok(_) => {
+                    return Ok(vec![bus.dead_letter(
+                        &incoming,
+                        "MISSING_BILL",
+                        "bill: missing field",
+                    )])
+                }
+                Err(error) => {
+                    return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                }
+            },
+        };
+        let (Some(insured_province), Some(treatment_province)) =
+            (province_of(&insured), province_of(&treatment))
+        else {
+            return Ok(vec![bus.dead_letter(
+                &incoming,
+                "INVALID_REGION",
+                "insuplc_admdvs or mdtrtarea_admvs is not a region code",
+            )]);
+        };
+        let refusal = if self.suspended.contains(&insured_province) {
+            Some("province_suspended")
+        } else if !self.served.contains(&insured_province) {
+            Some("unknown_province")
+        } else {
+            None
+        };
+        match (refusal, bill) {
+            (Some(reason), Some(bill)) => {
+                info!(msgid = %bill.msgid, %insured_province, reason, "refused at the hub");
+                let result = convert::rejected_result(&bill, reason, "hub");
+                Ok(vec![to_exchange(&incoming, treatment_province, &result)])
+            }
+            _ => {
+                // Forward as it came: same key (mdtrt_id keeps an episode ordered), same value.
+                let mut forward = Outgoing {
+                    topic: topics::agency_requests(insured_province.as_str()),
+                    key: incoming.key.clone().unwrap_or_default(),
+                    headers: incoming.headers.clone().into_iter().collect(),
+                    payload: incoming.payload.clone(),
+                };
+                forward.headers.retain(|(name, _)| name != headers::RECEIVER);
+                Ok(vec![forward.with_header(headers::RECEIVER, insured_province.as_str())])
+            }
+        }
+    }
+
+    /// Agency → exchange: record, then forward to the treatment province.
+    pub async fn route_result(
+        &self,
+        bus: &Bus,
+        incoming: Incoming,
+    ) -> Result<Vec<Outgoing>, HandlerError> {
+        let result = match incoming.decode::<SettleResult>("SettleResult") {
+            Ok(result) => result,
+            Err(error) => {
+                return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+            }
+        };
+        let Some(treatment) = province_of(&result.mdtrtarea_admvs) else {
+            return Ok(vec![bus.dead_letter(
+                &incoming,
+                "INVALID_REGION",
+                "mdtrtarea_admvs: not a region code",
+            )]);
+        };
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        record::record_result(&mut tx, &result).await.map_err(retry)?;
+        tx.commit().await.map_err(retry)?;
+        Ok(vec![to_exchange(&incoming, treatment, &result)])
+    }
+
+    /// Agency → national filing database.
+    pub async fn record_filing(
+        &self,
+        bus: &Bus,
+        incoming: Incoming,
+    ) -> Result<Vec<Outgoing>, HandlerError> {
+        let filing = match incoming.decode::<FilingRecord>("FilingRecord") {
+            Ok(filing) => filing,
+            Err(error) => {
+                return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+            }
+        };
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        record::record_filing(&mut tx, &filing).await.map_err(retry)?;
+        tx.commit().await.map_err(retry)?;
+        Ok(Vec::new())
+    }
+}
+
+fn to_exchange(incoming: &Incoming, treatment: RegionCode, result: &SettleResult) -> Outgoing {
+    Outgoing::new(
+        topics::exchange_results(treatment.as_str()),
+        &result.mdtrt_id,
+        "yidi.v1.SettleResult",
+        result,
+        ContentType::Protobuf,
+    )
+    .following(incoming)
+    .with_header(headers::RECEIVER, treatment.as_str())
+}
