@@ -4,10 +4,14 @@
 //! - `quote`: the fund-share calculation of `settlement.md` on self-contained cases.
 //! - `sample`: realistic cases drawn from the embedded policies and catalogues.
 //! - `data`: checks policy and catalogue files.
+//! - `sample-bill`, `loadgen`: a HIS's discharge events, one or a stream against the network.
 
+mod bill;
 mod data;
+mod loadgen;
 mod quote;
 mod sample;
+mod sample_bill;
 
 use std::process::ExitCode;
 
@@ -28,6 +32,10 @@ enum Command {
     SampleCase(sample::Args),
     /// Check policy and catalogue files (the embedded ones when no file is given).
     CheckData(data::Args),
+    /// Print a valid JSON discharge event (DischargeBill) for an enrolled sample person.
+    SampleBill(sample_bill::Args),
+    /// Drive the running network like hospitals do, and report throughput and latency.
+    Loadgen(loadgen::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +44,8 @@ fn main() -> ExitCode {
         Command::Quote(args) => quote::run(&args),
         Command::SampleCase(args) => report(sample::run(&args)),
         Command::CheckData(args) => report(data::run(&args)),
+        Command::SampleBill(args) => report(sample_bill::run(&args)),
+        Command::Loadgen(args) => report(loadgen::run(&args)),
     }
 }
 

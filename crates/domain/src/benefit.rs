@@ -88,6 +88,56 @@ pub struct Registration {
     pub paused_on: Option<NaiveDate>,
 }
 
+/// The most months one payment record may cover: a working life. A longer range is a data
+/// error, not a loop to run.
+pub const PAID_MONTHS_MAX: u32 = 600;
+
+impl Month {
+    /// Parses `yyyy-MM`.
+    pub fn parse(text: &str) -> Option<Month> {
+        let (year, month) = text.split_once('-')?;
+        let month: u32 = month.parse().ok()?;
+        (1..=12).contains(&month).then_some(Month { year: year.parse().ok()?, month })
+    }
+}
+
+impl Registration {
+    /// Records a payment of months `first..=last` (employees and flexible workers).
+    pub fn pay_months(&mut self, first: Month, last: Month) {
+        let mut month = first;
+        for _ in 0..PAID_MONTHS_MAX {
+            if month > last {
+                break;
+            }
+            self.paid_months.insert(month);
+            month = month.plus(1);
+        }
+    }
+
+    /// Records a payment of a resident's coverage year.
+    pub fn pay_year(&mut self, coverage_year: i32, paid_on: NaiveDate) {
+        self.paid_years.push((coverage_year, paid_on));
+    }
+
+    /// Records a stored payment: periods `yyyy-MM` (months) or `yyyy` (a coverage year).
+    /// Returns false when the periods cannot be read.
+    pub fn pay(&mut self, first: &str, last: &str, paid_on: NaiveDate) -> bool {
+        match (Month::parse(first), Month::parse(last)) {
+            (Some(first), Some(last)) => {
+                self.pay_months(first, last);
+                true
+            }
+            _ => match first.parse::<i32>() {
+                Ok(year) if first == last => {
+                    self.pay_year(year, paid_on);
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+}
+
 /// Configurable rules around the statutory ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BenefitRules {

@@ -4,8 +4,8 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
-use yidi_domain::benefit::{Category, Retirement};
-use yidi_domain::filing::FilingType;
+use yidi_domain::benefit::{Category, Registration, Retirement};
+use yidi_domain::filing::{Filing, FilingType};
 use yidi_domain::ids::{RegionCode, Scheme};
 use yidi_domain::money::Amount;
 
@@ -38,6 +38,41 @@ pub struct SampleFiling {
     pub begins_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
     pub filed_at: NaiveDateTime,
+}
+
+impl SamplePerson {
+    /// The person's registration, as the agency's registry holds it.
+    pub fn registration(&self) -> Registration {
+        let mut registration = Registration {
+            category: self.category,
+            enrolled_on: self.enrolled_on,
+            paid_months: std::collections::BTreeSet::new(),
+            paid_years: Vec::new(),
+            paused_on: self.paused_on,
+        };
+        for (first, last, paid_on) in &self.contributions {
+            registration.pay(first, last, *paid_on);
+        }
+        registration
+    }
+
+    /// The person's filings as domain records.
+    pub fn domain_filings(&self) -> Vec<Filing> {
+        self.filings
+            .iter()
+            .map(|filing| Filing {
+                id: filing.filing_id.clone(),
+                person: self.psn_no.clone(),
+                insured_region: self.region,
+                filing_type: filing.filing_type,
+                target: filing.target,
+                begins_on: filing.begins_on,
+                ends_on: filing.ends_on,
+                filed_at: filing.filed_at,
+                revoked_at: None,
+            })
+            .collect()
+    }
 }
 
 /// The personal number of person `index` of `region`: 20 digits, region first.

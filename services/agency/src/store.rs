@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
-use yidi_domain::benefit::{Category, Month, Registration, Retirement};
+use yidi_domain::benefit::{Category, Registration, Retirement};
 use yidi_domain::claim::Accumulators;
 use yidi_domain::filing::{Filing, FilingType};
 use yidi_domain::ids::{RegionCode, Scheme};
@@ -192,14 +192,6 @@ pub async fn load_person(tx: &mut Tx, psn_no: &str) -> Result<Option<PersonRecor
     }))
 }
 
-fn month(text: &str) -> Result<Month, StoreError> {
-    let (year, month) = text.split_once('-').ok_or_else(|| corrupt("contribution.period", text))?;
-    Ok(Month {
-        year: year.parse().map_err(|e| corrupt("contribution.period", e))?,
-        month: month.parse().map_err(|e| corrupt("contribution.period", e))?,
-    })
-}
-
 async fn load_contributions(
     tx: &mut Tx,
     psn_no: &str,
@@ -214,20 +206,9 @@ async fn load_contributions(
     for row in rows {
         let first: String = row.try_get(0)?;
         let last: String = row.try_get(1)?;
-        let paid_on: String = row.try_get(2)?;
-        if first.contains('-') {
-            let (mut current, last) = (month(&first)?, month(&last)?);
-            // Bounded: a range longer than a working life is corrupt, not a loop to run.
-            for _ in 0..600 {
-                if current > last {
-                    break;
-                }
-                registration.paid_months.insert(current);
-                current = current.plus(1);
-            }
-        } else {
-            let year: i32 = first.parse().map_err(|e| corrupt("contribution.period", e))?;
-            registration.paid_years.push((year, date(&paid_on, "contribution.paid_on")?));
+        let paid_on = date(&row.try_get::<String, _>(2)?, "contribution.paid_on")?;
+        if !registration.pay(&first, &last, paid_on) {
+            return Err(corrupt("contribution.period", format!("{first}..{last}")));
         }
     }
     Ok(())

@@ -165,3 +165,14 @@ fn paused_insurance_suspends_benefits() {
     assert_eq!(reason(&registration, "2026-02-28"), None);
     assert_eq!(reason(&registration, "2026-03-01"), Some(SuspensionReason::InsurancePaused));
 }
+
+#[test]
+fn stored_payments_are_read_as_months_or_coverage_years() {
+    let mut registration = resident(Category::Resident, &[]);
+    assert!(registration.pay("2026-01", "2026-03", day("2026-01-05")));
+    assert_eq!(registration.paid_months.len(), 3);
+    assert!(registration.pay("2027", "2027", day("2026-10-01")));
+    assert_eq!(registration.paid_years, vec![(2027, day("2026-10-01"))]);
+    assert!(!registration.pay("2026-13", "2026-14", day("2026-01-05")));
+    assert!(!registration.pay("x", "y", day("2026-01-05")));
+}

@@ -1,0 +1,70 @@
+//! Realistic discharge bills from sample persons, as a HIS would send them.
+
+use chrono::{Duration, NaiveDateTime};
+use yidi_domain::ids::RegionCode;
+use yidi_formats::catalogue_file::TreatmentCatalogue;
+use yidi_sim::registry;
+use yidi_sim::Simulator;
+use yidi_wire::convert::{self, TIME_FORMAT};
+use yidi_wire::v1::{DischargeBill, FeeDetail};
+
+/// A city of the treatment province where the hospital is, and its institution code.
+fn hospital(treatment: RegionCode, number: u64) -> (RegionCode, String) {
+    let city = format!("{}{:02}00", &treatment.as_str()[..2], 1 + number % 3);
+    let region = city.parse().unwrap_or(treatment);
+    (region, format!("H{city}{:05}", number % 100_000))
+}
+
+/// Makes the bill of person `index` of `insured`, discharged now from a hospital of
+/// `treatment`.
+pub fn discharge(
+    simulator: &mut Simulator,
+    insured: RegionCode,
+    index: u64,
+    treatment: &TreatmentCatalogue,
+    now: NaiveDateTime,
+    sequence: u32,
+) -> DischargeBill {
+    let person = registry::person(insured, index, now.date());
+    let (region, fixmedins_code) = hospital(treatment.region, simulator.below(40));
+    let stay_days = 2 + simulator.below(14);
+    let begntime = now - Duration::days(i64::try_from(stay_days).unwrap_or(3));
+    let lines = simulator.lines(treatment);
+    let msgid = convert::msgid(&fixmedins_code, now, sequence);
+    DischargeBill {
+        mdtrt_id: format!("{}{}{:04}", region, now.format("%Y%m%d%H%M%S"), sequence % 10_000),
+        msgid,
+        psn_no: person.psn_no,
+        insutype: person.scheme.code().into(),
+        insuplc_admdvs: insured.to_string(),
+        mdtrtarea_admvs: region.to_string(),
+        fixmedins_name: format!("{} 第{}人民医院", treatment.name, 1 + simulator.below(9)),
+        fixmedins_code,
+        hosp_lv: i32::from(1 + u8::from(simulator.chance(90)) + u8::from(simulator.chance(60))),
+        med_type: "21".into(),
+        begntime: begntime.format(TIME_FORMAT).to_string(),
+        endtime: now.format(TIME_FORMAT).to_string(),
+        emergency: simulator.chance(10),
+        trum_flag: simulator.chance(3),
+        rel_ttp_flag: simulator.chance(2),
+        work_injury: simulator.chance(1),
+        acct_used_flag: simulator.chance(60),
+        feedetail: lines
+            .iter()
+            .enumerate()
+            .map(|(number, line)| FeeDetail {
+                feedetl_sn: (number + 1).to_string(),
+                med_list_codg: line.code.clone(),
+                medins_list_codg: format!("L{:06}", simulator.below(1_000_000)),
+                cnt: line.quantity.value().to_string(),
+                pric: line.unit_price.value().to_string(),
+                det_item_fee_sumamt: yidi_domain::money::Amount::round2(
+                    line.quantity.value() * line.unit_price.value(),
+                )
+                .to_string(),
+                fee_ocur_time: begntime.format(TIME_FORMAT).to_string(),
+            })
+            .collect(),
+        pre_settle: false,
+    }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Starts and stops the whole yidi network on one machine: a Kafka-protocol broker (tansu with
+# SQLite storage), the hub, two agencies hosting four insured regions, and four exchanges.
+# Idempotent: `up` starts only what is not running; `down` stops what is.
+# Everything lives under .run/: data/ (SQLite files), logs/ (one log per process), pids/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN="${YIDI_RUN:-.run}"
+BROKER_PORT=19092
+SERVICES=(hub agency-north agency-south exchange-440000 exchange-310000 exchange-110000 exchange-330000)
+TARGET="${CARGO_TARGET_DIR:-target}/release"
+
+binary_of() {
+    case "$1" in
+        hub) echo yidi-hub ;;
+        agency-*) echo yidi-agency ;;
+        exchange-*) echo yidi-exchange ;;
+    esac
+}
+
+running() {
+    local pidfile="$RUN/pids/$1.pid"
+    [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+wait_port() {
+    local port=$1 what=$2
+    for _ in $(seq 1 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "network: $what did not open port $port; see $RUN/logs/" >&2
+    return 1
+}
+
+up() {
+    mkdir -p "$RUN/data" "$RUN/logs" "$RUN/pids"
+    local tansu
+    tansu=$(scripts/install-broker.sh)
+    cargo build --release --locked -p yidi-hub -p yidi-agency -p yidi-exchange -p yidi-cli >&2
+    if ! running broker; then
+        nohup "$tansu" broker \
+            --listener-url "tcp://127.0.0.1:$BROKER_PORT" \
+            --advertised-listener-url "tcp://127.0.0.1:$BROKER_PORT" \
+            --storage-engine "sqlite://$RUN/data/tansu.db" > "$RUN/logs/broker.log" 2>&1 &
+        echo $! > "$RUN/pids/broker.pid"
+    fi
+    wait_port "$BROKER_PORT" broker
+    for service in "${SERVICES[@]}"; do
+        if running "$service"; then continue; fi
+        nohup "$TARGET/$(binary_of "$service")" --config "deploy/config/local/$service.toml" \
+            > "$RUN/logs/$service.log" 2>&1 &
+        echo $! > "$RUN/pids/$service.pid"
+        # The hub creates the shared topics; start the rest once it is serving.
+        if [ "$service" = hub ]; then wait_port 50050 hub; fi
+    done
+    for port in 50061 50062 50071 50072 50073 50074; do wait_port "$port" "service"; done
+    status
+}
+
+down() {
+    local pids=()
+    for name in "${SERVICES[@]}" broker; do
+        if running "$name"; then
+            kill -TERM "$(cat "$RUN/pids/$name.pid")" 2>/dev/null || true
+            pids+=("$(cat "$RUN/pids/$name.pid")")
+        fi
+        # Services first, so they commit their offsets while the broker is still there.
+        if [ "$name" = exchange-330000 ]; then
+            for _ in $(seq 1 100); do
+                alive=0; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+                [ $alive = 0 ] && break; sleep 0.1
+            done
+        fi
+    done
+    sleep 0.5
+    for name in "${SERVICES[@]}" broker; do
+        if running "$name"; then kill -KILL "$(cat "$RUN/pids/$name.pid")" 2>/dev/null || true; fi
+        rm -f "$RUN/pids/$name.pid"
+    done
+    echo "network: stopped"
+}
+
+status() {
+    for name in broker "${SERVICES[@]}"; do
+        if running "$name"; then state="running (pid $(cat "$RUN/pids/$name.pid"))"; else state="stopped"; fi
+        printf '  %-18s %s\n' "$name" "$state"
+    done
+    echo "  logs: $RUN/logs/   data: $RUN/data/"
+}
+
+case "${1:-}" in
+    up) up ;;
+    down) down ;;
+    status) status ;;
+    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
