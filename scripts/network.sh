@@ -39,10 +39,11 @@ up() {
     tansu=$(scripts/install-broker.sh)
     cargo build --release --locked -p yidi-hub -p yidi-agency -p yidi-exchange -p yidi-cli >&2
     if ! running broker; then
-        nohup "$tansu" broker \
+        # tansu resolves a SQLite URL against its working directory.
+        (cd "$RUN/data" && exec nohup "$tansu" broker \
             --listener-url "tcp://127.0.0.1:$BROKER_PORT" \
             --advertised-listener-url "tcp://127.0.0.1:$BROKER_PORT" \
-            --storage-engine "sqlite://$RUN/data/tansu.db" > "$RUN/logs/broker.log" 2>&1 &
+            --storage-engine "sqlite://tansu.db") > "$RUN/logs/broker.log" 2>&1 &
         echo $! > "$RUN/pids/broker.pid"
     fi
     wait_port "$BROKER_PORT" broker

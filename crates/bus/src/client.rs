@@ -8,6 +8,7 @@ use std::time::Duration;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
 use thiserror::Error;
 use tracing::{error, info, warn};
 use yidi_wire::codec::ContentType;
@@ -132,8 +133,25 @@ impl Bus {
             .set("fetch.wait.max.ms", "10")
             .set("isolation.level", "read_uncommitted")
             .create()?;
-        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&names)?;
+        // Each yidi consumer is the only reader of its topics (one process per role and
+        // province), so it takes every partition itself instead of joining a group: tansu 0.6
+        // keeps a SIGKILLed member in its group, and a restarted process would get nothing.
+        // Offsets are still committed under the group id, so a restart resumes where the last
+        // commit left off.
+        let mut partitions = TopicPartitionList::new();
+        for topic in topics {
+            let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+            for found in metadata.topics() {
+                for partition in found.partitions() {
+                    partitions.add_partition_offset(
+                        found.name(),
+                        partition.id(),
+                        Offset::Stored,
+                    )?;
+                }
+            }
+        }
+        consumer.assign(&partitions)?;
         Ok(Consumer { inner: consumer, group: group.to_owned() })
     }
 }

@@ -193,7 +193,7 @@ async fn send_one(
         return Err(anyhow!("no catalogue for {treatment}"));
     };
     let person = simulator.below(args.persons);
-    let bill = crate::bill::discharge(
+    let bill = yidi_sim::his::discharge(
         simulator,
         **region,
         person,

@@ -6,7 +6,6 @@
 //! - `data`: checks policy and catalogue files.
 //! - `sample-bill`, `loadgen`: a HIS's discharge events, one or a stream against the network.
 
-mod bill;
 mod data;
 mod loadgen;
 mod quote;

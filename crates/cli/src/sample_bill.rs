@@ -34,7 +34,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let person = args.person.unwrap_or_else(|| simulator.below(2000));
     let now = chrono::Local::now().naive_local();
     let sequence = u32::try_from(simulator.below(10_000)).unwrap_or(0);
-    let bill = crate::bill::discharge(&mut simulator, insured, person, &catalogue, now, sequence);
+    let bill = yidi_sim::his::discharge(&mut simulator, insured, person, &catalogue, now, sequence);
     println!("{}", serde_json::to_string_pretty(&bill).context("writing the bill")?);
     Ok(())
 }

@@ -8,7 +8,10 @@
 //!
 //! # Layout
 //! - [`Simulator`]: the random source and the draws of persons, filings and bills.
+//! - [`registry`]: the deterministic sample persons agencies seed.
+//! - [`his`]: discharge bills as a hospital information system sends them.
 
+pub mod his;
 pub mod registry;
 
 use std::collections::BTreeMap;

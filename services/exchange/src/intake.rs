@@ -103,28 +103,17 @@ impl Exchange {
     }
 
     /// Records a valid bill and sends it to the hub; a bill already answered gets its first
-    /// result again (`duplicate`).
+    /// result again (`duplicate`). Each HIS send is counted, so that it gets one result.
     pub async fn submit(
         &self,
         bill: &DischargeBill,
         via: Via,
     ) -> Result<Vec<Outgoing>, HandlerError> {
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        if let Some(known) = requests::find(&mut tx, &bill.msgid).await.map_err(retry)? {
-            if let Some(bytes) = known.result {
-                let mut first = SettleResult::decode(bytes.as_slice()).map_err(retry)?;
-                first.duplicate = true;
-                self.wake(&first);
-                return Ok(match via {
-                    Via::Kafka(content_type) => vec![self.to_his(&first, content_type)],
-                    Via::Grpc => Vec::new(),
-                });
-            }
-        }
         let content_type = match via {
             Via::Kafka(content_type) => content_type,
             Via::Grpc => ContentType::Protobuf,
         };
+        let mut tx = self.store.begin().await.map_err(retry)?;
         requests::insert(
             &mut tx,
             &bill.msgid,
@@ -135,6 +124,24 @@ impl Exchange {
         )
         .await
         .map_err(retry)?;
+        if matches!(via, Via::Kafka(_)) {
+            requests::count_send(&mut tx, &bill.msgid).await.map_err(retry)?;
+        }
+        let known = requests::find(&mut tx, &bill.msgid).await.map_err(retry)?;
+        if let Some(bytes) = known.and_then(|known| known.result) {
+            let mut first = SettleResult::decode(bytes.as_slice()).map_err(retry)?;
+            first.duplicate = true;
+            let replies = match via {
+                Via::Kafka(content_type) => {
+                    requests::count_delivery(&mut tx, &bill.msgid).await.map_err(retry)?;
+                    vec![self.to_his(&first, content_type)]
+                }
+                Via::Grpc => Vec::new(),
+            };
+            tx.commit().await.map_err(retry)?;
+            self.wake(&first);
+            return Ok(replies);
+        }
         tx.commit().await.map_err(retry)?;
         let request = SettleRequest {
             bill: Some(bill.clone()),
@@ -157,7 +164,8 @@ impl Exchange {
         .with_header(headers::RECEIVER, &bill.insuplc_admdvs)])
     }
 
-    /// `exchange.<province>.results`: keep the first result, tell whoever waits.
+    /// `exchange.<province>.results`: keep the first result, tell whoever waits, and give the
+    /// HIS one result per send it made — never more, however often the network redelivers.
     pub async fn on_result(&self, incoming: Incoming) -> Result<Vec<Outgoing>, HandlerError> {
         let result = match incoming.decode::<SettleResult>("SettleResult") {
             Ok(result) => result,
@@ -170,18 +178,20 @@ impl Exchange {
             .await
             .map_err(retry)?;
         let known = requests::find(&mut tx, &result.msgid).await.map_err(retry)?;
+        let deliver = known
+            .as_ref()
+            .is_some_and(|known| known.via == "kafka" && known.delivered < known.sends);
+        if deliver {
+            requests::count_delivery(&mut tx, &result.msgid).await.map_err(retry)?;
+        }
         tx.commit().await.map_err(retry)?;
         self.wake(&result);
-        let Some(known) = known else {
-            // A reversal's answer, or a request this exchange never sent: nothing to deliver.
+        let Some(known) = known.filter(|_| deliver) else {
+            // A reversal's answer, a gRPC request, or a copy the HIS already has.
             return Ok(Vec::new());
         };
-        if known.via != Via::Kafka(ContentType::Protobuf).code() {
-            return Ok(Vec::new());
-        }
         let content_type =
             ContentType::from_header(Some(&known.content_type)).unwrap_or(ContentType::Protobuf);
-        // The HIS gets the first result, whatever copy this is.
         let first = match known.result {
             Some(bytes) => SettleResult::decode(bytes.as_slice()).map_err(retry)?,
             None => result,

@@ -5,7 +5,8 @@ use yidi_store::{Row, StoreError, Tx};
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS request (
     msgid TEXT PRIMARY KEY, mdtrt_id TEXT NOT NULL, via TEXT NOT NULL, content_type TEXT NOT NULL,
-    result BYTEA, received_at TEXT NOT NULL)",
+    result BYTEA, received_at TEXT NOT NULL,
+    sends INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS request_episode ON request (mdtrt_id)",
 ];
 
@@ -15,15 +16,27 @@ pub struct Known {
     pub via: String,
     pub content_type: String,
     pub result: Option<Vec<u8>>,
+    /// How many times the HIS sent this bill, and how many results it was given: each send
+    /// gets exactly one result, however often the result is redelivered inside the network.
+    pub sends: i64,
+    pub delivered: i64,
 }
 
 pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError> {
-    let row = sqlx::query("SELECT via, content_type, result FROM request WHERE msgid = $1")
-        .bind(msgid)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT via, content_type, result, sends, delivered FROM request WHERE msgid = $1",
+    )
+    .bind(msgid)
+    .fetch_optional(&mut **tx)
+    .await?;
     row.map(|row| {
-        Ok(Known { via: row.try_get(0)?, content_type: row.try_get(1)?, result: row.try_get(2)? })
+        Ok(Known {
+            via: row.try_get(0)?,
+            content_type: row.try_get(1)?,
+            result: row.try_get(2)?,
+            sends: row.try_get(3)?,
+            delivered: row.try_get(4)?,
+        })
     })
     .transpose()
 }
@@ -36,7 +49,10 @@ pub async fn insert(
     content_type: &str,
     at: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO request (msgid, mdtrt_id, via, content_type, result, received_at) VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT (msgid) DO NOTHING")
+    sqlx::query(
+        "INSERT INTO request (msgid, mdtrt_id, via, content_type, result, received_at, sends, delivered)
+         VALUES ($1, $2, $3, $4, NULL, $5, 0, 0) ON CONFLICT (msgid) DO NOTHING",
+    )
         .bind(msgid)
         .bind(mdtrt_id)
         .bind(via)
@@ -64,4 +80,22 @@ pub async fn by_episode(tx: &mut Tx, mdtrt_id: &str) -> Result<Option<Vec<u8>>, 
         .fetch_optional(&mut **tx)
         .await?;
     row.map(|row| row.try_get(0)).transpose().map_err(Into::into)
+}
+
+/// Counts one more send of a bill by the HIS.
+pub async fn count_send(tx: &mut Tx, msgid: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE request SET sends = sends + 1 WHERE msgid = $1")
+        .bind(msgid)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Counts one more result given to the HIS.
+pub async fn count_delivery(tx: &mut Tx, msgid: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE request SET delivered = delivered + 1 WHERE msgid = $1")
+        .bind(msgid)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -1,10 +1,10 @@
 //! Realistic discharge bills from sample persons, as a HIS would send them.
 
+use crate::registry;
+use crate::Simulator;
 use chrono::{Duration, NaiveDateTime};
 use yidi_domain::ids::RegionCode;
 use yidi_formats::catalogue_file::TreatmentCatalogue;
-use yidi_sim::registry;
-use yidi_sim::Simulator;
 use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::v1::{DischargeBill, FeeDetail};
 

@@ -1,0 +1,321 @@
+//! End to end, against the real broker the project installs (tansu) and the real service
+//! binaries: hub, two agencies hosting four insured regions, four treatment exchanges.
+//!
+//! One network, scenarios in order (issue #4, "Checked by"):
+//! 1. 1,000 bills across 4 insured regions and 4 treatment provinces each get exactly one
+//!    result, equal to `yidi quote` on the same inputs; suspended persons' rejections reach
+//!    the HIS.
+//! 2. Every bill sent again: the same results, accumulators counted once.
+//! 3. Malformed messages go to the dead-letter topic with the reason; the stream continues.
+//! 4. An agency killed with SIGKILL mid-stream and restarted: every bill completes, none is
+//!    counted twice.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+
+#[path = "e2e/his.rs"]
+mod his;
+#[path = "e2e/network.rs"]
+mod network;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDateTime};
+use serde_json::Value;
+use yidi_domain::benefit::{self, BenefitRules, Category};
+use yidi_domain::catalogue::{Catalogue, Quantity, UnitPrice};
+use yidi_domain::claim::{Accumulators, BillLine, Claim, Flags, Person};
+use yidi_domain::filing::{self, Episode};
+use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
+use yidi_formats::case_out::CaseOut;
+use yidi_formats::QuoteCase;
+use yidi_sim::{registry, Simulator};
+use yidi_store::{Row, Store};
+use yidi_wire::codec::ContentType;
+use yidi_wire::convert::TIME_FORMAT;
+use yidi_wire::v1::{DischargeBill, SettleResult, SettleStatus};
+
+use his::His;
+use network::{Network, EXCHANGES};
+
+const INSURED: [&str; 4] = ["110000", "120000", "310000", "441900"];
+
+/// The bill of person `index` of `INSURED[region]`, treated in an exchange's province.
+fn bill(
+    simulator: &mut Simulator,
+    region: usize,
+    index: u64,
+    treatment_pick: usize,
+    sequence: u32,
+) -> DischargeBill {
+    let insured: RegionCode = INSURED[region].parse().unwrap();
+    let treatments: Vec<&str> = EXCHANGES
+        .iter()
+        .copied()
+        .filter(|t| !t.parse::<RegionCode>().unwrap().same_province(insured))
+        .collect();
+    let treatment: RegionCode = treatments[treatment_pick % treatments.len()].parse().unwrap();
+    let catalogues = yidi_data::treatment_catalogues().unwrap();
+    let catalogue = catalogues.iter().find(|c| c.region == treatment).unwrap();
+    yidi_sim::his::discharge(
+        simulator,
+        insured,
+        index,
+        catalogue,
+        chrono::Local::now().naive_local(),
+        sequence,
+    )
+}
+
+/// What `yidi quote` says of each bill, from the same inputs the agency has: the sample
+/// person's registry record, filings and (fresh) accumulators, the insured region's policy,
+/// the treatment province's catalogue.
+fn quote(bills: &[DischargeBill]) -> Vec<Value> {
+    let regions = yidi_data::insured_regions().unwrap();
+    let catalogues = yidi_data::treatment_catalogues().unwrap();
+    let cases: Vec<CaseOut> = bills
+        .iter()
+        .map(|bill| {
+            let insured: RegionCode = bill.insuplc_admdvs.parse().unwrap();
+            let region = regions.iter().find(|r| r.region == insured).unwrap();
+            let discharged = NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT).unwrap();
+            let admitted = NaiveDateTime::parse_from_str(&bill.begntime, TIME_FORMAT).unwrap();
+            let index = registry::index_of(insured, &bill.psn_no).unwrap();
+            let person = registry::person(insured, index, chrono::Local::now().date_naive());
+            let policy = region.policy(person.scheme).unwrap();
+            let day = discharged.date();
+            let treatment: RegionCode = bill.mdtrtarea_admvs.parse().unwrap();
+            let episode = Episode {
+                insured_region: insured,
+                treatment_region: treatment,
+                admitted_on: admitted.date(),
+                settled_at: discharged,
+                emergency: bill.emergency,
+            };
+            let filing_class = filing::decide(
+                &person.domain_filings(),
+                &episode,
+                &region.filing,
+                &policy.cross_province,
+            )
+            .class;
+            let catalogue =
+                &catalogues.iter().find(|c| c.region == treatment.province()).unwrap().catalogue;
+            let lines: Vec<BillLine> = bill
+                .feedetail
+                .iter()
+                .map(|fee| BillLine {
+                    code: fee.med_list_codg.clone(),
+                    quantity: Quantity::new(fee.cnt.parse().unwrap()).unwrap(),
+                    unit_price: UnitPrice::new(fee.pric.parse().unwrap()).unwrap(),
+                })
+                .collect();
+            let used = Catalogue {
+                version: catalogue.version.clone(),
+                items: lines
+                    .iter()
+                    .filter_map(|l| catalogue.item(&l.code).map(|i| (l.code.clone(), i.clone())))
+                    .collect(),
+            };
+            let claim = Claim {
+                person: Person {
+                    retiree: matches!(person.category, Category::Retiree(r) if r.retired_on <= day),
+                    assistance_eligible: person.assistance_eligible,
+                    benefit_status: benefit::decide(
+                        &person.registration(),
+                        &BenefitRules::default(),
+                        day,
+                    )
+                    .status,
+                    use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
+                    account_balance: person.account_balance,
+                },
+                filing: filing_class,
+                hospital_level: HospitalLevel::from_number(u64::try_from(bill.hosp_lv).unwrap())
+                    .unwrap(),
+                ytd: Accumulators::default(),
+                lines,
+                flags: Flags { work_injury: bill.work_injury, third_party: bill.rel_ttp_flag },
+            };
+            CaseOut::from_case(&QuoteCase { policy: policy.clone(), catalogue: used, claim })
+        })
+        .collect();
+    let input = std::env::temp_dir().join(format!("yidi-e2e-cases-{}.json", std::process::id()));
+    std::fs::write(&input, serde_json::to_vec(&cases).unwrap()).unwrap();
+    let yidi = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("yidi");
+    let output = std::process::Command::new(&yidi).arg("quote").arg(&input).output().unwrap();
+    let _ = std::fs::remove_file(&input);
+    assert!(output.status.success(), "yidi quote: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice::<Vec<Value>>(&output.stdout).unwrap()
+}
+
+/// Asserts the network's result equals the quote.
+fn assert_same(result: &SettleResult, expected: &Value) {
+    if expected["status"] == "rejected" {
+        assert_eq!(
+            result.status,
+            SettleStatus::Rejected as i32,
+            "{} expected {expected}",
+            result.msgid
+        );
+        assert_eq!(result.reason, expected["reason"].as_str().unwrap(), "{}", result.msgid);
+        return;
+    }
+    assert_eq!(
+        result.status,
+        SettleStatus::Settled as i32,
+        "{} was {} {:?}, expected settled",
+        result.msgid,
+        result.status,
+        result.reason
+    );
+    let info = result.setlinfo.as_ref().unwrap();
+    let pairs = [
+        ("medfee_sumamt", &info.medfee_sumamt),
+        ("fulamt_ownpay_amt", &info.fulamt_ownpay_amt),
+        ("overlmt_selfpay", &info.overlmt_selfpay),
+        ("preselfpay_amt", &info.preselfpay_amt),
+        ("inscp_scp_amt", &info.inscp_scp_amt),
+        ("act_pay_dedc", &info.act_pay_dedc),
+        ("pool_ratio", &info.pool_prop_selfpay),
+        ("hifp_pay", &info.hifp_pay),
+        ("hifob_pay", &info.hifob_pay),
+        ("hifmi_pay", &info.hifmi_pay),
+        ("maf_pay", &info.maf_pay),
+        ("fund_pay_sumamt", &info.fund_pay_sumamt),
+        ("psn_part_amt", &info.psn_part_amt),
+        ("acct_pay", &info.acct_pay),
+        ("psn_cash_pay", &info.psn_cash_pay),
+        ("balc", &info.balc),
+    ];
+    for (field, actual) in pairs {
+        assert_eq!(expected[field].as_str().unwrap(), actual, "{} {field}", result.msgid);
+    }
+    assert_eq!(expected["third_party_recovery"].as_bool().unwrap(), info.third_party_recovery);
+}
+
+fn once(bills: &[DischargeBill]) -> HashMap<String, usize> {
+    bills.iter().map(|b| (b.msgid.clone(), 1)).collect()
+}
+
+/// Settled bills recorded by the agencies, and the admissions their accumulators count.
+async fn agency_counts(network: &Network) -> (i64, i64) {
+    let mut settled = 0;
+    let mut admissions = 0;
+    for agency in ["agency-north", "agency-south"] {
+        let store = Store::open(&network.database(agency), &[]).await.unwrap();
+        let row = sqlx::query("SELECT COUNT(*) FROM settlement WHERE reversed = 0")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        settled += row.try_get::<i64, _>(0).unwrap();
+        let year = i64::from(chrono::Local::now().year());
+        let row =
+            sqlx::query("SELECT COALESCE(SUM(admissions), 0) FROM accumulator WHERE year = $1")
+                .bind(year)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        admissions += row.try_get::<i64, _>(0).unwrap();
+    }
+    (settled, admissions)
+}
+
+#[test]
+fn the_network_settles_every_bill_once_over_a_real_broker() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut network = Network::start();
+        let his = His::connect(&network.brokers, &EXCHANGES);
+        let mut simulator = Simulator::new(2026);
+
+        // 1. A thousand bills, one per person, across every insured region and exchange.
+        let bills: Vec<DischargeBill> = (0..1000u32)
+            .map(|i| bill(&mut simulator, (i % 4) as usize, u64::from(i / 4), (i / 4) as usize, i))
+            .collect();
+        for (i, bill) in bills.iter().enumerate() {
+            his.send(bill, if i % 2 == 0 { ContentType::Json } else { ContentType::Protobuf }).await;
+        }
+        let results = his.results(&once(&bills), Duration::from_secs(180)).await;
+        let expected = quote(&bills);
+        let mut settled = 0;
+        let mut suspended = 0;
+        for (bill, expected) in bills.iter().zip(&expected) {
+            let got = results.get(&bill.msgid).unwrap_or_else(|| panic!("no result for {}", bill.msgid));
+            assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
+            assert_same(&got[0], expected);
+            settled += usize::from(got[0].status == SettleStatus::Settled as i32);
+            suspended += usize::from(got[0].reason == "benefits_suspended");
+        }
+        assert!(settled > 800, "only {settled} of 1000 settled");
+        assert!(suspended > 0, "no suspended person among 1000: the rejection path went untested");
+        println!("e2e 1: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, all equal to yidi quote");
+
+        // 2. The same bills again: the first answers, marked duplicate; nothing counted twice.
+        for bill in &bills {
+            his.send(bill, ContentType::Protobuf).await;
+        }
+        let again = his.results(&once(&bills), Duration::from_secs(120)).await;
+        for bill in &bills {
+            let first = &results[&bill.msgid][0];
+            let second = again.get(&bill.msgid).unwrap_or_else(|| panic!("no second result for {}", bill.msgid));
+            assert_eq!(second.len(), 1, "{}", bill.msgid);
+            assert!(second[0].duplicate, "{} second answer not marked duplicate", bill.msgid);
+            assert_eq!(second[0].status, first.status);
+            assert_eq!(second[0].setlinfo.as_ref().map(|i| &i.setl_id), first.setlinfo.as_ref().map(|i| &i.setl_id));
+        }
+        let (recorded, admissions) = agency_counts(&network).await;
+        assert_eq!(recorded, i64::try_from(settled).unwrap(), "settlements recorded by the agencies");
+        assert_eq!(admissions, recorded, "accumulators count each settled bill once");
+        println!("e2e 2: 1000 duplicates answered with the first result; {recorded} settlements, {admissions} admissions");
+
+        // 3. Malformed messages: dead letters with the reason; the stream goes on.
+        let topic = yidi_bus::topics::his_discharge("440000");
+        his.send_raw(&topic, "bad-1", b"\xff\x00 not protobuf \x01", "application/x-protobuf", "").await;
+        his.send_raw(&topic, "bad-2", b"{\"msgid\": ", "application/json", "").await;
+        let mut missing = bill(&mut simulator, 1, 1500, 0, 5001);
+        missing.insuplc_admdvs.clear();
+        his.send(&missing, ContentType::Json).await;
+        let valid = bill(&mut simulator, 1, 1501, 0, 5002);
+        his.send(&valid, ContentType::Json).await;
+        let letters = his.dead_letters(3, Duration::from_secs(60)).await;
+        let reasons: Vec<String> = letters.iter().map(|l| format!("{} {}", l.reason_code, l.reason)).collect();
+        assert_eq!(letters.len(), 3, "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.starts_with("WIRE_01")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.starts_with("WIRE_02")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("insuplc_admdvs: missing field")), "{reasons:?}");
+        let after = his.results(&once(&[missing.clone(), valid.clone()]), Duration::from_secs(60)).await;
+        assert!(after[&missing.msgid][0].reason.starts_with("invalid_request: insuplc_admdvs"), "{:?}", after[&missing.msgid]);
+        assert_ne!(after[&valid.msgid][0].status, SettleStatus::Unspecified as i32);
+        println!("e2e 3: dead letters {reasons:?}; the next bill was answered");
+
+        // 4. SIGKILL an agency mid-stream, restart it: every bill completes, once.
+        let (before, _) = agency_counts(&network).await;
+        let bills: Vec<DischargeBill> =
+            (0..400u32).map(|i| bill(&mut simulator, (i % 4) as usize, 250 + u64::from(i / 4), (i / 4) as usize, 6000 + i)).collect();
+        for (i, bill) in bills.iter().enumerate() {
+            his.send(bill, ContentType::Protobuf).await;
+            if i == 150 {
+                network.kill("agency-north");
+            }
+            if i == 250 {
+                network.spawn("agency-north");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let results = his.results(&once(&bills), Duration::from_secs(180)).await;
+        let expected = quote(&bills);
+        let mut settled = 0;
+        for (bill, expected) in bills.iter().zip(&expected) {
+            let got = results.get(&bill.msgid).unwrap_or_else(|| panic!("no result for {} after the restart", bill.msgid));
+            assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
+            assert_same(&got[0], expected);
+            settled += i64::from(got[0].status == SettleStatus::Settled as i32);
+        }
+        let (after, admissions) = agency_counts(&network).await;
+        assert_eq!(after - before, settled, "each bill settled once through the crash");
+        assert_eq!(admissions, after, "accumulators count each settled bill once");
+        println!("e2e 4: agency killed and restarted mid-stream; 400 bills, {settled} settled, none twice");
+        let _ = network.grpc_port("hub");
+    });
+}

@@ -1,0 +1,157 @@
+//! The test's hospital information system: sends bills, reads results and dead letters.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use yidi_bus::topics;
+use yidi_wire::codec::{self, ContentType};
+use yidi_wire::headers;
+use yidi_wire::v1::{DeadLetter, DischargeBill, SettleResult};
+
+pub struct His {
+    producer: FutureProducer,
+    results: StreamConsumer,
+    dead_letters: StreamConsumer,
+}
+
+fn consumer(brokers: &str, topics: &[String]) -> StreamConsumer {
+    let group = format!(
+        "e2e-{}-{}",
+        topics.join("-"),
+        chrono::Local::now().timestamp_nanos_opt().unwrap_or(0)
+    );
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", &group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "6000")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .unwrap();
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names).unwrap();
+    consumer
+}
+
+impl His {
+    pub fn connect(brokers: &str, exchanges: &[&str]) -> His {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "1")
+            .create()
+            .unwrap();
+        let result_topics: Vec<String> =
+            exchanges.iter().map(|e| topics::his_settlement(e)).collect();
+        His {
+            producer,
+            results: consumer(brokers, &result_topics),
+            dead_letters: consumer(brokers, &[topics::DEAD_LETTER.to_owned()]),
+        }
+    }
+
+    pub async fn send(&self, bill: &DischargeBill, content_type: ContentType) {
+        let treatment = format!("{}0000", &bill.mdtrtarea_admvs[..2]);
+        self.send_raw(
+            &topics::his_discharge(&treatment),
+            &bill.mdtrt_id,
+            &codec::encode(bill, content_type),
+            content_type.header(),
+            &bill.msgid,
+        )
+        .await;
+    }
+
+    pub async fn send_raw(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        content_type: &str,
+        msgid: &str,
+    ) {
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: headers::CONTENT_TYPE, value: Some(content_type) })
+            .insert(Header { key: headers::MSGID, value: Some(msgid) });
+        let record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+        self.producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| e).unwrap();
+    }
+
+    /// Reads results until every msgid in `wanted` has `copies` results, or `timeout`.
+    pub async fn results(
+        &self,
+        wanted: &HashMap<String, usize>,
+        timeout: Duration,
+    ) -> HashMap<String, Vec<SettleResult>> {
+        let mut seen: HashMap<String, Vec<SettleResult>> = HashMap::new();
+        let deadline = Instant::now() + timeout;
+        let complete = |seen: &HashMap<String, Vec<SettleResult>>| {
+            wanted.iter().all(|(msgid, copies)| seen.get(msgid).is_some_and(|r| r.len() >= *copies))
+        };
+        while Instant::now() < deadline && !complete(&seen) {
+            let Ok(Ok(message)) =
+                tokio::time::timeout(Duration::from_millis(500), self.results.recv()).await
+            else {
+                continue;
+            };
+            let content_type = message.headers().and_then(|h| {
+                h.iter()
+                    .find(|h| h.key == headers::CONTENT_TYPE)
+                    .and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned()))
+            });
+            let content_type = ContentType::from_header(content_type.as_deref()).unwrap();
+            let result: SettleResult =
+                codec::decode(message.payload().unwrap_or_default(), content_type, "SettleResult")
+                    .unwrap();
+            seen.entry(result.msgid.clone()).or_default().push(result);
+        }
+        // A little longer, to catch results beyond the copies wanted.
+        let grace = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < grace {
+            if let Ok(Ok(message)) =
+                tokio::time::timeout(Duration::from_millis(200), self.results.recv()).await
+            {
+                let content_type = message.headers().and_then(|h| {
+                    h.iter()
+                        .find(|h| h.key == headers::CONTENT_TYPE)
+                        .and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned()))
+                });
+                let content_type = ContentType::from_header(content_type.as_deref()).unwrap();
+                let result: SettleResult = codec::decode(
+                    message.payload().unwrap_or_default(),
+                    content_type,
+                    "SettleResult",
+                )
+                .unwrap();
+                seen.entry(result.msgid.clone()).or_default().push(result);
+            }
+        }
+        seen
+    }
+
+    /// Dead letters seen within `timeout`, until `count` are there.
+    pub async fn dead_letters(&self, count: usize, timeout: Duration) -> Vec<DeadLetter> {
+        let mut letters = Vec::new();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline && letters.len() < count {
+            if let Ok(Ok(message)) =
+                tokio::time::timeout(Duration::from_millis(500), self.dead_letters.recv()).await
+            {
+                letters.push(
+                    codec::decode(
+                        message.payload().unwrap_or_default(),
+                        ContentType::Protobuf,
+                        "DeadLetter",
+                    )
+                    .unwrap(),
+                );
+            }
+        }
+        letters
+    }
+}

@@ -1,0 +1,199 @@
+//! A whole yidi network for one test: the tansu broker and the service binaries, each in its
+//! own process, on free loopback ports, with their data in a fresh folder.
+
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The folder cargo put the binaries in (`target/debug`): this test's own folder's parent.
+fn binaries() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+fn tansu() -> PathBuf {
+    if let Some(path) = std::env::var_os("YIDI_TANSU") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let cache =
+        std::env::var_os("YIDI_CACHE").map(PathBuf::from).unwrap_or(home.join(".cache/yidi"));
+    let path = cache.join("tansu-0.6.0/bin/tansu");
+    assert!(
+        path.exists(),
+        "no broker at {}: run scripts/install-broker.sh (make test does)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not open port {port}");
+}
+
+/// One service process and how to start it again.
+struct Service {
+    binary: &'static str,
+    config: &'static str,
+    grpc: u16,
+    child: Option<Child>,
+}
+
+pub struct Network {
+    pub dir: PathBuf,
+    pub brokers: String,
+    broker: Child,
+    services: BTreeMap<&'static str, Service>,
+}
+
+/// Exchanges of the test network (treatment provinces).
+pub const EXCHANGES: [&str; 4] = ["440000", "310000", "110000", "330000"];
+
+impl Network {
+    pub fn start() -> Network {
+        let dir = std::env::temp_dir().join(format!(
+            "yidi-e2e-{}-{}",
+            std::process::id(),
+            chrono::Local::now().timestamp_millis()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let brokers = format!("127.0.0.1:{port}");
+        let broker = Command::new(tansu())
+            .args([
+                "broker",
+                "--listener-url",
+                &format!("tcp://{brokers}"),
+                "--advertised-listener-url",
+                &format!("tcp://{brokers}"),
+            ])
+            // tansu resolves a SQLite URL against its working directory.
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .current_dir(&dir)
+            .stdout(std::fs::File::create(dir.join("broker.log")).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        wait_port(port, "broker");
+        let mut services = BTreeMap::new();
+        services.insert(
+            "hub",
+            Service { binary: "yidi-hub", config: "hub", grpc: free_port(), child: None },
+        );
+        services.insert(
+            "agency-north",
+            Service {
+                binary: "yidi-agency",
+                config: "agency-north",
+                grpc: free_port(),
+                child: None,
+            },
+        );
+        services.insert(
+            "agency-south",
+            Service {
+                binary: "yidi-agency",
+                config: "agency-south",
+                grpc: free_port(),
+                child: None,
+            },
+        );
+        for (name, config) in [
+            ("exchange-440000", "exchange-440000"),
+            ("exchange-310000", "exchange-310000"),
+            ("exchange-110000", "exchange-110000"),
+            ("exchange-330000", "exchange-330000"),
+        ] {
+            services.insert(
+                name,
+                Service { binary: "yidi-exchange", config, grpc: free_port(), child: None },
+            );
+        }
+        let mut network = Network { dir, brokers, broker, services };
+        network.spawn("hub");
+        let names: Vec<&'static str> =
+            network.services.keys().copied().filter(|n| *n != "hub").collect();
+        for name in names {
+            network.spawn(name);
+        }
+        network
+    }
+
+    /// Starts `name` and waits until it serves.
+    pub fn spawn(&mut self, name: &'static str) {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let service = self.services.get_mut(name).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{name}.log")))
+            .unwrap();
+        let child = Command::new(binaries().join(service.binary))
+            .arg("--config")
+            .arg(repo.join(format!("deploy/config/local/{}.toml", service.config)))
+            .env("YIDI_BROKERS", &self.brokers)
+            .env(
+                "YIDI_DATABASE",
+                format!("sqlite://{}", self.dir.join(format!("{name}.db")).display()),
+            )
+            .env("YIDI_GRPC", format!("127.0.0.1:{}", service.grpc))
+            .env("RUST_LOG", "warn")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "starting {name} from {}: {e} (make test builds the binaries first)",
+                    binaries().display()
+                )
+            });
+        service.child = Some(child);
+        wait_port(service.grpc, name);
+    }
+
+    /// SIGKILL: no shutdown, no offset commit, nothing flushed.
+    pub fn kill(&mut self, name: &str) {
+        let service = self.services.get_mut(name).unwrap();
+        if let Some(mut child) = service.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    pub fn grpc_port(&self, name: &str) -> u16 {
+        self.services[name].grpc
+    }
+
+    pub fn database(&self, name: &str) -> String {
+        format!("sqlite://{}", self.dir.join(format!("{name}.db")).display())
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let names: Vec<&'static str> = self.services.keys().copied().collect();
+        for name in names {
+            self.kill(name);
+        }
+        let _ = self.broker.kill();
+        let _ = self.broker.wait();
+        if std::thread::panicking() {
+            eprintln!("e2e: logs and data kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
