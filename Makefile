@@ -6,15 +6,35 @@ CARGO ?= cargo
 YIDI_RELEASE := $(or $(CARGO_TARGET_DIR),target)/release/yidi
 SHARED ?= ../shared
 
-.PHONY: demo test setup build release lint fmt bench data clean
+.PHONY: demo quote-demo test setup build release lint fmt bench loadgen up down status data clean
 
-## demo: build, check the embedded data, quote the spec examples and a realistic stream
-demo: setup release
+## demo: the whole network (broker, hub, agencies, exchanges) and a HIS stream until Ctrl-C
+demo: up
+	@echo "== the network is up (make down stops it); streaming discharges, Ctrl-C to stop"
+	$(YIDI_RELEASE) loadgen --rate 40 --duration 0 --duplicates 3
+
+## quote-demo: the settlement engine alone over the embedded policies and the spec examples
+quote-demo: setup release
 	@scripts/demo.sh "$(YIDI_RELEASE)" "$(SHARED)"
 
-## test: every test of the workspace (unit, property, examples, reference oracle, CLI)
+## up / down / status: the network in the background; logs under .run/logs/
+up: setup
+	@scripts/network.sh up
+
+down:
+	@scripts/network.sh down
+
+status:
+	@scripts/network.sh status
+
+## test: every test — unit, property, spec examples, reference oracle, CLI contract, and
+## end to end over the real broker (which scripts/install-broker.sh builds once per machine)
 test: setup
+	@scripts/install-broker.sh > /dev/null
+	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
+	YIDI_TEST_POSTGRES=$$(scripts/postgres.sh start) \
+		$(CARGO) test --locked -p yidi-agency --test store_backends -- --ignored
 	@echo "make test: all suites passed"
 
 ## setup: install what the build and tests need (idempotent)
@@ -38,6 +58,10 @@ fmt:
 ## bench: quote 100,000 realistic cases and report throughput (figures, never thresholds)
 bench: release
 	@scripts/bench.sh "$(YIDI_RELEASE)"
+
+## loadgen: drive the running network (make up) for 60 s and compare with the raw broker
+loadgen: release
+	$(YIDI_RELEASE) loadgen --rate $(or $(RATE),100) --duration $(or $(SECONDS),60)
 
 ## data: regenerate the generated treatment catalogues
 data:

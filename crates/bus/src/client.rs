@@ -32,11 +32,26 @@ pub enum BusError {
 pub struct HandlerError(pub String);
 
 /// Where the brokers are and who we are.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct BusConfig {
     pub brokers: String,
     /// Names the service in client ids and dead letters (`agency-north`).
     pub service: String,
+    /// Further librdkafka properties, e.g. TLS and SASL credentials in production
+    /// (`security.protocol`, `ssl.ca.location`, `sasl.username`, …). They cannot override
+    /// the delivery guarantees set here.
+    pub extra: std::collections::BTreeMap<String, String>,
+}
+
+impl BusConfig {
+    fn client(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        for (key, value) in &self.extra {
+            config.set(key, value);
+        }
+        config.set("bootstrap.servers", &self.brokers).set("client.id", &self.service);
+        config
+    }
 }
 
 /// The producer side, cheap to clone.
@@ -54,9 +69,8 @@ const HANDLER_ATTEMPTS_MAX: u32 = 12;
 
 impl Bus {
     pub fn connect(config: BusConfig) -> Result<Bus, BusError> {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &config.brokers)
-            .set("client.id", &config.service)
+        let producer: FutureProducer = config
+            .client()
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "1")
@@ -64,6 +78,11 @@ impl Bus {
             .set("compression.type", "none")
             .create()?;
         Ok(Bus { producer, config })
+    }
+
+    /// Creates the topics that do not exist yet, with this bus's client settings.
+    pub async fn ensure_topics(&self, names: &[String]) -> Result<(), topics::TopicError> {
+        topics::ensure_with(self.config.client(), names).await
     }
 
     pub fn service(&self) -> &str {
@@ -119,9 +138,9 @@ impl Bus {
 
     /// A consumer in `group` on `topics`.
     pub fn consumer(&self, group: &str, topics: &[String]) -> Result<Consumer, BusError> {
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.config.brokers)
-            .set("client.id", &self.config.service)
+        let consumer: StreamConsumer = self
+            .config
+            .client()
             .set("group.id", group)
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "500")

@@ -52,8 +52,14 @@ pub struct TopicError {
 
 /// Creates the topics that do not exist yet (tansu does not create topics on produce).
 pub async fn ensure(brokers: &str, names: &[String]) -> Result<(), TopicError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    ensure_with(config, names).await
+}
+
+/// [`ensure`] with a full client configuration (TLS, credentials).
+pub async fn ensure_with(config: ClientConfig, names: &[String]) -> Result<(), TopicError> {
+    let admin: AdminClient<DefaultClientContext> = config
         .create()
         .map_err(|error| TopicError { topic: String::new(), detail: error.to_string() })?;
     let topics: Vec<NewTopic> = names

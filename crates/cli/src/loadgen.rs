@@ -4,6 +4,9 @@
 //! line and final figures: throughput, submit→result latency percentiles, rejections by
 //! reason — and, in the same run, the raw broker produce→consume round trip to compare with.
 
+// Timing figures for display are floats; money never is (it is summed as Decimal below).
+#![allow(clippy::float_arithmetic)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

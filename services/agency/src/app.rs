@@ -25,6 +25,9 @@ pub struct Settings {
     /// Insured regions hosted here (admin-division codes with an embedded policy).
     pub regions: Vec<String>,
     pub brokers: String,
+    /// Further librdkafka properties (TLS, SASL credentials) for production brokers.
+    #[serde(default)]
+    pub kafka: std::collections::BTreeMap<String, String>,
     /// `sqlite://…` (default) or `postgres://…`.
     pub database: String,
     /// gRPC health and reflection.
@@ -58,6 +61,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let bus = Bus::connect(BusConfig {
         brokers: settings.brokers.clone(),
         service: settings.name.clone(),
+        extra: settings.kafka.clone(),
     })?;
     let provinces: BTreeSet<String> =
         regions.iter().map(|r| r.region.province().to_string()).collect();
@@ -69,7 +73,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         topics::FILING.to_owned(),
         topics::DEAD_LETTER.to_owned(),
     ]);
-    topics::ensure(&settings.brokers, &all_topics).await?;
+    bus.ensure_topics(&all_topics).await?;
     for region in &regions {
         seed(&store, &bus, region.region, settings.seed_persons).await?;
     }

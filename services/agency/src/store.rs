@@ -17,9 +17,9 @@ pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS person (
         psn_no TEXT PRIMARY KEY, region TEXT NOT NULL, insutype TEXT NOT NULL,
         category TEXT NOT NULL, enrolled_on TEXT NOT NULL, paused_on TEXT,
-        retired_on TEXT, female INTEGER NOT NULL, contribution_years INTEGER NOT NULL,
-        local_years INTEGER NOT NULL, lump_sum_paid INTEGER NOT NULL,
-        assistance_eligible INTEGER NOT NULL, account_balance TEXT NOT NULL)",
+        retired_on TEXT, female BIGINT NOT NULL, contribution_years BIGINT NOT NULL,
+        local_years BIGINT NOT NULL, lump_sum_paid BIGINT NOT NULL,
+        assistance_eligible BIGINT NOT NULL, account_balance TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS contribution (
         psn_no TEXT NOT NULL, first_period TEXT NOT NULL, last_period TEXT NOT NULL,
         paid_on TEXT NOT NULL, PRIMARY KEY (psn_no, first_period))",
@@ -29,15 +29,15 @@ pub const SCHEMA: &[&str] = &[
         ends_on TEXT, filed_at TEXT NOT NULL, revoked_at TEXT)",
     "CREATE INDEX IF NOT EXISTS filing_person ON filing (psn_no)",
     "CREATE TABLE IF NOT EXISTS accumulator (
-        psn_no TEXT NOT NULL, year INTEGER NOT NULL, admissions INTEGER NOT NULL,
+        psn_no TEXT NOT NULL, year BIGINT NOT NULL, admissions BIGINT NOT NULL,
         pool_paid TEXT NOT NULL, catastrophic_paid TEXT NOT NULL, assistance_paid TEXT NOT NULL,
         PRIMARY KEY (psn_no, year))",
     "CREATE TABLE IF NOT EXISTS settlement (
         setl_id TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE, mdtrt_id TEXT NOT NULL,
-        psn_no TEXT NOT NULL, year INTEGER NOT NULL, hifp_pay TEXT NOT NULL,
+        psn_no TEXT NOT NULL, year BIGINT NOT NULL, hifp_pay TEXT NOT NULL,
         catastrophic_pay TEXT NOT NULL, maf_pay TEXT NOT NULL, acct_pay TEXT NOT NULL,
         fund_pay_sumamt TEXT NOT NULL, medfee_sumamt TEXT NOT NULL,
-        reversed INTEGER NOT NULL, settled_at TEXT NOT NULL)",
+        reversed BIGINT NOT NULL, settled_at TEXT NOT NULL)",
 ];
 
 fn corrupt(column: &'static str, detail: impl ToString) -> StoreError {

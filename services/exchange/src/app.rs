@@ -24,6 +24,9 @@ pub struct Settings {
     /// The treatment province served (an embedded catalogue).
     pub province: String,
     pub brokers: String,
+    /// Further librdkafka properties (TLS, SASL credentials) for production brokers.
+    #[serde(default)]
+    pub kafka: std::collections::BTreeMap<String, String>,
     pub database: String,
     /// The `Exchange` gRPC service, with health and reflection.
     pub grpc: SocketAddr,
@@ -49,6 +52,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let bus = Bus::connect(BusConfig {
         brokers: settings.brokers.clone(),
         service: settings.name.clone(),
+        extra: settings.kafka.clone(),
     })?;
     let discharge = topics::his_discharge(province.as_str());
     let results = topics::exchange_results(province.as_str());
@@ -59,7 +63,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         topics::HUB_REQUESTS.to_owned(),
         topics::DEAD_LETTER.to_owned(),
     ];
-    topics::ensure(&settings.brokers, &names).await?;
+    bus.ensure_topics(&names).await?;
     let exchange = Arc::new(Exchange {
         name: settings.name.clone(),
         province,

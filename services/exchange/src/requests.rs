@@ -6,7 +6,7 @@ pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS request (
     msgid TEXT PRIMARY KEY, mdtrt_id TEXT NOT NULL, via TEXT NOT NULL, content_type TEXT NOT NULL,
     result BYTEA, received_at TEXT NOT NULL,
-    sends INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0)",
+    sends BIGINT NOT NULL DEFAULT 0, delivered BIGINT NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS request_episode ON request (mdtrt_id)",
 ];
 

@@ -18,6 +18,9 @@ use crate::route::Hub;
 pub struct Settings {
     pub name: String,
     pub brokers: String,
+    /// Further librdkafka properties (TLS, SASL credentials) for production brokers.
+    #[serde(default)]
+    pub kafka: std::collections::BTreeMap<String, String>,
     pub database: String,
     pub grpc: SocketAddr,
     /// Insured provinces with an agency on the network.
@@ -50,6 +53,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let bus = Bus::connect(BusConfig {
         brokers: settings.brokers.clone(),
         service: settings.name.clone(),
+        extra: settings.kafka.clone(),
     })?;
     let mut names = vec![
         topics::HUB_REQUESTS.to_owned(),
@@ -59,7 +63,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     ];
     names.extend(served.iter().map(|p| topics::agency_requests(p.as_str())));
     names.extend(treatment.iter().map(|p| topics::exchange_results(p.as_str())));
-    topics::ensure(&settings.brokers, &names).await?;
+    bus.ensure_topics(&names).await?;
     let hub = Hub { store, served, suspended };
     let shutdown = Shutdown::on_signals();
     let health = yidi_runtime::health::serve(settings.grpc, shutdown.clone());
