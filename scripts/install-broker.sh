@@ -8,7 +8,7 @@ TANSU_VERSION=0.6.0
 CACHE="${YIDI_CACHE:-$HOME/.cache/yidi}"
 ROOT="$CACHE/tansu-$TANSU_VERSION"
 BIN="$ROOT/bin/tansu"
-if [ -x "$BIN" ] && "$BIN" --help 2>&1 | grep -q "sqlite"; then
+if [ -x "$BIN" ] && "$BIN" --help 2>&1 | grep -q "libsql"; then
     echo "$BIN"
     exit 0
 fi

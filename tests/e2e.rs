@@ -316,6 +316,88 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
         assert_eq!(after - before, settled, "each bill settled once through the crash");
         assert_eq!(admissions, after, "accumulators count each settled bill once");
         println!("e2e 4: agency killed and restarted mid-stream; 400 bills, {settled} settled, none twice");
-        let _ = network.grpc_port("hub");
+
+        grpc(&mut network, &mut simulator).await;
     });
+}
+
+/// 5. gRPC: `Settle` equals the quote; a repeated call gets the first answer; `GetSettlement`
+/// finds it; `PreSettle` commits nothing; a `Settle` that times out (its agency is down) is
+/// reversed, and once the agency is back nothing of it remains.
+async fn grpc(network: &mut Network, simulator: &mut Simulator) {
+    use yidi_wire::v1::exchange_client::ExchangeClient;
+    use yidi_wire::v1::GetSettlementRequest;
+    let address = format!("http://127.0.0.1:{}", network.grpc_port("exchange-440000"));
+    let mut client = ExchangeClient::connect(address).await.unwrap();
+    let call = |bill: DischargeBill, seconds: u64| {
+        let mut request = tonic::Request::new(bill);
+        request.set_timeout(Duration::from_secs(seconds));
+        request
+    };
+    // Tianjin (120000) persons are treated in Guangdong (pick 0).
+    let first = bill(simulator, 1, 1700, 0, 7001);
+    let answer = client.settle(call(first.clone(), 20)).await.unwrap().into_inner();
+    assert_same(&answer, &quote(std::slice::from_ref(&first))[0]);
+    let again = client.settle(call(first.clone(), 20)).await.unwrap().into_inner();
+    assert!(again.duplicate);
+    assert_eq!(
+        again.setlinfo.as_ref().map(|i| &i.setl_id),
+        answer.setlinfo.as_ref().map(|i| &i.setl_id)
+    );
+    let stored = client
+        .get_settlement(GetSettlementRequest {
+            msgid: first.msgid.clone(),
+            mdtrt_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored.status, answer.status);
+
+    let (before, _) = agency_counts(network).await;
+    let pre = bill(simulator, 1, 1701, 0, 7002);
+    let priced = client.pre_settle(call(pre.clone(), 20)).await.unwrap().into_inner();
+    assert!(
+        priced.status == SettleStatus::PreSettled as i32
+            || priced.status == SettleStatus::Rejected as i32,
+        "{priced:?}"
+    );
+    let (after, _) = agency_counts(network).await;
+    assert_eq!(after, before, "a pre-settlement commits nothing");
+
+    network.kill("agency-north");
+    let late = (1702..1800)
+        .map(|i| bill(simulator, 1, i, 0, 7003 + u32::try_from(i).unwrap()))
+        .find(|b| quote(std::slice::from_ref(b))[0]["status"] == "settled")
+        .unwrap();
+    let timed_out = client.settle(call(late.clone(), 2)).await.unwrap().into_inner();
+    assert_eq!(timed_out.status, SettleStatus::TimedOut as i32, "{timed_out:?}");
+    assert!(timed_out.reason.contains("reversed"), "{}", timed_out.reason);
+    network.spawn("agency-north");
+    // The late bill and its reversal are queued in order on the same key: it settles, then is
+    // reversed; the settled count does not move and the accumulators give everything back.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let reversed = loop {
+        let store = Store::open(&network.database("agency-north"), &[]).await.unwrap();
+        let row = sqlx::query("SELECT reversed FROM settlement WHERE msgid = $1")
+            .bind(&late.msgid)
+            .fetch_optional(store.pool())
+            .await
+            .unwrap();
+        if let Some(row) = row {
+            if row.try_get::<i64, _>(0).unwrap() == 1 {
+                break true;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the timed-out settlement was not reversed in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(reversed);
+    let (settled, admissions) = agency_counts(network).await;
+    assert_eq!(settled, before, "the timed-out bill left no settlement");
+    assert_eq!(admissions, settled, "its accumulators were given back");
+    println!("e2e 5: gRPC Settle = quote, duplicate call answered first, PreSettle committed nothing, timeout reversed");
 }

@@ -40,8 +40,9 @@ pub const FILING: &str = "filing";
 /// Anything undecodable or invalid, with the reason.
 pub const DEAD_LETTER: &str = "deadletter";
 
-/// Partitions of every topic: enough for the demo's parallelism, few enough for a laptop.
-pub const PARTITIONS: i32 = 3;
+/// Partitions of every topic. One: each role has one consumer process, and tansu (SQLite)
+/// spends per partition on every fetch, so more partitions cost broker CPU and buy nothing.
+pub const PARTITIONS: i32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 #[error("creating topic {topic}: {detail}")]

@@ -192,10 +192,12 @@ impl Exchange {
         };
         let content_type =
             ContentType::from_header(Some(&known.content_type)).unwrap_or(ContentType::Protobuf);
-        let first = match known.result {
+        let mut first = match known.result {
             Some(bytes) => SettleResult::decode(bytes.as_slice()).map_err(retry)?,
             None => result,
         };
+        // A later send of the same bill gets the first answer, marked as a repeat.
+        first.duplicate = known.delivered > 0;
         Ok(vec![self.to_his(&first, content_type)])
     }
 
