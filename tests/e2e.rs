@@ -321,9 +321,9 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
     });
 }
 
-/// 5. gRPC: `Settle` equals the quote; a repeated call gets the first answer; `GetSettlement`
-/// finds it; `PreSettle` commits nothing; a `Settle` that times out (its agency is down) is
-/// reversed, and once the agency is back nothing of it remains.
+/// Scenario 5, gRPC: `Settle` equals the quote; a repeated call gets the first answer;
+/// `GetSettlement` finds it; `PreSettle` commits nothing; a `Settle` that times out (its agency
+/// is down) is reversed, and once the agency is back nothing of it remains.
 async fn grpc(network: &mut Network, simulator: &mut Simulator) {
     use yidi_wire::v1::exchange_client::ExchangeClient;
     use yidi_wire::v1::GetSettlementRequest;
