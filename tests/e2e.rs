@@ -400,4 +400,68 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator) {
     assert_eq!(settled, before, "the timed-out bill left no settlement");
     assert_eq!(admissions, settled, "its accumulators were given back");
     println!("e2e 5: gRPC Settle = quote, duplicate call answered first, PreSettle committed nothing, timeout reversed");
+    filings(network).await;
+}
+
+/// Scenario 6, the agency's gRPC filing and registry service: a temporary filing shorter than
+/// six months is refused; a valid one is stored, queried, reaches the hub's national filing
+/// database, and is revoked; a new enrolee without contributions is not entitled.
+async fn filings(network: &Network) {
+    use yidi_wire::v1::agency_client::AgencyClient;
+    use yidi_wire::v1::{EnrolRequest, FileRequest, FilingQuery, RevokeRequest, StatusQuery};
+    let address = format!("http://127.0.0.1:{}", network.grpc_port("agency-north"));
+    let mut agency = AgencyClient::connect(address).await.unwrap();
+    let psn_no = registry::psn_no("120000".parse().unwrap(), 1900);
+    let today = chrono::Local::now().date_naive();
+    let mut request = FileRequest {
+        psn_no: psn_no.clone(),
+        insuplc_admdvs: "120000".into(),
+        filing_type: "referral".into(),
+        target_admdvs: "440000".into(),
+        begndate: today.to_string(),
+        enddate: (today + chrono::Months::new(3)).to_string(),
+    };
+    let refused = agency.file(request.clone()).await.unwrap_err();
+    assert!(refused.message().contains("FIL_03"), "{refused:?}");
+    request.enddate.clear();
+    let filed = agency.file(request).await.unwrap().into_inner();
+    assert_eq!(filed.enddate, (today + chrono::Months::new(6)).to_string());
+    let query = FilingQuery { insuplc_admdvs: "120000".into(), psn_no: psn_no.clone() };
+    let listed = agency.query_filings(query).await.unwrap().into_inner();
+    assert!(listed.filings.iter().any(|f| f.filing_id == filed.filing_id));
+    let revoke =
+        RevokeRequest { insuplc_admdvs: "120000".into(), filing_id: filed.filing_id.clone() };
+    let revoked = agency.revoke(revoke).await.unwrap().into_inner();
+    assert!(!revoked.revoked_at.is_empty());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let store = Store::open(&network.database("hub"), &[]).await.unwrap();
+        let row = sqlx::query("SELECT revoked_at FROM national_filing WHERE filing_id = $1")
+            .bind(&filed.filing_id)
+            .fetch_optional(store.pool())
+            .await
+            .unwrap();
+        if row.is_some_and(|row| !row.try_get::<String, _>(0).unwrap().is_empty()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the revocation did not reach the hub");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let enrol = EnrolRequest {
+        insuplc_admdvs: "120000".into(),
+        psn_no: "12000000NEW000000001".into(),
+        insutype: "310".into(),
+        category: "employed".into(),
+        enrolled_on: today.to_string(),
+    };
+    let newcomer = agency.enrol(enrol).await.unwrap().into_inner();
+    assert!(!newcomer.trt_enjymnt_flag, "enrolled without a contribution: {newcomer:?}");
+    let query = StatusQuery {
+        insuplc_admdvs: "120000".into(),
+        psn_no: newcomer.psn_no.clone(),
+        on: String::new(),
+    };
+    let status = agency.status(query).await.unwrap().into_inner();
+    assert_eq!(status.trt_chk_rslt, newcomer.trt_chk_rslt);
+    println!("e2e 6: short filing refused; filed, listed, revoked, seen by the hub; enrolee not entitled ({})", status.trt_chk_rslt);
 }

@@ -14,6 +14,7 @@ use yidi_store::Store;
 use yidi_wire::codec::ContentType;
 use yidi_wire::v1::FilingRecord;
 
+use crate::grpc::AgencyApi;
 use crate::handler::Agency;
 use crate::store;
 
@@ -77,10 +78,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     for region in &regions {
         seed(&store, &bus, region.region, settings.seed_persons).await?;
     }
+    let shutdown = Shutdown::on_signals();
+    let api = AgencyApi {
+        regions: regions.clone(),
+        store: store.clone(),
+        bus: bus.clone(),
+        rules: BenefitRules::default(),
+    };
+    let health = tokio::spawn(serve(settings.grpc, api, shutdown.clone()));
     let agency =
         Agency { name: settings.name.clone(), regions, store, rules: BenefitRules::default() };
-    let shutdown = Shutdown::on_signals();
-    let health = yidi_runtime::health::serve(settings.grpc, shutdown.clone());
     let consumer = bus.consumer(
         &format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-")),
         &request_topics,
@@ -134,4 +141,21 @@ async fn seed(store: &Store, bus: &Bus, region: RegionCode, count: u64) -> anyho
     bus.send_all(&messages).await?;
     info!(%region, persons = count, filings = messages.len(), "registry seeded and filings published");
     Ok(())
+}
+
+/// The `Agency` gRPC service with health and reflection, until shutdown.
+async fn serve(address: SocketAddr, api: AgencyApi, shutdown: Shutdown) {
+    use yidi_wire::v1::agency_server::AgencyServer;
+    let (reporter, health) = yidi_runtime::health::services();
+    reporter.set_serving::<AgencyServer<AgencyApi>>().await;
+    reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    let router =
+        tonic::transport::Server::builder().add_service(health).add_service(AgencyServer::new(api));
+    let router = match yidi_runtime::health::reflection() {
+        Ok(reflection) => router.add_service(reflection),
+        Err(_) => router,
+    };
+    if let Err(error) = router.serve_with_shutdown(address, shutdown.requested()).await {
+        tracing::error!(%error, %address, "gRPC server stopped");
+    }
 }

@@ -7,5 +7,6 @@
 //! - [`app`]: settings and the service's run loop.
 
 pub mod app;
+pub mod grpc;
 pub mod handler;
 pub mod store;

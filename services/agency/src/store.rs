@@ -397,3 +397,63 @@ pub async fn totals(tx: &mut Tx) -> Result<(i64, Vec<(String, i64)>), StoreError
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((count, admissions))
 }
+
+/// Inserts or replaces a filing (a revocation rewrites it).
+pub async fn upsert_filing(tx: &mut Tx, filing: &Filing) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO filing (filing_id, psn_no, region, filing_type, target, begins_on, ends_on, filed_at, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (filing_id) DO UPDATE SET revoked_at = excluded.revoked_at, ends_on = excluded.ends_on",
+    )
+    .bind(&filing.id)
+    .bind(&filing.person)
+    .bind(filing.insured_region.as_str())
+    .bind(filing.filing_type.code())
+    .bind(filing.target.as_str())
+    .bind(filing.begins_on.to_string())
+    .bind(filing.ends_on.map(|d| d.to_string()))
+    .bind(filing.filed_at.format("%Y-%m-%d %H:%M:%S").to_string())
+    .bind(filing.revoked_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One filing by id.
+pub async fn find_filing(tx: &mut Tx, filing_id: &str) -> Result<Option<Filing>, StoreError> {
+    let row = sqlx::query("SELECT psn_no FROM filing WHERE filing_id = $1")
+        .bind(filing_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let psn_no: String = row.try_get(0)?;
+    Ok(load_filings(tx, &psn_no).await?.into_iter().find(|f| f.id == filing_id))
+}
+
+/// Records a contribution payment: `yyyy-MM` for a month, `yyyy` for a coverage year.
+pub async fn add_contribution(
+    tx: &mut Tx,
+    psn_no: &str,
+    period: &str,
+    paid_on: NaiveDate,
+) -> Result<(), StoreError> {
+    let mut probe = Registration {
+        category: Category::Employed,
+        enrolled_on: paid_on,
+        paid_months: BTreeSet::new(),
+        paid_years: Vec::new(),
+        paused_on: None,
+    };
+    if !probe.pay(period, period, paid_on) {
+        return Err(corrupt("contribution.period", format!("{period:?} is not yyyy-MM or yyyy")));
+    }
+    sqlx::query("INSERT INTO contribution (psn_no, first_period, last_period, paid_on) VALUES ($1, $2, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(psn_no)
+        .bind(period)
+        .bind(paid_on.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The `Agency` gRPC service: filing (file, revoke, query) under the domain's filing rules,
+//! each record published to the hub's national filing database; and the registry (enrol,
+//! contributions, benefit status) under the benefit rules.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use tonic::{Request, Response, Status};
+use yidi_bus::{topics, Bus, Outgoing};
+use yidi_domain::benefit::{self, BenefitRules, Category};
+use yidi_domain::claim::BenefitStatus as Entitlement;
+use yidi_domain::filing::{self, Filing, FilingRequest, FilingType};
+use yidi_domain::ids::RegionCode;
+use yidi_domain::money::Amount;
+use yidi_domain::policy::InsuredRegion;
+use yidi_sim::registry::SamplePerson;
+use yidi_store::{Store, StoreError};
+use yidi_wire::codec::ContentType;
+use yidi_wire::convert::{self, TIME_FORMAT};
+use yidi_wire::v1::agency_server::Agency as AgencyService;
+use yidi_wire::v1::{
+    BenefitStatus, ContributionRequest, EnrolRequest, FileRequest, FilingList, FilingQuery,
+    FilingRecord, RevokeRequest, StatusQuery,
+};
+
+use crate::store;
+
+pub struct AgencyApi {
+    pub regions: Vec<InsuredRegion>,
+    pub store: Store,
+    pub bus: Bus,
+    pub rules: BenefitRules,
+}
+
+fn internal(error: StoreError) -> Status {
+    Status::internal(error.to_string())
+}
+
+fn invalid(error: impl ToString) -> Status {
+    Status::invalid_argument(error.to_string())
+}
+
+fn now() -> NaiveDateTime {
+    chrono::Local::now().naive_local()
+}
+
+fn record(filing: &Filing) -> FilingRecord {
+    FilingRecord {
+        filing_id: filing.id.clone(),
+        psn_no: filing.person.clone(),
+        insuplc_admdvs: filing.insured_region.to_string(),
+        filing_type: filing.filing_type.code().into(),
+        target_admdvs: filing.target.to_string(),
+        begndate: filing.begins_on.to_string(),
+        enddate: filing.ends_on.map(|d| d.to_string()).unwrap_or_default(),
+        filed_at: filing.filed_at.format(TIME_FORMAT).to_string(),
+        revoked_at: filing
+            .revoked_at
+            .map(|t| t.format(TIME_FORMAT).to_string())
+            .unwrap_or_default(),
+    }
+}
+
+impl AgencyApi {
+    fn region(&self, code: &str) -> Result<&InsuredRegion, Status> {
+        let code: RegionCode = code.parse().map_err(|e| invalid(format!("insuplc_admdvs: {e}")))?;
+        self.regions
+            .iter()
+            .find(|r| r.region == code)
+            .ok_or_else(|| Status::not_found(format!("insuplc_admdvs: {code} is not hosted here")))
+    }
+
+    /// Stores a filing and publishes it to the hub (key: region + person, compacted topic).
+    async fn publish(&self, filing: &Filing) -> Result<FilingRecord, Status> {
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        store::upsert_filing(&mut tx, filing).await.map_err(internal)?;
+        tx.commit().await.map_err(|e| internal(e.into()))?;
+        let out = record(filing);
+        let message = Outgoing::new(
+            topics::FILING,
+            &format!("{}{}", out.insuplc_admdvs, out.psn_no),
+            "yidi.v1.FilingRecord",
+            &out,
+            ContentType::Protobuf,
+        )
+        .with_header(yidi_wire::headers::SENDER, &out.insuplc_admdvs);
+        self.bus.send_all(&[message]).await.map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(out)
+    }
+
+    async fn status_on(&self, psn_no: &str, day: NaiveDate) -> Result<BenefitStatus, Status> {
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let person = store::load_person(&mut tx, psn_no)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("psn_no: not enrolled"))?;
+        let decision = benefit::decide(&person.registration, &self.rules, day);
+        Ok(BenefitStatus {
+            psn_no: psn_no.to_owned(),
+            trt_enjymnt_flag: decision.status == Entitlement::Active,
+            trt_chk_rslt: decision.reason.map(|r| r.code().to_owned()).unwrap_or_default(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl AgencyService for AgencyApi {
+    async fn file(&self, request: Request<FileRequest>) -> Result<Response<FilingRecord>, Status> {
+        let request = request.into_inner();
+        let region = self.region(&request.insuplc_admdvs)?;
+        let filing_type = FilingType::parse(&request.filing_type)
+            .ok_or_else(|| invalid("filing_type: not one of the six filing types"))?;
+        let target =
+            request.target_admdvs.parse().map_err(|e| invalid(format!("target_admdvs: {e}")))?;
+        let begins_on = convert::date(&request.begndate, "begndate").map_err(invalid)?;
+        let ends_on = if request.enddate.is_empty() {
+            None
+        } else {
+            Some(convert::date(&request.enddate, "enddate").map_err(invalid)?)
+        };
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        store::load_person(&mut tx, &request.psn_no)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("psn_no: not enrolled"))?;
+        let existing = store::load_filings(&mut tx, &request.psn_no).await.map_err(internal)?;
+        drop(tx);
+        let id = format!("F{}{}", region.region, now().format("%Y%m%d%H%M%S%3f"));
+        let filed = filing::file(
+            FilingRequest {
+                id,
+                person: request.psn_no,
+                insured_region: region.region,
+                filing_type,
+                target,
+                begins_on,
+                ends_on,
+            },
+            &region.filing,
+            &existing,
+            now(),
+        )
+        .map_err(|e| Status::failed_precondition(format!("{}: {e}", e.code())))?;
+        self.publish(&filed).await.map(Response::new)
+    }
+
+    async fn revoke(
+        &self,
+        request: Request<RevokeRequest>,
+    ) -> Result<Response<FilingRecord>, Status> {
+        let request = request.into_inner();
+        let region = self.region(&request.insuplc_admdvs)?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let filing = store::find_filing(&mut tx, &request.filing_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| Status::not_found("filing_id: no such filing"))?;
+        drop(tx);
+        let revoked = filing::revoke(&filing, &region.filing, now())
+            .map_err(|e| Status::failed_precondition(format!("{}: {e}", e.code())))?;
+        self.publish(&revoked).await.map(Response::new)
+    }
+
+    async fn query_filings(
+        &self,
+        request: Request<FilingQuery>,
+    ) -> Result<Response<FilingList>, Status> {
+        let request = request.into_inner();
+        self.region(&request.insuplc_admdvs)?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        let filings = store::load_filings(&mut tx, &request.psn_no).await.map_err(internal)?;
+        Ok(Response::new(FilingList { filings: filings.iter().map(record).collect() }))
+    }
+
+    async fn enrol(
+        &self,
+        request: Request<EnrolRequest>,
+    ) -> Result<Response<BenefitStatus>, Status> {
+        let request = request.into_inner();
+        let region = self.region(&request.insuplc_admdvs)?;
+        let scheme = request.insutype.parse().map_err(|e| invalid(format!("insutype: {e}")))?;
+        let category = match request.category.as_str() {
+            "employed" => Category::Employed,
+            "flexible_worker" => Category::FlexibleWorker,
+            "student" => Category::Student,
+            "resident" => Category::Resident,
+            _ => return Err(invalid("category: employed, flexible_worker, student or resident (retirees are enrolled by their pension record)")),
+        };
+        let enrolled_on = convert::date(&request.enrolled_on, "enrolled_on").map_err(invalid)?;
+        let person = SamplePerson {
+            psn_no: request.psn_no.clone(),
+            region: region.region,
+            scheme,
+            category,
+            enrolled_on,
+            contributions: Vec::new(),
+            paused_on: None,
+            assistance_eligible: false,
+            account_balance: Amount::ZERO,
+            filings: Vec::new(),
+        };
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        store::seed_person(&mut tx, &person).await.map_err(internal)?;
+        tx.commit().await.map_err(|e| internal(e.into()))?;
+        self.status_on(&request.psn_no, now().date()).await.map(Response::new)
+    }
+
+    async fn pay_contribution(
+        &self,
+        request: Request<ContributionRequest>,
+    ) -> Result<Response<BenefitStatus>, Status> {
+        let request = request.into_inner();
+        self.region(&request.insuplc_admdvs)?;
+        let paid_on = convert::date(&request.paid_on, "paid_on").map_err(invalid)?;
+        let mut tx = self.store.begin().await.map_err(internal)?;
+        store::add_contribution(&mut tx, &request.psn_no, &request.period, paid_on)
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(|e| internal(e.into()))?;
+        self.status_on(&request.psn_no, now().date()).await.map(Response::new)
+    }
+
+    async fn status(
+        &self,
+        request: Request<StatusQuery>,
+    ) -> Result<Response<BenefitStatus>, Status> {
+        let request = request.into_inner();
+        self.region(&request.insuplc_admdvs)?;
+        let day = if request.on.is_empty() {
+            now().date()
+        } else {
+            convert::date(&request.on, "on").map_err(invalid)?
+        };
+        self.status_on(&request.psn_no, day).await.map(Response::new)
+    }
+}
