@@ -26,25 +26,30 @@ pub fn reflection() -> Result<
         .build_v1()
 }
 
-/// Serves health and reflection alone on `address` until shutdown (services whose work is
-/// all on Kafka).
+/// Serves `routes` (a service's gRPC API, if any) with health and reflection on `address`
+/// until shutdown. `name` is the API's service name for health (`yidi.v1.Exchange`).
 pub fn serve(
     address: std::net::SocketAddr,
+    routes: Option<(tonic::service::Routes, &'static str)>,
     shutdown: crate::shutdown::Shutdown,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let (reporter, health) = services();
         reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
-        let router = tonic::transport::Server::builder().add_service(health);
-        let router = match reflection() {
-            Ok(reflection) => router.add_service(reflection),
-            Err(error) => {
-                tracing::warn!(%error, "gRPC reflection unavailable");
-                router
+        let mut all = match routes {
+            Some((routes, name)) => {
+                reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+                routes.add_service(health)
             }
+            None => tonic::service::Routes::new(health),
         };
-        if let Err(error) = router.serve_with_shutdown(address, shutdown.requested()).await {
-            tracing::error!(%error, %address, "health server stopped");
+        match reflection() {
+            Ok(reflection) => all = all.add_service(reflection),
+            Err(error) => tracing::warn!(%error, "gRPC reflection unavailable"),
+        }
+        let server = tonic::transport::Server::builder().add_routes(all);
+        if let Err(error) = server.serve_with_shutdown(address, shutdown.requested()).await {
+            tracing::error!(%error, %address, "gRPC server stopped");
         }
     })
 }

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod health;
 pub mod logging;
+pub mod settings;
 pub mod shutdown;
 
 /// Masks a personal number for logs: the first four and last two characters stay.

@@ -1,12 +1,10 @@
 //! Settings and the run loop of an agency process.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
-use anyhow::Context;
 use serde::Deserialize;
 use tracing::info;
-use yidi_bus::{topics, Bus, BusConfig, Outgoing};
+use yidi_bus::{topics, Bus, Outgoing};
 use yidi_domain::benefit::BenefitRules;
 use yidi_domain::ids::RegionCode;
 use yidi_runtime::shutdown::Shutdown;
@@ -21,18 +19,10 @@ use crate::store;
 /// An agency's settings (`deploy/config/agency-*.toml`, `YIDI_<KEY>` overrides).
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
-    /// The process's name in logs, client ids and consumer groups.
-    pub name: String,
+    #[serde(flatten)]
+    pub common: yidi_runtime::settings::Common,
     /// Insured regions hosted here (admin-division codes with an embedded policy).
     pub regions: Vec<String>,
-    pub brokers: String,
-    /// Further librdkafka properties (TLS, SASL credentials) for production brokers.
-    #[serde(default)]
-    pub kafka: std::collections::BTreeMap<String, String>,
-    /// `sqlite://…` (default) or `postgres://…`.
-    pub database: String,
-    /// gRPC health and reflection.
-    pub grpc: SocketAddr,
     /// Sample persons to seed per region on first start.
     #[serde(default = "default_seed_persons")]
     pub seed_persons: u64,
@@ -56,14 +46,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "regions: some have no embedded policy: {:?}",
         settings.regions
     );
-    let store = Store::open(&settings.database, store::SCHEMA)
-        .await
-        .with_context(|| format!("opening {}", settings.database))?;
-    let bus = Bus::connect(BusConfig {
-        brokers: settings.brokers.clone(),
-        service: settings.name.clone(),
-        extra: settings.kafka.clone(),
-    })?;
+    let (store, bus) = settings.common.connect(store::SCHEMA).await?;
     let provinces: BTreeSet<String> =
         regions.iter().map(|r| r.region.province().to_string()).collect();
     let request_topics: Vec<String> =
@@ -85,14 +68,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         bus: bus.clone(),
         rules: BenefitRules::default(),
     };
-    let health = tokio::spawn(serve(settings.grpc, api, shutdown.clone()));
-    let agency =
-        Agency { name: settings.name.clone(), regions, store, rules: BenefitRules::default() };
+    let routes = tonic::service::Routes::new(yidi_wire::v1::agency_server::AgencyServer::new(api));
+    let health = yidi_runtime::health::serve(
+        settings.common.grpc,
+        Some((routes, "yidi.v1.Agency")),
+        shutdown.clone(),
+    );
+    let agency = Agency {
+        name: settings.common.name.clone(),
+        regions,
+        store,
+        rules: BenefitRules::default(),
+    };
     let consumer = bus.consumer(
         &format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-")),
         &request_topics,
     )?;
-    info!(name = %settings.name, topics = ?request_topics, "agency ready");
+    info!(name = %settings.common.name, topics = ?request_topics, "agency ready");
     consumer
         .run(&bus, shutdown.clone().requested(), |incoming| agency.handle(&bus, incoming))
         .await;
@@ -141,21 +133,4 @@ async fn seed(store: &Store, bus: &Bus, region: RegionCode, count: u64) -> anyho
     bus.send_all(&messages).await?;
     info!(%region, persons = count, filings = messages.len(), "registry seeded and filings published");
     Ok(())
-}
-
-/// The `Agency` gRPC service with health and reflection, until shutdown.
-async fn serve(address: SocketAddr, api: AgencyApi, shutdown: Shutdown) {
-    use yidi_wire::v1::agency_server::AgencyServer;
-    let (reporter, health) = yidi_runtime::health::services();
-    reporter.set_serving::<AgencyServer<AgencyApi>>().await;
-    reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
-    let router =
-        tonic::transport::Server::builder().add_service(health).add_service(AgencyServer::new(api));
-    let router = match yidi_runtime::health::reflection() {
-        Ok(reflection) => router.add_service(reflection),
-        Err(_) => router,
-    };
-    if let Err(error) = router.serve_with_shutdown(address, shutdown.requested()).await {
-        tracing::error!(%error, %address, "gRPC server stopped");
-    }
 }

@@ -17,6 +17,6 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings: yidi_exchange::app::Settings =
         yidi_runtime::config::load(args.config.as_deref())?;
-    yidi_runtime::logging::init(&settings.name);
+    yidi_runtime::logging::init(&settings.common.name);
     yidi_exchange::app::run(settings).await
 }

@@ -1,28 +1,20 @@
 //! Settings and the run loop of the hub.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 
-use anyhow::Context;
 use serde::Deserialize;
 use tracing::info;
-use yidi_bus::{topics, Bus, BusConfig};
+use yidi_bus::topics;
 use yidi_domain::ids::RegionCode;
 use yidi_runtime::shutdown::Shutdown;
-use yidi_store::Store;
 
 use crate::record;
 use crate::route::Hub;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
-    pub name: String,
-    pub brokers: String,
-    /// Further librdkafka properties (TLS, SASL credentials) for production brokers.
-    #[serde(default)]
-    pub kafka: std::collections::BTreeMap<String, String>,
-    pub database: String,
-    pub grpc: SocketAddr,
+    #[serde(flatten)]
+    pub common: yidi_runtime::settings::Common,
     /// Insured provinces with an agency on the network.
     pub insured_provinces: Vec<String>,
     /// Treatment provinces with an exchange (their result topics are created up front).
@@ -47,14 +39,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let served = provinces(&settings.insured_provinces, "insured_provinces")?;
     let suspended = provinces(&settings.suspended, "suspended")?;
     let treatment = provinces(&settings.treatment_provinces, "treatment_provinces")?;
-    let store = Store::open(&settings.database, record::SCHEMA)
-        .await
-        .with_context(|| format!("opening {}", settings.database))?;
-    let bus = Bus::connect(BusConfig {
-        brokers: settings.brokers.clone(),
-        service: settings.name.clone(),
-        extra: settings.kafka.clone(),
-    })?;
+    let (store, bus) = settings.common.connect(record::SCHEMA).await?;
     let mut names = vec![
         topics::HUB_REQUESTS.to_owned(),
         topics::HUB_RESULTS.to_owned(),
@@ -66,7 +51,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     bus.ensure_topics(&names).await?;
     let hub = Hub { store, served, suspended };
     let shutdown = Shutdown::on_signals();
-    let health = yidi_runtime::health::serve(settings.grpc, shutdown.clone());
+    let health = yidi_runtime::health::serve(settings.common.grpc, None, shutdown.clone());
     let requests = bus.consumer("hub-requests", &[topics::HUB_REQUESTS.to_owned()])?;
     let results = bus.consumer("hub-results", &[topics::HUB_RESULTS.to_owned()])?;
     let filings = bus.consumer("hub-filings", &[topics::FILING.to_owned()])?;

@@ -16,6 +16,6 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings: yidi_hub::app::Settings = yidi_runtime::config::load(args.config.as_deref())?;
-    yidi_runtime::logging::init(&settings.name);
+    yidi_runtime::logging::init(&settings.common.name);
     yidi_hub::app::run(settings).await
 }

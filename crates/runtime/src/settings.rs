@@ -1,0 +1,46 @@
+//! The settings every service has, and connecting to its store and bus with them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+use yidi_bus::{Bus, BusConfig};
+use yidi_store::Store;
+
+/// Settings shared by the hub, agencies and exchanges (flattened into each one's settings).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Common {
+    /// The process's name in logs, client ids and dead letters.
+    pub name: String,
+    pub brokers: String,
+    /// Further librdkafka properties (TLS, SASL credentials) for production brokers.
+    #[serde(default)]
+    pub kafka: BTreeMap<String, String>,
+    /// `sqlite://…` (default) or `postgres://…`.
+    pub database: String,
+    /// gRPC: the service's API (if any), health and reflection.
+    pub grpc: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("opening {url}: {source}")]
+    Store { url: String, source: yidi_store::StoreError },
+    #[error("kafka: {0}")]
+    Bus(#[from] yidi_bus::client::BusError),
+}
+
+impl Common {
+    /// Opens the store (applying `schema`) and connects the producer.
+    pub async fn connect(&self, schema: &[&'static str]) -> Result<(Store, Bus), ConnectError> {
+        let store = Store::open(&self.database, schema)
+            .await
+            .map_err(|source| ConnectError::Store { url: self.database.clone(), source })?;
+        let bus = Bus::connect(BusConfig {
+            brokers: self.brokers.clone(),
+            service: self.name.clone(),
+            extra: self.kafka.clone(),
+        })?;
+        Ok((store, bus))
+    }
+}
