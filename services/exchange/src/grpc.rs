@@ -32,13 +32,15 @@ impl ExchangeApi {
         ExchangeApi { exchange, default_timeout, sequence: AtomicU32::new(0) }
     }
 
-    /// The call's own deadline (`grpc-timeout`), or the default; never more than a minute.
+    /// How long to wait for the answer: the call's own deadline (`grpc-timeout`) or the
+    /// default, less a margin (a quarter, at most a second) so that the caller receives the
+    /// clear `TIMED_OUT` answer — and the reversal is on its way — before its own deadline
+    /// cuts the call. Never more than a minute.
     fn deadline<T>(&self, request: &Request<T>) -> Duration {
         let header = request.metadata().get("grpc-timeout").and_then(|value| value.to_str().ok());
-        header
-            .and_then(parse_grpc_timeout)
-            .unwrap_or(self.default_timeout)
-            .min(Duration::from_secs(60))
+        let deadline = header.and_then(parse_grpc_timeout).unwrap_or(self.default_timeout);
+        let margin = (deadline / 4).min(Duration::from_secs(1));
+        deadline.saturating_sub(margin).min(Duration::from_secs(60))
     }
 
     async fn run(
