@@ -220,6 +220,15 @@ pub fn setl_id(insured: RegionCode, msgid: &str) -> String {
     format!("{insured}{}", Fingerprinter::new("setl_id").text(msgid).finish())
 }
 
+/// A W3C `traceparent` for a message that arrived without one: version 00, a trace id and a
+/// span id derived from its msgid (so a redelivery stays in the same trace), sampled.
+pub fn traceparent(msgid: &str) -> String {
+    let trace = Fingerprinter::new("trace").text(msgid).finish();
+    let trace_rest = Fingerprinter::new("trace-2").text(msgid).finish();
+    let span = Fingerprinter::new("span").text(msgid).finish();
+    format!("00-{trace}{trace_rest}-{span}-01")
+}
+
 /// Parses a `yyyy-MM-dd` date.
 pub fn date(value: &str, field: &str) -> Result<NaiveDate, FormatError> {
     NaiveDate::parse_from_str(required(value, field)?, "%Y-%m-%d")

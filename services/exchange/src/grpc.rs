@@ -47,6 +47,7 @@ impl ExchangeApi {
         &self,
         bill: DischargeBill,
         deadline: Duration,
+        traceparent: Option<String>,
         reverse_on_timeout: bool,
     ) -> Result<SettleResult, Status> {
         convert::validate_bill(&bill, self.exchange.province)
@@ -54,7 +55,7 @@ impl ExchangeApi {
         let waiter = self.exchange.wait_for(&bill.msgid);
         let outgoing = self
             .exchange
-            .submit(&bill, Via::Grpc)
+            .submit(&bill, Via::Grpc, traceparent.as_deref())
             .await
             .map_err(|error| Status::unavailable(error.0))?;
         self.exchange
@@ -115,6 +116,11 @@ impl ExchangeApi {
     }
 }
 
+/// The caller's W3C `traceparent` metadata, if any.
+fn traceparent_of<T>(request: &Request<T>) -> Option<String> {
+    request.metadata().get("traceparent").and_then(|value| value.to_str().ok()).map(str::to_owned)
+}
+
 /// Parses gRPC's `grpc-timeout` header: an integer and a unit (H, M, S, m, u, n).
 fn parse_grpc_timeout(text: &str) -> Option<Duration> {
     let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
@@ -141,9 +147,10 @@ impl ExchangeService for ExchangeApi {
         request: Request<DischargeBill>,
     ) -> Result<Response<SettleResult>, Status> {
         let deadline = self.deadline(&request);
+        let traceparent = traceparent_of(&request);
         let mut bill = request.into_inner();
         bill.pre_settle = true;
-        self.run(bill, deadline, false).await.map(Response::new)
+        self.run(bill, deadline, traceparent, false).await.map(Response::new)
     }
 
     async fn settle(
@@ -151,9 +158,10 @@ impl ExchangeService for ExchangeApi {
         request: Request<DischargeBill>,
     ) -> Result<Response<SettleResult>, Status> {
         let deadline = self.deadline(&request);
+        let traceparent = traceparent_of(&request);
         let mut bill = request.into_inner();
         bill.pre_settle = false;
-        self.run(bill, deadline, true).await.map(Response::new)
+        self.run(bill, deadline, traceparent, true).await.map(Response::new)
     }
 
     async fn reverse(&self, request: Request<Reversal>) -> Result<Response<SettleResult>, Status> {

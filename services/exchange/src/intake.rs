@@ -99,15 +99,17 @@ impl Exchange {
             }
             return Ok(replies);
         }
-        self.submit(&bill, Via::Kafka(content_type)).await
+        self.submit(&bill, Via::Kafka(content_type), incoming.header(headers::TRACEPARENT)).await
     }
 
     /// Records a valid bill and sends it to the hub; a bill already answered gets its first
     /// result again (`duplicate`). Each HIS send is counted, so that it gets one result.
+    /// The HIS's W3C `traceparent` travels on; a bill without one starts a trace here.
     pub async fn submit(
         &self,
         bill: &DischargeBill,
         via: Via,
+        traceparent: Option<&str>,
     ) -> Result<Vec<Outgoing>, HandlerError> {
         let content_type = match via {
             Via::Kafka(content_type) => content_type,
@@ -134,7 +136,9 @@ impl Exchange {
             let replies = match via {
                 Via::Kafka(content_type) => {
                     requests::count_delivery(&mut tx, &bill.msgid).await.map_err(retry)?;
-                    vec![self.to_his(&first, content_type)]
+                    vec![self
+                        .to_his(&first, content_type)
+                        .with_header(headers::TRACEPARENT, traceparent.unwrap_or_default())]
                 }
                 Via::Grpc => Vec::new(),
             };
@@ -161,7 +165,11 @@ impl Exchange {
         .with_header(headers::MSGID, &bill.msgid)
         .with_header(headers::MDTRT_ID, &bill.mdtrt_id)
         .with_header(headers::SENDER, self.province.as_str())
-        .with_header(headers::RECEIVER, &bill.insuplc_admdvs)])
+        .with_header(headers::RECEIVER, &bill.insuplc_admdvs)
+        .with_header(
+            headers::TRACEPARENT,
+            &traceparent.map_or_else(|| convert::traceparent(&bill.msgid), str::to_owned),
+        )])
     }
 
     /// `exchange.<province>.results`: keep the first result, tell whoever waits, and give the
@@ -198,7 +206,7 @@ impl Exchange {
         };
         // A later send of the same bill gets the first answer, marked as a repeat.
         first.duplicate = known.delivered > 0;
-        Ok(vec![self.to_his(&first, content_type)])
+        Ok(vec![self.to_his(&first, content_type).following(&incoming)])
     }
 
     /// Registers a gRPC call waiting for `msgid`.

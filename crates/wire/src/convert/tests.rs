@@ -142,3 +142,13 @@ fn classifying_at_the_exchange_settles_like_the_whole_catalogue() {
         }
     }
 }
+
+#[test]
+fn a_bill_without_trace_context_starts_a_w3c_trace_of_its_own() {
+    let parent = traceparent("H41130200746202403011642009428");
+    let parts: Vec<&str> = parent.split('-').collect();
+    assert_eq!(parts.len(), 4);
+    assert_eq!((parts[0], parts[1].len(), parts[2].len(), parts[3]), ("00", 32, 16, "01"));
+    assert_eq!(parent, traceparent("H41130200746202403011642009428"));
+    assert_ne!(parent, traceparent("H41130200746202403011642009429"));
+}
