@@ -316,35 +316,36 @@ pub fn settled_result(
         setl_time: context.settled_at.format(TIME_FORMAT).to_string(),
     };
     SettleResult {
-        msgid: bill.msgid.clone(),
-        mdtrt_id: bill.mdtrt_id.clone(),
-        psn_no: bill.psn_no.clone(),
-        insuplc_admdvs: bill.insuplc_admdvs.clone(),
-        mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
         status: context.status as i32,
-        reason: String::new(),
         setlinfo: Some(setlinfo),
         setldetail: fund_details(settlement, context.scheme),
         lines: lines.iter().zip(&settlement.lines).map(|(c, b)| line_result(c, b)).collect(),
         policy_version: settlement.policy_version.clone(),
         catalogue_version: settlement.catalogue_version.clone(),
         answered_by: context.answered_by.clone(),
-        duplicate: false,
+        ..answering(bill)
     }
 }
 
-/// A refusal, with the reason code the HIS shows (and falls back to manual claims on).
-pub fn rejected_result(bill: &DischargeBill, reason: &str, answered_by: &str) -> SettleResult {
+/// A result that names the bill it answers, and nothing else yet.
+fn answering(bill: &DischargeBill) -> SettleResult {
     SettleResult {
         msgid: bill.msgid.clone(),
         mdtrt_id: bill.mdtrt_id.clone(),
         psn_no: bill.psn_no.clone(),
         insuplc_admdvs: bill.insuplc_admdvs.clone(),
         mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
+        ..SettleResult::default()
+    }
+}
+
+/// A refusal, with the reason code the HIS shows (and falls back to manual claims on).
+pub fn rejected_result(bill: &DischargeBill, reason: &str, answered_by: &str) -> SettleResult {
+    SettleResult {
         status: SettleStatus::Rejected as i32,
         reason: reason.to_owned(),
         answered_by: answered_by.to_owned(),
-        ..SettleResult::default()
+        ..answering(bill)
     }
 }
 

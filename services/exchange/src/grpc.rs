@@ -116,6 +116,21 @@ impl ExchangeApi {
     }
 }
 
+impl ExchangeApi {
+    /// 2303 (`pre_settle`: nothing committed, nothing to reverse on timeout) or 2304.
+    async fn call(
+        &self,
+        request: Request<DischargeBill>,
+        pre_settle: bool,
+    ) -> Result<Response<SettleResult>, Status> {
+        let deadline = self.deadline(&request);
+        let traceparent = traceparent_of(&request);
+        let mut bill = request.into_inner();
+        bill.pre_settle = pre_settle;
+        self.run(bill, deadline, traceparent, !pre_settle).await.map(Response::new)
+    }
+}
+
 /// The caller's W3C `traceparent` metadata, if any.
 fn traceparent_of<T>(request: &Request<T>) -> Option<String> {
     request.metadata().get("traceparent").and_then(|value| value.to_str().ok()).map(str::to_owned)
@@ -146,22 +161,14 @@ impl ExchangeService for ExchangeApi {
         &self,
         request: Request<DischargeBill>,
     ) -> Result<Response<SettleResult>, Status> {
-        let deadline = self.deadline(&request);
-        let traceparent = traceparent_of(&request);
-        let mut bill = request.into_inner();
-        bill.pre_settle = true;
-        self.run(bill, deadline, traceparent, false).await.map(Response::new)
+        self.call(request, true).await
     }
 
     async fn settle(
         &self,
         request: Request<DischargeBill>,
     ) -> Result<Response<SettleResult>, Status> {
-        let deadline = self.deadline(&request);
-        let traceparent = traceparent_of(&request);
-        let mut bill = request.into_inner();
-        bill.pre_settle = false;
-        self.run(bill, deadline, traceparent, true).await.map(Response::new)
+        self.call(request, false).await
     }
 
     async fn reverse(&self, request: Request<Reversal>) -> Result<Response<SettleResult>, Status> {
