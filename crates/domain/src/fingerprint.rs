@@ -28,6 +28,13 @@ impl Fingerprinter {
         self
     }
 
+    /// Raw bytes (an encoded message), with their length.
+    pub fn bytes(&mut self, value: &[u8]) -> &mut Fingerprinter {
+        self.0.update((value.len() as u64).to_le_bytes());
+        self.0.update(value);
+        self
+    }
+
     pub fn tag(&mut self, value: u8) -> &mut Fingerprinter {
         self.0.update([value]);
         self
@@ -58,5 +65,13 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.len(), 16);
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_still_fingerprint_apart() {
+        // Two invalid UTF-8 sequences a lossy text conversion would make equal.
+        let a = Fingerprinter::new("b").bytes(&[0xff, 0x01]).finish();
+        let b = Fingerprinter::new("b").bytes(&[0xfe, 0x01]).finish();
+        assert_ne!(a, b);
     }
 }

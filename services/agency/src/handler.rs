@@ -98,9 +98,7 @@ impl Agency {
         let Some(bill) = &request.bill else {
             return Ok(vec![bus.dead_letter(incoming, "MISSING_BILL", "bill: missing field")]);
         };
-        let request_hash = Fingerprinter::new("bill")
-            .text(&String::from_utf8_lossy(&bill.encode_to_vec()))
-            .finish();
+        let request_hash = Fingerprinter::new("bill").bytes(&bill.encode_to_vec()).finish();
         let mut tx = self.store.begin().await.map_err(retry)?;
         match inbox::check(&mut tx, &bill.msgid, &request_hash).await {
             Ok(Seen::Answered(bytes)) => {
@@ -256,9 +254,7 @@ impl Agency {
         incoming: &Incoming,
         reversal: &Reversal,
     ) -> Result<Vec<Outgoing>, HandlerError> {
-        let request_hash = Fingerprinter::new("reversal")
-            .text(&String::from_utf8_lossy(&reversal.encode_to_vec()))
-            .finish();
+        let request_hash = Fingerprinter::new("reversal").bytes(&reversal.encode_to_vec()).finish();
         let at = chrono::Local::now().format(TIME_FORMAT).to_string();
         let mut tx = self.store.begin().await.map_err(retry)?;
         if let Ok(Seen::Answered(bytes)) =
