@@ -1,0 +1,349 @@
+//! The clearing ledger: immutable double-entry records of what insured provinces owe
+//! treatment provinces (issue #5 §1; domain.md §5.2).
+//!
+//! A settled bill posts `S:<setl_id>`; its reversal posts the correcting entry
+//! `R:<setl_id>` for what the bill still owed; an audit deduction (拒付, seed 004 arts. 49–53)
+//! posts `D:<deduction id>`. Ids derive from the settlement and deduction ids, so a replayed
+//! message posts nothing twice. Entries are never changed: errors are corrected by entries.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use yidi_domain::ids::RegionCode;
+use yidi_domain::money::Amount;
+
+use crate::error::ClearingError;
+use crate::funds::{Fund, Funds};
+use crate::period::Period;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A settled bill: the insured province owes the treatment province its advance.
+    Settlement,
+    /// The bill was reversed (2305/2601): what it still owed is owed no more.
+    Reversal,
+    /// Treatment-place supervision refused (part of) the fund share.
+    Deduction,
+}
+
+/// One leg of an entry. Receivables are positive (debits), payables negative (credits); the
+/// legs of an entry sum to zero per fund type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posting {
+    /// `receivable/<treatment>/<insured>/<fund>` or `payable/<insured>/<treatment>/<fund>`.
+    pub account: String,
+    #[serde(with = "crate::text::amount")]
+    pub amount: Amount,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub kind: EntryKind,
+    pub setl_id: String,
+    /// The insured province (the debtor of a settlement).
+    #[serde(with = "crate::text::region")]
+    pub insured: RegionCode,
+    /// The treatment province (the creditor of a settlement).
+    #[serde(with = "crate::text::region")]
+    pub treatment: RegionCode,
+    #[serde(with = "crate::text::period")]
+    pub period: Period,
+    pub posted_on: NaiveDate,
+    /// Amounts per fund, never negative; the kind gives the direction.
+    pub funds: Funds,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    pub postings: Vec<Posting>,
+}
+
+impl Entry {
+    /// What the insured province owes the treatment province because of this entry.
+    pub fn obligation(&self) -> Funds {
+        match self.kind {
+            EntryKind::Settlement => self.funds,
+            EntryKind::Reversal | EntryKind::Deduction => self.funds.negated(),
+        }
+    }
+
+    fn build(
+        id: String,
+        kind: EntryKind,
+        bill: &Bill,
+        funds: Funds,
+        posted_on: NaiveDate,
+        reason: &str,
+    ) -> Entry {
+        let mut entry = Entry {
+            id,
+            kind,
+            setl_id: bill.setl_id.clone(),
+            insured: bill.insured,
+            treatment: bill.treatment,
+            period: Period::of(posted_on),
+            posted_on,
+            funds,
+            reason: reason.to_owned(),
+            postings: Vec::new(),
+        };
+        entry.postings = entry.expected_postings();
+        entry
+    }
+
+    fn expected_postings(&self) -> Vec<Posting> {
+        let owed = self.obligation();
+        owed.iter()
+            .filter(|(_, amount)| !amount.is_zero())
+            .flat_map(|(fund, amount)| {
+                [
+                    Posting {
+                        account: format!("receivable/{}/{}/{fund}", self.treatment, self.insured),
+                        amount,
+                    },
+                    Posting {
+                        account: format!("payable/{}/{}/{fund}", self.insured, self.treatment),
+                        amount: amount.negated(),
+                    },
+                ]
+            })
+            .collect()
+    }
+
+    /// The double-entry checks: legs sum to zero, and they say what the amounts say.
+    pub fn check(&self) -> Result<(), ClearingError> {
+        let unbalanced = |why: String| ClearingError::Unbalanced { id: self.id.clone(), why };
+        if self.funds.any_negative() {
+            return Err(unbalanced("a fund amount is negative".into()));
+        }
+        if self.insured.same_province(self.treatment) {
+            return Err(ClearingError::SameProvince(format!("{}→{}", self.insured, self.treatment)));
+        }
+        let sum: Amount = self.postings.iter().map(|p| p.amount).sum();
+        if !sum.is_zero() {
+            return Err(unbalanced(format!("legs sum to {sum}")));
+        }
+        if self.postings != self.expected_postings() {
+            return Err(unbalanced("legs do not match the fund amounts".into()));
+        }
+        if Period::of(self.posted_on) != self.period {
+            return Err(unbalanced(format!("period {} is not that of {}", self.period, self.posted_on)));
+        }
+        Ok(())
+    }
+}
+
+/// What the ledger knows of one bill.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bill {
+    pub setl_id: String,
+    pub insured: RegionCode,
+    pub treatment: RegionCode,
+    /// The advance as settled.
+    pub settled: Funds,
+    /// What the bill still owes after deductions and reversal.
+    pub owed: Funds,
+    pub reversed: bool,
+    /// Indexes of its entries in the ledger.
+    pub entries: Vec<usize>,
+}
+
+/// The append-only ledger.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    entries: Vec<Entry>,
+    by_id: HashMap<String, usize>,
+    bills: HashMap<String, Bill>,
+}
+
+impl Ledger {
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn entry(&self, index: usize) -> Option<&Entry> {
+        self.entries.get(index)
+    }
+
+    pub fn bill(&self, setl_id: &str) -> Option<&Bill> {
+        self.bills.get(setl_id)
+    }
+
+    pub fn bills(&self) -> impl Iterator<Item = &Bill> {
+        self.bills.values()
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// The entry a settled bill posts, or `None` when it is already posted (a replay).
+    pub fn settlement(
+        &self,
+        setl_id: &str,
+        insured: RegionCode,
+        treatment: RegionCode,
+        funds: Funds,
+        posted_on: NaiveDate,
+    ) -> Result<Option<Entry>, ClearingError> {
+        let id = format!("S:{setl_id}");
+        if self.contains(&id) {
+            return Ok(None);
+        }
+        let bill = Bill {
+            setl_id: setl_id.to_owned(),
+            insured: insured.province(),
+            treatment: treatment.province(),
+            settled: funds,
+            owed: funds,
+            reversed: false,
+            entries: Vec::new(),
+        };
+        let entry = Entry::build(id, EntryKind::Settlement, &bill, funds, posted_on, "");
+        entry.check()?;
+        Ok(Some(entry))
+    }
+
+    /// The correcting entry of a reversal: what the bill still owed. `None` when the reversal
+    /// is already posted.
+    pub fn reversal(
+        &self,
+        setl_id: &str,
+        posted_on: NaiveDate,
+        reason: &str,
+    ) -> Result<Option<Entry>, ClearingError> {
+        let bill = self.bills.get(setl_id).ok_or_else(|| ClearingError::UnknownBill(setl_id.into()))?;
+        if bill.reversed {
+            return Ok(None);
+        }
+        let entry =
+            Entry::build(format!("R:{setl_id}"), EntryKind::Reversal, bill, bill.owed, posted_on, reason);
+        Ok(Some(entry))
+    }
+
+    /// An audit deduction of `amount` from the bill's fund share, the pooled fund first.
+    /// `None` when this deduction id is already posted.
+    pub fn deduction(
+        &self,
+        deduction_id: &str,
+        setl_id: &str,
+        amount: Amount,
+        posted_on: NaiveDate,
+        reason: &str,
+    ) -> Result<Option<Entry>, ClearingError> {
+        let id = format!("D:{deduction_id}");
+        if self.contains(&id) {
+            return Ok(None);
+        }
+        if amount.is_negative() || amount.is_zero() {
+            return Err(ClearingError::NotPositive(amount.to_string()));
+        }
+        let bill = self.bills.get(setl_id).ok_or_else(|| ClearingError::UnknownBill(setl_id.into()))?;
+        if bill.reversed {
+            return Err(ClearingError::Reversed(setl_id.into()));
+        }
+        let taken = bill.owed.take(amount).ok_or_else(|| ClearingError::DeductionTooLarge {
+            setl_id: setl_id.into(),
+            asked: amount.to_string(),
+            left: bill.owed.total().to_string(),
+        })?;
+        Ok(Some(Entry::build(id, EntryKind::Deduction, bill, taken, posted_on, reason)))
+    }
+
+    /// Appends an entry after every check: balanced legs, a new id, and a bill that can take
+    /// it. Used for new entries and for entries read back from storage alike.
+    pub fn append(&mut self, entry: Entry) -> Result<usize, ClearingError> {
+        entry.check()?;
+        if self.contains(&entry.id) {
+            return Err(ClearingError::Replay(format!("entry {} posted twice", entry.id)));
+        }
+        let index = self.entries.len();
+        match entry.kind {
+            EntryKind::Settlement => {
+                if self.bills.contains_key(&entry.setl_id) {
+                    return Err(ClearingError::Replay(format!("bill {} settled twice", entry.setl_id)));
+                }
+                self.bills.insert(
+                    entry.setl_id.clone(),
+                    Bill {
+                        setl_id: entry.setl_id.clone(),
+                        insured: entry.insured,
+                        treatment: entry.treatment,
+                        settled: entry.funds,
+                        owed: entry.funds,
+                        reversed: false,
+                        entries: vec![index],
+                    },
+                );
+            }
+            EntryKind::Reversal | EntryKind::Deduction => {
+                let bill = self
+                    .bills
+                    .get_mut(&entry.setl_id)
+                    .ok_or_else(|| ClearingError::UnknownBill(entry.setl_id.clone()))?;
+                if bill.reversed {
+                    return Err(ClearingError::Reversed(entry.setl_id.clone()));
+                }
+                if (bill.insured, bill.treatment) != (entry.insured, entry.treatment) {
+                    return Err(ClearingError::Replay(format!("entry {} names another pair", entry.id)));
+                }
+                let owed = bill.owed.minus(&entry.funds);
+                if owed.any_negative() {
+                    return Err(ClearingError::DeductionTooLarge {
+                        setl_id: entry.setl_id.clone(),
+                        asked: entry.funds.total().to_string(),
+                        left: bill.owed.total().to_string(),
+                    });
+                }
+                if entry.kind == EntryKind::Reversal {
+                    if !owed.is_zero() {
+                        return Err(ClearingError::Unbalanced {
+                            id: entry.id.clone(),
+                            why: "a reversal must clear what the bill still owes".into(),
+                        });
+                    }
+                    bill.reversed = true;
+                }
+                bill.owed = owed;
+                bill.entries.push(index);
+            }
+        }
+        self.by_id.insert(entry.id.clone(), index);
+        self.entries.push(entry);
+        Ok(index)
+    }
+
+    /// Per fund, what the ledger says is owed across all entries: receivables minus payables
+    /// must be zero, and receivables equal the sum of obligations (the read-side check).
+    pub fn trial_balance(&self) -> Result<Funds, ClearingError> {
+        let mut receivable = Funds::ZERO;
+        let mut payable = Funds::ZERO;
+        for entry in &self.entries {
+            for posting in &entry.postings {
+                let fund = posting
+                    .account
+                    .rsplit('/')
+                    .next()
+                    .and_then(Fund::from_field)
+                    .ok_or_else(|| ClearingError::Unbalanced {
+                        id: entry.id.clone(),
+                        why: format!("account {} names no fund", posting.account),
+                    })?;
+                let side = if posting.account.starts_with("receivable/") {
+                    &mut receivable
+                } else {
+                    &mut payable
+                };
+                *side = side.with(fund, side.get(fund) + posting.amount);
+            }
+        }
+        if !receivable.plus(&payable).is_zero() {
+            return Err(ClearingError::Unbalanced {
+                id: "ledger".into(),
+                why: format!("receivables {} ≠ payables {}", receivable.total(), payable.total().negated()),
+            });
+        }
+        Ok(receivable)
+    }
+}

@@ -1,0 +1,223 @@
+//! The monthly clearing cycle of domain.md §5.2–5.3 and issue #5, on a small network:
+//! notices on the 20th, disputes carried to the next round, payment by the transfer
+//! deadline, then the ladder reminder → warning → suspension → lifted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+
+use chrono::{Days, NaiveDate};
+use yidi_clearing::book::Settings;
+use yidi_clearing::funds::{Fund, Funds};
+use yidi_clearing::overdue::Level;
+use yidi_clearing::round::RoundState;
+use yidi_clearing::{chain, Book, ClearingError, Event};
+use yidi_domain::ids::RegionCode;
+use yidi_domain::money::Amount;
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn region(code: &str) -> RegionCode {
+    code.parse().unwrap()
+}
+
+fn yuan(text: &str) -> Amount {
+    match text.strip_prefix('-') {
+        Some(magnitude) => yuan(magnitude).negated(),
+        None => Amount::new(text.parse().unwrap()).unwrap(),
+    }
+}
+
+fn funds(hifp: &str, acct: &str) -> Funds {
+    Funds::ZERO.with(Fund::Hifp, yuan(hifp)).with(Fund::Acct, yuan(acct))
+}
+
+/// Applies a command's event, as the hub does after persisting it.
+fn run(book: &mut Book, event: Result<Option<Event>, ClearingError>) {
+    if let Some(event) = event.unwrap() {
+        book.apply(event).unwrap();
+    }
+}
+
+/// Ticks every day from `from` to `to`, like the hub's clock.
+fn days(book: &mut Book, from: NaiveDate, to: NaiveDate) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut day = from;
+    while day <= to {
+        events.extend(book.tick(day).unwrap());
+        day = day.checked_add_days(Days::new(1)).unwrap();
+    }
+    events
+}
+
+/// Beijing (110000) treats Shanghai's insured, Shanghai treats Guangdong's, Guangdong treats
+/// Beijing's, all in January 2027.
+fn january() -> Book {
+    let mut book = Book::new(Settings::default());
+    let on = date("2027-01-12");
+    for (setl_id, insured, treatment, hifp, acct) in [
+        ("S1", "310000", "110000", "1000.00", "100.00"),
+        ("S2", "310000", "110000", "500.00", "0.00"),
+        ("S3", "440000", "310000", "800.00", "0.00"),
+        ("S4", "110000", "440000", "300.00", "0.00"),
+    ] {
+        let e = book.post_settlement(setl_id, region(insured), region(treatment), funds(hifp, acct), on);
+        run(&mut book, e);
+    }
+    book
+}
+
+#[test]
+fn a_replayed_settlement_posts_nothing_twice() {
+    let book = january();
+    let again = book.post_settlement("S1", region("310000"), region("110000"), funds("1000.00", "100.00"), date("2027-01-13"));
+    assert_eq!(again.unwrap(), None);
+    assert_eq!(book.ledger().entries().len(), 4);
+}
+
+#[test]
+fn a_bill_treated_in_its_own_province_is_not_inter_provincial() {
+    let book = Book::new(Settings::default());
+    let err = book.post_settlement("X", region("310000"), region("310100"), funds("1.00", "0.00"), date("2027-01-02"));
+    assert_eq!(err.unwrap_err().code(), "CLR_04");
+}
+
+#[test]
+fn notices_come_on_the_20th_of_the_next_month_and_net_to_zero() {
+    let mut book = january();
+    let events = days(&mut book, date("2027-01-13"), date("2027-02-19"));
+    assert!(events.is_empty(), "{events:?}");
+    days(&mut book, date("2027-02-20"), date("2027-02-22")); // the 20th is a Saturday
+    let round = book.round("2027-01".parse().unwrap()).expect("round generated");
+    assert_eq!(round.generated_on, date("2027-02-22"));
+    let positions = book.positions("2027-01".parse().unwrap()).unwrap();
+    assert_eq!(positions.net_sum, Amount::ZERO);
+    // 310000 owes 1,600.00 and is owed 800.00: it pays 800.00 net.
+    assert_eq!(positions.netting.net[&region("310000")], yuan("-800.00"));
+    assert_eq!(positions.netting.gross, yuan("2700.00"));
+    // Shanghai pays 800.00 and Guangdong 500.00 instead of 2,700.00 bill by bill.
+    assert_eq!(positions.netting.netted, yuan("1300.00"));
+    assert_eq!(positions.netting.saved, yuan("1400.00"));
+    // Shanghai's notice lists both bills it owes Beijing, with their amounts.
+    let notice = book.notice("2027-01".parse().unwrap(), region("310000")).unwrap();
+    assert_eq!(notice.owing.len(), 1);
+    assert_eq!(notice.owing[0].total, yuan("1600.00"));
+    let bills: Vec<&str> = notice.owing[0].bills.iter().map(|b| b.setl_id.as_str()).collect();
+    assert_eq!(bills, ["S1", "S2"]);
+}
+
+#[test]
+fn a_disputed_bill_moves_to_the_next_round_while_the_rest_settles() {
+    let mut book = january();
+    days(&mut book, date("2027-01-13"), date("2027-02-22"));
+    let period = "2027-01".parse().unwrap();
+    let c = book.confirm(period, region("310000"), vec!["S2".into()], date("2027-02-23"));
+    book.apply(c.unwrap()).unwrap();
+    // Shanghai cannot dispute a bill it does not owe.
+    let wrong = book.confirm(period, region("110000"), vec!["S3".into()], date("2027-02-23"));
+    assert_eq!(wrong.unwrap_err().code(), "CLR_08");
+    for p in ["110000", "440000"] {
+        let c = book.confirm(period, region(p), vec![], date("2027-02-23"));
+        book.apply(c.unwrap()).unwrap();
+    }
+    days(&mut book, date("2027-02-23"), date("2027-02-24"));
+    let positions = book.positions(period).unwrap();
+    assert_eq!(positions.state, RoundState::Final);
+    assert_eq!(positions.disputed, ["S2"]);
+    assert_eq!(positions.netting.net[&region("310000")], yuan("-300.00"));
+    // S2 is in February's round.
+    days(&mut book, date("2027-02-25"), date("2027-03-22"));
+    let february = book.round("2027-02".parse().unwrap()).unwrap();
+    let carried: Vec<&str> =
+        february.entries.iter().map(|&i| book.ledger().entries()[i].setl_id.as_str()).collect();
+    assert_eq!(carried, ["S2"]);
+}
+
+#[test]
+fn a_late_payer_climbs_the_ladder_is_suspended_and_lifted_once_paid() {
+    let mut book = january();
+    let period = "2027-01".parse().unwrap();
+    // Nobody confirms: deemed accepted the day after the 10th working day (2027-03-08).
+    days(&mut book, date("2027-01-13"), date("2027-03-09"));
+    let round = book.round(period).unwrap().clone();
+    assert!(round.final_on.is_some());
+    // Beijing and Guangdong pay on time; Shanghai does not.
+    for (p, amount) in [("440000", "500.00")] {
+        let e = book.pay(period, region(p), yuan(amount), "T1", round.pay_by);
+        book.apply(e.unwrap()).unwrap();
+    }
+    let shanghai = region("310000");
+    let over = book.pay(period, shanghai, yuan("800.01"), "T2", round.pay_by);
+    assert_eq!(over.unwrap_err().code(), "CLR_10");
+
+    let day = |n: u64| round.pay_by.checked_add_days(Days::new(n)).unwrap();
+    days(&mut book, date("2027-03-10"), day(1));
+    assert_eq!(book.level(shanghai), Level::Reminder);
+    days(&mut book, day(2), day(15));
+    assert_eq!(book.level(shanghai), Level::Warning);
+    days(&mut book, day(16), day(30));
+    assert_eq!(book.level(shanghai), Level::Suspended);
+    assert!(book.suspended().contains(&shanghai));
+    let overdue = book.overdue_of(shanghai, day(30));
+    assert_eq!(overdue.overdue, yuan("800.00"));
+    assert_eq!(overdue.aging[0], yuan("800.00"));
+    assert_eq!(overdue.days_past_due, 30);
+    days(&mut book, day(31), day(31));
+    assert_eq!(book.overdue_of(shanghai, day(31)).aging[1], yuan("800.00"));
+
+    let paid = book.pay(period, shanghai, yuan("800.00"), "T3", day(32));
+    book.apply(paid.unwrap()).unwrap();
+    let lifted = book.tick(day(32)).unwrap();
+    assert!(matches!(&lifted[..], [Event::Transition { to: Level::Normal, from: Level::Suspended, .. }]), "{lifted:?}");
+    assert!(book.suspended().is_empty());
+    let steps: Vec<Level> = book.transitions().iter().filter(|t| t.province == shanghai).map(|t| t.to).collect();
+    assert_eq!(steps, [Level::Reminder, Level::Warning, Level::Suspended, Level::Normal]);
+    assert!(book.transitions().iter().all(|t| !t.reason.is_empty()));
+}
+
+#[test]
+fn an_audit_deduction_flows_into_the_next_round() {
+    let mut book = january();
+    days(&mut book, date("2027-01-13"), date("2027-02-22"));
+    let e = book.deduct("AUD-1", "S1", yuan("200.00"), "fraud: phantom bed days (art. 49)", date("2027-02-25"));
+    run(&mut book, e);
+    let too_much = book.deduct("AUD-2", "S1", yuan("900.01"), "again", date("2027-02-25"));
+    assert_eq!(too_much.unwrap_err().code(), "CLR_03");
+    days(&mut book, date("2027-02-23"), date("2027-03-22"));
+    let february = book.positions("2027-02".parse().unwrap()).unwrap();
+    // Beijing owes Shanghai back the deducted 200.00 of the pooled fund.
+    assert_eq!(february.netting.net[&region("110000")], yuan("-200.00"));
+    assert_eq!(february.netting.net[&region("310000")], yuan("200.00"));
+}
+
+#[test]
+fn the_event_log_rebuilds_the_same_book_and_its_chain_catches_edits() {
+    let mut book = january();
+    let mut log: Vec<Event> = book
+        .ledger()
+        .entries()
+        .iter()
+        .map(|e| Event::Posted { entry: e.clone() })
+        .collect();
+    log.extend(days(&mut book, date("2027-01-13"), date("2027-04-30")));
+    let mut records: Vec<chain::Record> = Vec::new();
+    for event in &log {
+        let body = serde_json::to_string(event).unwrap();
+        let record = chain::link(records.last(), event.kind(), body);
+        records.push(record);
+    }
+    chain::verify(&records).unwrap();
+    let mut rebuilt = Book::new(Settings::default());
+    for record in &records {
+        rebuilt.apply(serde_json::from_str(&record.body).unwrap()).unwrap();
+    }
+    assert_eq!(rebuilt.overdue(date("2027-04-30")), book.overdue(date("2027-04-30")));
+    assert_eq!(rebuilt.transitions(), book.transitions());
+
+    // An edited amount breaks the chain; re-hashing it breaks the ledger's own checks.
+    let mut forged = records.clone();
+    forged[0].body = forged[0].body.replace("\"hifp_pay\":\"1000.00\"", "\"hifp_pay\":\"9000.00\"");
+    assert!(chain::verify(&forged).is_err());
+    let event: Event = serde_json::from_str(&forged[0].body).unwrap();
+    assert_eq!(Book::new(Settings::default()).apply(event).unwrap_err().code(), "CLR_12");
+}
