@@ -41,8 +41,7 @@ pub fn link(prev: Option<&Record>, kind: &str, body: String) -> Record {
 /// Checks a whole chain read back in `seq` order.
 pub fn verify<'a>(records: impl IntoIterator<Item = &'a Record>) -> Result<(), ClearingError> {
     let mut expected_prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
-    for record in records {
+    for (expected_seq, record) in (1..).zip(records) {
         let broken = |why: &str| ClearingError::Chain { seq: record.seq, why: why.to_owned() };
         if record.seq != expected_seq {
             return Err(broken(&format!("expected #{expected_seq}: a record is missing")));
@@ -54,7 +53,6 @@ pub fn verify<'a>(records: impl IntoIterator<Item = &'a Record>) -> Result<(), C
             return Err(broken("its content does not match its hash"));
         }
         expected_prev = record.hash.clone();
-        expected_seq += 1;
     }
     Ok(())
 }

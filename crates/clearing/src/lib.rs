@@ -29,7 +29,7 @@ pub mod overdue;
 pub mod period;
 pub mod prepay;
 pub mod round;
-mod text;
+pub mod text;
 
 pub use book::{Book, Event};
 pub use error::ClearingError;

@@ -6,6 +6,7 @@
 //! - `data`: checks policy and catalogue files.
 //! - `sample-bill`, `loadgen`: a HIS's discharge events, one or a stream against the network.
 
+mod admin;
 mod data;
 mod loadgen;
 mod quote;
@@ -35,6 +36,9 @@ enum Command {
     SampleBill(sample_bill::Args),
     /// Drive the running network like hospitals do, and report throughput and latency.
     Loadgen(loadgen::Args),
+    /// The clearing desk of the running hub: business clock, confirmations, payments,
+    /// deductions, top-ups, overdue funds.
+    Admin(admin::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::CheckData(args) => report(data::run(&args)),
         Command::SampleBill(args) => report(sample_bill::run(&args)),
         Command::Loadgen(args) => report(loadgen::run(&args)),
+        Command::Admin(args) => report(admin::run(&args)),
     }
 }
 

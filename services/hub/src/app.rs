@@ -1,6 +1,9 @@
 //! Settings and the run loop of the hub.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use tracing::info;
@@ -8,6 +11,9 @@ use yidi_bus::topics;
 use yidi_domain::ids::RegionCode;
 use yidi_runtime::shutdown::Shutdown;
 
+use crate::clearing::Desk;
+use crate::dashboard::{self, Dashboard};
+use crate::live::Live;
 use crate::record;
 use crate::route::Hub;
 
@@ -22,6 +28,22 @@ pub struct Settings {
     /// Insured provinces whose direct settlement is suspended.
     #[serde(default)]
     pub suspended: Vec<String>,
+    /// The ministry dashboard and the clearing desk's HTTP API.
+    #[serde(default = "default_dashboard")]
+    pub dashboard: SocketAddr,
+    /// When set, the dashboard's POST calls need `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// The business date a new clearing log starts at (default: today).
+    #[serde(default)]
+    pub clock_start: Option<chrono::NaiveDate>,
+    /// Calendar, prepayment and ladder settings (domain.md §5.3).
+    #[serde(default)]
+    pub clearing: yidi_clearing::book::Settings,
+}
+
+fn default_dashboard() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
 fn provinces(codes: &[String], field: &str) -> anyhow::Result<BTreeSet<RegionCode>> {
@@ -39,7 +61,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let served = provinces(&settings.insured_provinces, "insured_provinces")?;
     let suspended = provinces(&settings.suspended, "suspended")?;
     let treatment = provinces(&settings.treatment_provinces, "treatment_provinces")?;
-    let (store, bus) = settings.common.connect(record::SCHEMA).await?;
+    let schema: Vec<&'static str> = record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
+    let (store, bus) = settings.common.connect(&schema).await?;
+    let desk = Arc::new(Desk::open(store.clone(), settings.clearing.clone(), settings.clock_start).await?);
+    let live = Arc::new(Live::default());
     let mut names = vec![
         topics::HUB_REQUESTS.to_owned(),
         topics::HUB_RESULTS.to_owned(),
@@ -49,9 +74,45 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     names.extend(served.iter().map(|p| topics::agency_requests(p.as_str())));
     names.extend(treatment.iter().map(|p| topics::exchange_results(p.as_str())));
     bus.ensure_topics(&names).await?;
-    let hub = Hub { store, served, suspended };
+    let hub = Hub {
+        store: store.clone(),
+        served,
+        suspended,
+        overdue_suspended: desk.suspended(),
+        desk: Arc::clone(&desk),
+        live: Arc::clone(&live),
+    };
     let shutdown = Shutdown::on_signals();
     let health = yidi_runtime::health::serve(settings.common.grpc, None, shutdown.clone());
+    let listener = tokio::net::TcpListener::bind(settings.dashboard)
+        .await
+        .map_err(|e| anyhow::anyhow!("dashboard {}: {e}", settings.dashboard))?;
+    info!(address = %settings.dashboard, "dashboard at http://{}/", settings.dashboard);
+    let router = dashboard::router(Arc::new(Dashboard {
+        desk: Arc::clone(&desk),
+        live,
+        store,
+        admin_token: settings.admin_token.clone(),
+    }));
+    let web_shutdown = shutdown.clone();
+    let web = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { web_shutdown.requested().await })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "dashboard stopped");
+        }
+    });
+    // The calendar runs when the real date rolls over too, not only when the clock is advanced.
+    let calendar_desk = Arc::clone(&desk);
+    let calendar = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            if let Err(error) = calendar_desk.tick().await {
+                tracing::error!(%error, "clearing calendar");
+            }
+        }
+    });
     let requests = bus.consumer("hub-requests", &[topics::HUB_REQUESTS.to_owned()])?;
     let results = bus.consumer("hub-results", &[topics::HUB_RESULTS.to_owned()])?;
     let filings = bus.consumer("hub-filings", &[topics::FILING.to_owned()])?;
@@ -62,5 +123,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         filings.run(&bus, shutdown.clone().requested(), |m| hub.record_filing(&bus, m)),
     );
     health.abort();
+    calendar.abort();
+    let _ = web.await;
     Ok(())
 }

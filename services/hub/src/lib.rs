@@ -6,8 +6,14 @@
 //! # Layout
 //! - [`route`]: the three message flows (requests, results, filings).
 //! - [`record`]: the hub's tables (settled bills, filings).
+//! - [`clearing`]: the clearing desk: event log, business clock, suspended provinces.
+//! - [`dashboard`]: the ministry dashboard, its JSON/CSV API and the desk's admin calls.
+//! - [`live`]: live settlement rate, latency and rejections.
 //! - [`app`]: settings and the run loop.
 
 pub mod app;
+pub mod clearing;
+pub mod dashboard;
+pub mod live;
 pub mod record;
 pub mod route;

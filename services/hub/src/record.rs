@@ -88,3 +88,37 @@ pub async fn settled_totals(tx: &mut Tx) -> Result<(i64, i64), StoreError> {
         .await?;
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
+
+/// Count and advance (funds + personal account) of the settled, unreversed cross-province
+/// bills: what the clearing ledger must hold.
+pub async fn settled_advance(store: &yidi_store::Store) -> Result<(usize, yidi_domain::money::Amount), StoreError> {
+    use yidi_domain::ids::RegionCode;
+    let rows = sqlx::query(
+        "SELECT insured, treatment, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay
+         FROM settled_bill WHERE reversed_at IS NULL",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let mut count = 0;
+    let mut total = yidi_domain::money::Amount::ZERO;
+    for row in &rows {
+        let insured: String = row.try_get(0)?;
+        let treatment: String = row.try_get(1)?;
+        let cross = match (insured.parse::<RegionCode>(), treatment.parse::<RegionCode>()) {
+            (Ok(i), Ok(t)) => !i.same_province(t),
+            _ => false,
+        };
+        if !cross {
+            continue;
+        }
+        count += 1;
+        for column in 2..7 {
+            let text: String = row.try_get(column)?;
+            // An amount that does not read counts as zero here and shows as a mismatch.
+            if let Ok(amount) = yidi_clearing::text::parse_amount(&text) {
+                total = total + amount;
+            }
+        }
+    }
+    Ok((count, total))
+}

@@ -1,6 +1,7 @@
 //! The hub's flows.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
 
 use tracing::info;
 use yidi_bus::{topics, Bus, HandlerError, Incoming, Outgoing};
@@ -9,8 +10,10 @@ use yidi_store::Store;
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert;
 use yidi_wire::headers;
-use yidi_wire::v1::{FilingRecord, Reversal, SettleRequest, SettleResult};
+use yidi_wire::v1::{FilingRecord, Reversal, SettleRequest, SettleResult, SettleStatus};
 
+use crate::clearing::Desk;
+use crate::live::Live;
 use crate::record;
 
 /// What the hub knows of the provinces.
@@ -18,9 +21,16 @@ pub struct Hub {
     pub store: Store,
     /// Insured provinces with an agency on the network.
     pub served: BTreeSet<RegionCode>,
-    /// Insured provinces whose direct settlement is suspended (N22 point 7; issue #5 sets it
-    /// from overdue clearing).
+    /// Insured provinces suspended by settings, whatever their clearing.
     pub suspended: BTreeSet<RegionCode>,
+    /// Insured provinces the clearing ladder has suspended for overdue funds (N22 point 7).
+    pub overdue_suspended: Arc<RwLock<BTreeSet<RegionCode>>>,
+    pub desk: Arc<Desk>,
+    pub live: Arc<Live>,
+}
+
+fn status_name(status: i32) -> &'static str {
+    SettleStatus::try_from(status).map(|s| s.as_str_name()).unwrap_or("SETTLE_STATUS_UNSPECIFIED")
 }
 
 fn retry(error: impl ToString) -> HandlerError {
@@ -70,7 +80,9 @@ impl Hub {
                 "insuplc_admdvs or mdtrtarea_admvs is not a region code",
             )]);
         };
-        let refusal = if self.suspended.contains(&insured_province) {
+        let overdue_suspended =
+            self.overdue_suspended.read().map(|set| set.contains(&insured_province)).unwrap_or(false);
+        let refusal = if self.suspended.contains(&insured_province) || overdue_suspended {
             Some("province_suspended")
         } else if !self.served.contains(&insured_province) {
             Some("unknown_province")
@@ -81,23 +93,18 @@ impl Hub {
             (Some(reason), Some(bill)) => {
                 info!(msgid = %bill.msgid, %insured_province, reason, "refused at the hub");
                 let result = convert::rejected_result(&bill, reason, "hub");
+                self.live.answered(&bill.msgid, "REJECTED", reason);
                 Ok(vec![to_exchange(&incoming, treatment_province, &result)])
             }
-            _ => {
-                // Forward as it came: same key (mdtrt_id keeps an episode ordered), same value.
-                let mut forward = Outgoing {
-                    topic: topics::agency_requests(insured_province.as_str()),
-                    key: incoming.key.clone().unwrap_or_default(),
-                    headers: incoming.headers.clone().into_iter().collect(),
-                    payload: incoming.payload.clone(),
-                };
-                forward.headers.retain(|(name, _)| name != headers::RECEIVER);
-                Ok(vec![forward.with_header(headers::RECEIVER, insured_province.as_str())])
+            (None, Some(bill)) => {
+                self.live.requested(&bill.msgid);
+                Ok(vec![forward(&incoming, insured_province)])
             }
+            (_, None) => Ok(vec![forward(&incoming, insured_province)]),
         }
     }
 
-    /// Agency → exchange: record, then forward to the treatment province.
+    /// Agency → exchange: record (settled bill and clearing ledger), then forward.
     pub async fn route_result(
         &self,
         bus: &Bus,
@@ -116,9 +123,10 @@ impl Hub {
                 "mdtrtarea_admvs: not a region code",
             )]);
         };
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        record::record_result(&mut tx, &result).await.map_err(retry)?;
-        tx.commit().await.map_err(retry)?;
+        self.desk.record_result(&result).await.map_err(retry)?;
+        if !result.duplicate {
+            self.live.answered(&result.msgid, status_name(result.status), &result.reason);
+        }
         Ok(vec![to_exchange(&incoming, treatment, &result)])
     }
 
@@ -139,6 +147,18 @@ impl Hub {
         tx.commit().await.map_err(retry)?;
         Ok(Vec::new())
     }
+}
+
+/// Forwards a request as it came: same key (mdtrt_id keeps an episode ordered), same value.
+fn forward(incoming: &Incoming, insured_province: RegionCode) -> Outgoing {
+    let mut forward = Outgoing {
+        topic: topics::agency_requests(insured_province.as_str()),
+        key: incoming.key.clone().unwrap_or_default(),
+        headers: incoming.headers.clone().into_iter().collect(),
+        payload: incoming.payload.clone(),
+    };
+    forward.headers.retain(|(name, _)| name != headers::RECEIVER);
+    forward.with_header(headers::RECEIVER, insured_province.as_str())
 }
 
 fn to_exchange(incoming: &Incoming, treatment: RegionCode, result: &SettleResult) -> Outgoing {

@@ -1,0 +1,428 @@
+//! The hub's clearing desk: the event log of [`yidi_clearing`] in the hub's database, the
+//! business clock, and the suspended-province set the router reads.
+//!
+//! One writer: every change takes the book's lock, writes its records (hash-chained) in a
+//! transaction, and applies the events to the in-memory book only after the commit. The log
+//! is verified (chain, then every event re-validated) each time the hub starts.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock};
+
+use chrono::{Days, Local, NaiveDate};
+use tokio::sync::Mutex;
+use tracing::{error, info, warn};
+use yidi_clearing::book::{Overdue, Positions, Prepayment, Settings, Transition};
+use yidi_clearing::chain::{self, Record};
+use yidi_clearing::funds::{Fund, Funds};
+use yidi_clearing::period::Period;
+use yidi_clearing::round::Notice;
+use yidi_clearing::text::parse_amount;
+use yidi_clearing::{Book, ClearingError, Event};
+use yidi_domain::ids::RegionCode;
+use yidi_domain::money::Amount;
+use yidi_store::{Row, Store, StoreError, Tx};
+use yidi_wire::v1::{SettleResult, SettleStatus};
+
+pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS clearing_log (
+    seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL, recorded_at TEXT NOT NULL)"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    #[error(transparent)]
+    Clearing(#[from] ClearingError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("event log: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+impl DeskError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeskError::Clearing(e) => e.code(),
+            DeskError::Store(e) => e.code(),
+            DeskError::Encode(_) => "CLR_LOG",
+        }
+    }
+}
+
+struct State {
+    book: Book,
+    last: Option<Record>,
+    /// The last business day the calendar ran.
+    ticked: Option<NaiveDate>,
+}
+
+/// What the dashboard's conservation panel checks.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+pub struct Desk {
+    store: Store,
+    state: Mutex<State>,
+    suspended: Arc<RwLock<BTreeSet<RegionCode>>>,
+}
+
+fn now_text() -> String {
+    Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+async fn read_log(store: &Store) -> Result<Vec<Record>, StoreError> {
+    let rows = sqlx::query("SELECT seq, kind, body, prev_hash, hash FROM clearing_log ORDER BY seq")
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Record {
+                seq: row.try_get(0)?,
+                kind: row.try_get(1)?,
+                body: row.try_get(2)?,
+                prev_hash: row.try_get(3)?,
+                hash: row.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Rebuilds the book from a verified log.
+fn replay(settings: &Settings, records: &[Record]) -> Result<Book, DeskError> {
+    chain::verify(records)?;
+    let mut book = Book::new(settings.clone());
+    for record in records {
+        let event: Event = serde_json::from_str(&record.body)?;
+        if event.kind() != record.kind {
+            return Err(ClearingError::Chain { seq: record.seq, why: "kind does not match its body".into() }.into());
+        }
+        book.apply(event)
+            .map_err(|e| ClearingError::Replay(format!("#{}: {e}", record.seq)))?;
+    }
+    Ok(book)
+}
+
+async fn write(tx: &mut Tx, last: &mut Option<Record>, events: &[Event]) -> Result<(), DeskError> {
+    for event in events {
+        let record = chain::link(last.as_ref(), event.kind(), serde_json::to_string(event)?);
+        sqlx::query(
+            "INSERT INTO clearing_log (seq, kind, body, prev_hash, hash, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(record.seq)
+        .bind(&record.kind)
+        .bind(&record.body)
+        .bind(&record.prev_hash)
+        .bind(&record.hash)
+        .bind(now_text())
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from)?;
+        *last = Some(record);
+    }
+    Ok(())
+}
+
+/// The advance a settled result reports, per fund.
+fn advance_of(result: &SettleResult) -> Result<Funds, String> {
+    let info = result.setlinfo.as_ref().ok_or("setlinfo: missing")?;
+    let mut funds = Funds::ZERO;
+    for (fund, text) in [
+        (Fund::Hifp, &info.hifp_pay),
+        (Fund::Hifob, &info.hifob_pay),
+        (Fund::Hifmi, &info.hifmi_pay),
+        (Fund::Maf, &info.maf_pay),
+        (Fund::Acct, &info.acct_pay),
+    ] {
+        let amount = if text.is_empty() { Amount::ZERO } else { parse_amount(text)? };
+        funds = funds.with(fund, amount);
+    }
+    Ok(funds)
+}
+
+impl Desk {
+    /// Loads and verifies the log; starts the business clock at `clock_start` on a new log.
+    pub async fn open(
+        store: Store,
+        settings: Settings,
+        clock_start: Option<NaiveDate>,
+    ) -> Result<Desk, DeskError> {
+        let records = read_log(&store).await?;
+        let book = replay(&settings, &records)?;
+        info!(records = records.len(), entries = book.ledger().entries().len(), "clearing log verified");
+        let desk = Desk {
+            store,
+            state: Mutex::new(State { book, last: records.last().cloned(), ticked: None }),
+            suspended: Arc::new(RwLock::new(BTreeSet::new())),
+        };
+        if records.is_empty() {
+            if let Some(start) = clock_start {
+                let days = (start - Local::now().date_naive()).num_days();
+                if days > 0 {
+                    desk.advance(days).await?;
+                }
+            }
+        }
+        desk.tick().await?;
+        Ok(desk)
+    }
+
+    /// The set the router refuses (`province_suspended`).
+    pub fn suspended(&self) -> Arc<RwLock<BTreeSet<RegionCode>>> {
+        Arc::clone(&self.suspended)
+    }
+
+    fn business_date(book: &Book) -> NaiveDate {
+        let real = Local::now().date_naive();
+        u64::try_from(book.clock_days())
+            .ok()
+            .and_then(|d| real.checked_add_days(Days::new(d)))
+            .unwrap_or(real)
+    }
+
+    pub async fn today(&self) -> NaiveDate {
+        Desk::business_date(&self.state.lock().await.book)
+    }
+
+    fn publish_suspended(&self, book: &Book) {
+        let now = book.suspended();
+        if let Ok(mut set) = self.suspended.write() {
+            if *set != now {
+                info!(suspended = ?now, "suspended provinces changed");
+                *set = now;
+            }
+        }
+    }
+
+    /// Writes and applies command events in one transaction.
+    async fn commit(&self, state: &mut State, events: Vec<Event>) -> Result<(), DeskError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        let mut last = state.last.clone();
+        write(&mut tx, &mut last, &events).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        state.last = last;
+        for event in events {
+            state.book.apply(event)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the calendar for every business day not yet run, up to today.
+    pub async fn tick(&self) -> Result<Vec<Event>, DeskError> {
+        let mut state = self.state.lock().await;
+        self.tick_locked(&mut state).await
+    }
+
+    async fn tick_locked(&self, state: &mut State) -> Result<Vec<Event>, DeskError> {
+        let today = Desk::business_date(&state.book);
+        let mut day = match state.ticked {
+            Some(last) => last.checked_add_days(Days::new(1)).unwrap_or(today),
+            None => today,
+        };
+        let mut all = Vec::new();
+        while day <= today {
+            // `tick` applies as it decides; persist what it decided, or rebuild from the log.
+            let events = state.book.tick(day)?;
+            if !events.is_empty() {
+                let mut tx = self.store.begin().await?;
+                let mut last = state.last.clone();
+                let written = match write(&mut tx, &mut last, &events).await {
+                    Ok(()) => tx.commit().await.map_err(|e| DeskError::Store(e.into())),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = written {
+                    error!(error = %e, "clearing events not stored; rebuilding the book from the log");
+                    let records = read_log(&self.store).await?;
+                    state.book = replay(&state.book.settings.clone(), &records)?;
+                    state.last = records.last().cloned();
+                    return Err(e);
+                }
+                state.last = last;
+                for event in &events {
+                    if let Event::Transition { province, from, to, reason, .. } = event {
+                        warn!(%province, from = from.label(), to = to.label(), %reason, %day, "clearing ladder");
+                    }
+                }
+                all.extend(events);
+            }
+            state.ticked = Some(day);
+            day = match day.checked_add_days(Days::new(1)) {
+                Some(next) => next,
+                None => break,
+            };
+        }
+        self.publish_suspended(&state.book);
+        Ok(all)
+    }
+
+    /// Advances the business clock by `days` and runs every day in between.
+    pub async fn advance(&self, days: i64) -> Result<(NaiveDate, Vec<Event>), DeskError> {
+        let mut state = self.state.lock().await;
+        let today = Desk::business_date(&state.book);
+        if state.ticked.is_none() {
+            state.ticked = Some(today);
+        }
+        let target = u64::try_from(days).ok().and_then(|d| today.checked_add_days(Days::new(d))).unwrap_or(today);
+        let event = state.book.advance(days, target)?;
+        self.commit(&mut state, vec![event]).await?;
+        let events = self.tick_locked(&mut state).await?;
+        Ok((Desk::business_date(&state.book), events))
+    }
+
+    /// The ledger entry a result posts, if any. A result the ledger cannot take (a reversal
+    /// of a bill it never saw, a malformed amount) posts nothing and is logged: the settled
+    /// bill is still recorded and answered, and the conservation check shows the gap.
+    fn ledger_event(book: &Book, result: &SettleResult, today: NaiveDate) -> Option<Event> {
+        let info = result.setlinfo.as_ref()?;
+        let insured = result.insuplc_admdvs.parse::<RegionCode>().ok()?;
+        let treatment = result.mdtrtarea_admvs.parse::<RegionCode>().ok()?;
+        if insured.same_province(treatment) || info.setl_id.is_empty() {
+            return None;
+        }
+        let decided = if result.status == SettleStatus::Settled as i32 {
+            advance_of(result)
+                .map_err(|why| ClearingError::Invalid(format!("settled result {}: {why}", info.setl_id)))
+                .and_then(|funds| book.post_settlement(&info.setl_id, insured, treatment, funds, today))
+        } else if result.status == SettleStatus::Reversed as i32 {
+            book.post_reversal(&info.setl_id, today, "reversed")
+        } else {
+            Ok(None)
+        };
+        match decided {
+            Ok(event) => event,
+            Err(e) => {
+                warn!(setl_id = %info.setl_id, code = e.code(), error = %e, "not posted to the clearing ledger");
+                None
+            }
+        }
+    }
+
+    /// Records a result: the settled bill and its ledger entry in one transaction, so a bill
+    /// is in both or in neither; the book takes the entry after the commit.
+    pub async fn record_result(&self, result: &SettleResult) -> Result<(), DeskError> {
+        let mut state = self.state.lock().await;
+        let today = Desk::business_date(&state.book);
+        let event = Desk::ledger_event(&state.book, result, today);
+        let mut tx = self.store.begin().await?;
+        crate::record::record_result(&mut tx, result).await?;
+        let mut last = state.last.clone();
+        if let Some(event) = &event {
+            write(&mut tx, &mut last, std::slice::from_ref(event)).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        state.last = last;
+        if let Some(event) = event {
+            state.book.apply(event)?;
+        }
+        Ok(())
+    }
+
+    /// Runs a command against the book; the event is stored, applied, and the calendar run
+    /// (a payment can lift a suspension at once).
+    pub async fn command<F>(&self, decide: F) -> Result<Option<Event>, DeskError>
+    where
+        F: FnOnce(&Book, NaiveDate) -> Result<Option<Event>, ClearingError>,
+    {
+        let mut state = self.state.lock().await;
+        let today = Desk::business_date(&state.book);
+        let event = decide(&state.book, today)?;
+        if let Some(event) = &event {
+            self.commit(&mut state, vec![event.clone()]).await?;
+            state.ticked = state.ticked.map(|t| t.pred_opt().unwrap_or(t));
+            self.tick_locked(&mut state).await?;
+        }
+        Ok(event)
+    }
+
+    // ---- views ----------------------------------------------------------------------------
+
+    pub async fn overdue(&self) -> (NaiveDate, Vec<Overdue>) {
+        let state = self.state.lock().await;
+        let today = Desk::business_date(&state.book);
+        (today, state.book.overdue(today))
+    }
+
+    pub async fn positions(&self, period: Period) -> Option<Positions> {
+        self.state.lock().await.book.positions(period)
+    }
+
+    pub async fn periods(&self) -> Vec<Period> {
+        self.state.lock().await.book.rounds().map(|r| r.period).collect()
+    }
+
+    pub async fn notice(&self, period: Period, province: RegionCode) -> Option<Notice> {
+        self.state.lock().await.book.notice(period, province)
+    }
+
+    pub async fn prepayments(&self) -> Vec<Prepayment> {
+        let state = self.state.lock().await;
+        state.book.prepayments(Desk::business_date(&state.book))
+    }
+
+    pub async fn transitions(&self) -> Vec<Transition> {
+        self.state.lock().await.book.transitions().to_vec()
+    }
+
+    /// Posted bills (count and advance) for the conservation check.
+    pub async fn ledger_bills(&self) -> (usize, Amount, usize) {
+        let state = self.state.lock().await;
+        let (n, funds) = state.book.settled_bills();
+        (n, funds.total(), state.book.ledger().entries().len())
+    }
+
+    /// The conservation checks of the dashboard: the log's chain and every event re-checked,
+    /// the ledger's trial balance, each round's zero sum, and ledger = settled bills.
+    pub async fn checks(&self, settled: Result<(usize, Amount), StoreError>) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let records = read_log(&self.store).await;
+        let state = self.state.lock().await;
+        checks.push(match records.as_ref().map_err(|e| e.to_string()).and_then(|r| {
+            replay(&state.book.settings, r).map(|_| r.len()).map_err(|e| e.to_string())
+        }) {
+            Ok(n) => Check { name: "log_chain", ok: true, detail: format!("{n} records verified and replayed") },
+            Err(e) => Check { name: "log_chain", ok: false, detail: e },
+        });
+        checks.push(match state.book.ledger().trial_balance() {
+            Ok(receivable) => Check {
+                name: "trial_balance",
+                ok: true,
+                detail: format!("receivables {} = payables", receivable.total()),
+            },
+            Err(e) => Check { name: "trial_balance", ok: false, detail: e.to_string() },
+        });
+        let mut unbalanced = Vec::new();
+        for round in state.book.rounds() {
+            if let Some(p) = state.book.positions(round.period) {
+                if !p.net_sum.is_zero() {
+                    unbalanced.push(format!("{}: {}", p.period, p.net_sum));
+                }
+            }
+        }
+        checks.push(Check {
+            name: "period_zero_sum",
+            ok: unbalanced.is_empty(),
+            detail: if unbalanced.is_empty() {
+                format!("net positions sum to 0.00 in all {} rounds", state.book.rounds().count())
+            } else {
+                unbalanced.join(", ")
+            },
+        });
+        let (n, funds) = state.book.settled_bills();
+        checks.push(match settled {
+            Ok((count, total)) => Check {
+                name: "ledger_equals_settled_bills",
+                ok: count == n && total == funds.total(),
+                detail: format!(
+                    "ledger {n} bills, {}; settled bills {count}, {total}",
+                    funds.total()
+                ),
+            },
+            Err(e) => Check { name: "ledger_equals_settled_bills", ok: false, detail: e.to_string() },
+        });
+        checks
+    }
+}

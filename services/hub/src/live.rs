@@ -1,0 +1,99 @@
+//! Live settlement figures for the dashboard: rate, latency through the hub (request routed →
+//! result back) and rejections by reason, over a sliding window.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+const WINDOW: Duration = Duration::from_secs(60);
+/// Requests older than this never get a latency (their result went elsewhere or never came).
+const PENDING_MAX: Duration = Duration::from_secs(120);
+
+#[derive(Default)]
+struct Inner {
+    pending: HashMap<String, Instant>,
+    /// (when, latency in ms if known, status, reason)
+    recent: VecDeque<(Instant, Option<u64>, &'static str, String)>,
+    rejections: BTreeMap<String, u64>,
+    results: u64,
+    settled: u64,
+}
+
+#[derive(Default)]
+pub struct Live(Mutex<Inner>);
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Snapshot {
+    pub window_seconds: u64,
+    /// Results per second over the window.
+    pub rate: String,
+    pub results_in_window: usize,
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p99_ms: Option<u64>,
+    /// Since the hub started.
+    pub results: u64,
+    pub settled: u64,
+    pub rejections: BTreeMap<String, u64>,
+}
+
+impl Live {
+    pub fn requested(&self, msgid: &str) {
+        if let Ok(mut inner) = self.0.lock() {
+            let now = Instant::now();
+            if inner.pending.len() > 100_000 {
+                inner.pending.retain(|_, at| now.duration_since(*at) < PENDING_MAX);
+            }
+            inner.pending.insert(msgid.to_owned(), now);
+        }
+    }
+
+    pub fn answered(&self, msgid: &str, status: &'static str, reason: &str) {
+        if let Ok(mut inner) = self.0.lock() {
+            let now = Instant::now();
+            let latency = inner
+                .pending
+                .remove(msgid)
+                .map(|at| u64::try_from(now.duration_since(at).as_millis()).unwrap_or(u64::MAX));
+            inner.results += 1;
+            if status == "SETTLED" {
+                inner.settled += 1;
+            }
+            if status == "REJECTED" {
+                *inner.rejections.entry(reason.to_owned()).or_default() += 1;
+            }
+            inner.recent.push_back((now, latency, status, reason.to_owned()));
+            while inner.recent.front().is_some_and(|(at, ..)| now.duration_since(*at) > WINDOW) {
+                inner.recent.pop_front();
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let Ok(inner) = self.0.lock() else { return Snapshot::default() };
+        let now = Instant::now();
+        let recent: Vec<_> = inner.recent.iter().filter(|(at, ..)| now.duration_since(*at) <= WINDOW).collect();
+        let mut latencies: Vec<u64> = recent.iter().filter_map(|(_, l, ..)| *l).collect();
+        latencies.sort_unstable();
+        let pick = |q: usize| -> Option<u64> {
+            if latencies.is_empty() {
+                None
+            } else {
+                latencies.get((latencies.len() - 1) * q / 100).copied()
+            }
+        };
+        let count = recent.len();
+        let rate = rust_decimal::Decimal::from(count) / rust_decimal::Decimal::from(WINDOW.as_secs());
+        Snapshot {
+            window_seconds: WINDOW.as_secs(),
+            rate: rate.round_dp(2).to_string(),
+            results_in_window: count,
+            latency_p50_ms: pick(50),
+            latency_p99_ms: pick(99),
+            results: inner.results,
+            settled: inner.settled,
+            rejections: inner.rejections.clone(),
+        }
+    }
+}
