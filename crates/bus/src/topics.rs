@@ -34,6 +34,14 @@ pub fn exchange_results(treatment_province: &str) -> String {
     format!("exchange.{treatment_province}.results")
 }
 
+/// Hub → exchange: statement requests for one treatment province (reconciliation).
+pub fn exchange_statements(treatment_province: &str) -> String {
+    format!("exchange.{treatment_province}.statements")
+}
+
+/// Exchange → hub: statements of every exchange.
+pub const HUB_STATEMENTS: &str = "hub.statements";
+
 /// Agency → hub: filing records (keyed by person).
 pub const FILING: &str = "filing";
 

@@ -23,6 +23,7 @@ use crate::netting::{Netting, PairObligation};
 use crate::overdue::{self, Ladder, Level};
 use crate::period::Period;
 use crate::prepay::{self, PrepaySettings, Sizing, Usage};
+use crate::reconcile::{self, Mismatch, Row, Totals};
 use crate::round::{Confirmation, Notice, Payment, Round, RoundState};
 
 /// The clearing settings (domain.md §5.3), all with defaults.
@@ -96,6 +97,16 @@ pub enum Event {
         days: i64,
         today: NaiveDate,
     },
+    /// A treatment province's statement compared with the ledger (the latest one counts).
+    Reconciled {
+        #[serde(with = "crate::text::period")]
+        period: Period,
+        #[serde(with = "crate::text::region")]
+        treatment: RegionCode,
+        on: NaiveDate,
+        rows: Vec<Row>,
+        mismatches: Vec<Mismatch>,
+    },
 }
 
 impl Event {
@@ -110,6 +121,7 @@ impl Event {
             Event::TopUp { .. } => "top_up",
             Event::Transition { .. } => "transition",
             Event::ClockAdvanced { .. } => "clock_advanced",
+            Event::Reconciled { .. } => "reconciled",
         }
     }
 }
@@ -229,6 +241,20 @@ pub struct Book {
     levels: BTreeMap<RegionCode, (Level, NaiveDate, String)>,
     transitions: Vec<Transition>,
     clock_days: i64,
+    reconciliations: BTreeMap<(Period, RegionCode), Reconciliation>,
+}
+
+/// The latest reconciliation of a period with one treatment province.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reconciliation {
+    #[serde(with = "crate::text::period")]
+    pub period: Period,
+    #[serde(with = "crate::text::region")]
+    pub treatment: RegionCode,
+    pub on: NaiveDate,
+    pub balanced: bool,
+    pub rows: Vec<Row>,
+    pub mismatches: Vec<Mismatch>,
 }
 
 impl Book {
@@ -541,7 +567,7 @@ impl Book {
                 }
                 Ok(())
             }
-            Event::Transition { .. } => Ok(()),
+            Event::Transition { .. } | Event::Reconciled { .. } => Ok(()),
             Event::ClockAdvanced { days, .. } => {
                 if *days < 0 {
                     return Err(ClearingError::Invalid("the business clock does not go back".into()));
@@ -617,8 +643,61 @@ impl Book {
             Event::ClockAdvanced { days, .. } => {
                 self.clock_days += days;
             }
+            Event::Reconciled { period, treatment, on, rows, mismatches } => {
+                let balanced = mismatches.is_empty();
+                self.reconciliations
+                    .insert((period, treatment), Reconciliation { period, treatment, on, balanced, rows, mismatches });
+            }
         }
         Ok(())
+    }
+
+    /// Compares an exchange's statement of `period` with what the ledger posted in that period
+    /// for bills treated in `treatment` (settlements and reversals; audit deductions are the
+    /// supervisors', not the hospitals').
+    pub fn reconcile(
+        &self,
+        period: Period,
+        treatment: RegionCode,
+        exchange: &BTreeMap<RegionCode, Totals>,
+        today: NaiveDate,
+    ) -> Event {
+        let treatment = treatment.province();
+        let mut hub: BTreeMap<RegionCode, Totals> = BTreeMap::new();
+        for entry in self.ledger.entries().iter().filter(|e| e.period == period && e.treatment == treatment) {
+            let t = hub.entry(entry.insured).or_default();
+            // The hospital's view of a reversal is the bill as settled, whatever an audit
+            // deducted from it since.
+            let funds = match entry.kind {
+                crate::ledger::EntryKind::Reversal => {
+                    self.ledger.bill(&entry.setl_id).map_or(entry.funds, |b| b.settled)
+                }
+                _ => entry.funds,
+            };
+            let fund = funds.total() - funds.get(crate::funds::Fund::Acct);
+            let acct = funds.get(crate::funds::Fund::Acct);
+            match entry.kind {
+                crate::ledger::EntryKind::Settlement => {
+                    t.settled += 1;
+                    t.fund_pay_sumamt = t.fund_pay_sumamt + fund;
+                    t.acct_pay = t.acct_pay + acct;
+                    t.setl_ids.insert(entry.setl_id.clone());
+                }
+                crate::ledger::EntryKind::Reversal => {
+                    t.reversed += 1;
+                    t.refd_fund_pay_sumamt = t.refd_fund_pay_sumamt + fund;
+                    t.refd_acct_pay = t.refd_acct_pay + acct;
+                    t.refd_setl_ids.insert(entry.setl_id.clone());
+                }
+                crate::ledger::EntryKind::Deduction => {}
+            }
+        }
+        let (rows, mismatches) = reconcile::compare(&hub, exchange);
+        Event::Reconciled { period, treatment, on: today, rows, mismatches }
+    }
+
+    pub fn reconciliations(&self) -> impl Iterator<Item = &Reconciliation> {
+        self.reconciliations.values()
     }
 
     // ---- views ----------------------------------------------------------------------------

@@ -174,6 +174,10 @@ impl Ledger {
         self.bills.values()
     }
 
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.by_id.get(id).and_then(|&i| self.entries.get(i))
+    }
+
     pub fn contains(&self, id: &str) -> bool {
         self.by_id.contains_key(id)
     }

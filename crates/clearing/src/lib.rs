@@ -15,6 +15,7 @@
 //! - [`round`]: a monthly round: notice, confirmation with disputes, payment.
 //! - [`overdue`]: days past due, aging buckets, late interest, the escalation ladder.
 //! - [`prepay`]: prepayment (预付金) sizing and usage.
+//! - [`reconcile`]: the period's totals against a treatment province's exchange (3201/3202).
 //! - [`book`]: everything above as one state, changed only by events.
 //! - [`error`]: refusals with stable codes.
 
@@ -28,6 +29,7 @@ pub mod netting;
 pub mod overdue;
 pub mod period;
 pub mod prepay;
+pub mod reconcile;
 pub mod round;
 pub mod text;
 

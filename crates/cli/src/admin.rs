@@ -71,6 +71,11 @@ enum Admin {
     },
     /// Print overdue funds per province.
     Overdue,
+    /// Ask the exchanges again for their statements of a period (reconciliation).
+    Reconcile {
+        #[arg(long)]
+        period: String,
+    },
     /// Play the provinces' finance offices: every `--every` seconds advance the clock by
     /// `--days`, confirm notices, and pay each round on its due date — except the `--late`
     /// provinces, which pay `--late-days` after it.
@@ -155,6 +160,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 println!("{}", describe(&a["event"]));
             }
             Admin::Overdue => print_overdue(&hub.get("/api/overdue").await?),
+            Admin::Reconcile { period } => {
+                hub.post("/api/clearing/reconcile", json!({"period": period})).await?;
+                println!("statements of {period} requested; see /api/reconciliation?period={period}");
+            }
             Admin::Provinces { every, days, late, late_days } => provinces(&hub, *every, *days, late, *late_days).await?,
         }
         Ok(())
@@ -246,10 +255,24 @@ async fn provinces(hub: &Hub, every: u64, days: i64, late: &[String], late_days:
                                 .post("/api/clearing/pay", json!({"period": period, "province": province, "amount": outstanding, "reference": format!("transfer {period} {province}")}))
                                 .await?;
                             println!("{}: {province} paid {outstanding} for round {period}", a["event"]["on"].as_str().unwrap_or("?"));
+                            for event in a["events"].as_array().into_iter().flatten() {
+                                println!("{}", describe(event));
+                            }
                         }
                     }
                 }
                 _ => {}
+            }
+        }
+        // Insured provinces top up a prepayment when the hub sends a top-up notice.
+        for p in hub.get("/api/prepayments").await?.as_array().into_iter().flatten() {
+            if p["warning"] == json!(true) {
+                let (insured, treatment, amount) =
+                    (p["insured"].as_str().unwrap_or_default(), p["treatment"].as_str().unwrap_or_default(), p["top_up"].as_str().unwrap_or("0.00"));
+                if amount != "0.00" {
+                    hub.post("/api/clearing/top-up", json!({"insured": insured, "treatment": treatment, "amount": amount})).await?;
+                    println!("{today}: {insured} topped up its prepayment with {treatment} by {amount}");
+                }
             }
         }
         tokio::time::sleep(Duration::from_secs(every)).await;

@@ -14,3 +14,7 @@ pub const SCHEMA: &str = "1";
 
 pub const PROTOBUF: &str = "application/x-protobuf";
 pub const JSON: &str = "application/json";
+
+/// On a result the hub forwards to an exchange: the clearing period (`yyyy-MM`) the hub
+/// posted the bill (or its reversal) in, which the exchange's statement totals by.
+pub const CLEARING_PERIOD: &str = "clearing_period";

@@ -37,7 +37,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .into_iter()
         .find(|c| c.region == province)
         .with_context(|| format!("province: no embedded catalogue for {province}"))?;
-    let (store, bus) = settings.common.connect(requests::SCHEMA).await?;
+    let schema: Vec<&'static str> = requests::SCHEMA.iter().chain(crate::statement::SCHEMA).copied().collect();
+    let (store, bus) = settings.common.connect(&schema).await?;
     let discharge = topics::his_discharge(province.as_str());
     let results = topics::exchange_results(province.as_str());
     let names = [
@@ -46,6 +47,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         results.clone(),
         topics::HUB_REQUESTS.to_owned(),
         topics::DEAD_LETTER.to_owned(),
+        topics::exchange_statements(province.as_str()),
+        topics::HUB_STATEMENTS.to_owned(),
     ];
     bus.ensure_topics(&names).await?;
     let exchange = Arc::new(Exchange {
@@ -67,10 +70,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     );
     let bills = bus.consumer(&format!("exchange-{province}-bills"), &[discharge])?;
     let answers = bus.consumer(&format!("exchange-{province}-results"), &[results])?;
+    let statements = bus.consumer(
+        &format!("exchange-{province}-statements"),
+        &[topics::exchange_statements(province.as_str())],
+    )?;
     info!(%province, grpc = %settings.common.grpc, "exchange ready");
     tokio::join!(
         bills.run(&bus, shutdown.clone().requested(), |m| exchange.on_discharge(m)),
         answers.run(&bus, shutdown.clone().requested(), |m| exchange.on_result(m)),
+        statements.run(&bus, shutdown.clone().requested(), |m| crate::statement::on_request(&exchange, m)),
     );
     grpc.abort();
     Ok(())

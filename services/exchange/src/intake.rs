@@ -185,6 +185,9 @@ impl Exchange {
         requests::set_result(&mut tx, &result.msgid, &result.encode_to_vec())
             .await
             .map_err(retry)?;
+        crate::statement::record(&mut tx, &result, incoming.header(headers::CLEARING_PERIOD))
+            .await
+            .map_err(retry)?;
         let known = requests::find(&mut tx, &result.msgid).await.map_err(retry)?;
         let deliver = known
             .as_ref()

@@ -4,15 +4,18 @@
 //! (`his.<province>.discharge`) and gRPC (`Exchange.Settle`), validates them, classifies each
 //! line with the treatment-place catalogue, sends the request to the hub, and returns the
 //! result (`his.<province>.settlement`, or the gRPC reply within its deadline). A `Settle`
-//! that times out reverses whatever may have happened and says so.
+//! that times out reverses whatever may have happened and says so. After each clearing
+//! cut-off it answers the hub's statement request (3201/3202-style reconciliation).
 //!
 //! # Layout
 //! - [`requests`]: the exchange's record of each bill and its first result.
 //! - [`intake`]: HIS bills in, results out (Kafka), shared by gRPC.
 //! - [`grpc`]: the `Exchange` gRPC service.
+//! - [`statement`]: settlements by clearing period, and the statement the hub reconciles.
 //! - [`app`]: settings and the run loop.
 
 pub mod app;
 pub mod grpc;
 pub mod intake;
 pub mod requests;
+pub mod statement;

@@ -70,7 +70,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         topics::HUB_RESULTS.to_owned(),
         topics::FILING.to_owned(),
         topics::DEAD_LETTER.to_owned(),
+        topics::HUB_STATEMENTS.to_owned(),
     ];
+    names.extend(treatment.iter().map(|p| topics::exchange_statements(p.as_str())));
     names.extend(served.iter().map(|p| topics::agency_requests(p.as_str())));
     names.extend(treatment.iter().map(|p| topics::exchange_results(p.as_str())));
     bus.ensure_topics(&names).await?;
@@ -116,12 +118,42 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let requests = bus.consumer("hub-requests", &[topics::HUB_REQUESTS.to_owned()])?;
     let results = bus.consumer("hub-results", &[topics::HUB_RESULTS.to_owned()])?;
     let filings = bus.consumer("hub-filings", &[topics::FILING.to_owned()])?;
+    let statements = bus.consumer("hub-statements", &[topics::HUB_STATEMENTS.to_owned()])?;
+    // After each cut-off, ask every treatment province's exchange for its statement.
+    let (cut_off, mut cut_offs) = tokio::sync::mpsc::unbounded_channel();
+    desk.on_cut_off(cut_off);
+    let request_bus = bus.clone();
+    let requests_for = treatment.clone();
+    let statement_requests = tokio::spawn(async move {
+        while let Some(period) = cut_offs.recv().await {
+            let asks: Vec<_> = requests_for
+                .iter()
+                .map(|t| {
+                    let ask = yidi_wire::v1::StatementRequest { setlym: period.to_string(), clr_optins: t.to_string() };
+                    yidi_bus::Outgoing::new(
+                        topics::exchange_statements(t.as_str()),
+                        &ask.setlym,
+                        "yidi.v1.StatementRequest",
+                        &ask,
+                        yidi_wire::codec::ContentType::Protobuf,
+                    )
+                    .with_header(yidi_wire::headers::RECEIVER, t.as_str())
+                })
+                .collect();
+            match request_bus.send_all(&asks).await {
+                Ok(()) => info!(%period, exchanges = asks.len(), "statements requested"),
+                Err(error) => tracing::error!(%period, %error, "statement requests not sent"),
+            }
+        }
+    });
     info!(served = ?hub.served, suspended = ?hub.suspended, "hub ready");
     tokio::join!(
         requests.run(&bus, shutdown.clone().requested(), |m| hub.route_request(&bus, m)),
         results.run(&bus, shutdown.clone().requested(), |m| hub.route_result(&bus, m)),
         filings.run(&bus, shutdown.clone().requested(), |m| hub.record_filing(&bus, m)),
+        statements.run(&bus, shutdown.clone().requested(), |m| hub.record_statement(&bus, m)),
     );
+    statement_requests.abort();
     health.abort();
     calendar.abort();
     let _ = web.await;

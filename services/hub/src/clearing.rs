@@ -66,6 +66,9 @@ pub struct Desk {
     store: Store,
     state: Mutex<State>,
     suspended: Arc<RwLock<BTreeSet<RegionCode>>>,
+    /// Periods whose cut-off has passed (a round was generated): the hub asks the exchanges
+    /// for their statements.
+    cut_offs: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Period>>>,
 }
 
 fn now_text() -> String {
@@ -155,6 +158,7 @@ impl Desk {
             store,
             state: Mutex::new(State { book, last: records.last().cloned(), ticked: None }),
             suspended: Arc::new(RwLock::new(BTreeSet::new())),
+            cut_offs: std::sync::Mutex::new(None),
         };
         if records.is_empty() {
             if let Some(start) = clock_start {
@@ -164,8 +168,77 @@ impl Desk {
                 }
             }
         }
+        desk.backfill().await?;
         desk.tick().await?;
         Ok(desk)
+    }
+
+    /// Posts the settled bills the ledger does not hold yet — bills recorded before the
+    /// ledger existed — so that ledger = settled bills holds from the start.
+    async fn backfill(&self) -> Result<(), DeskError> {
+        let rows = sqlx::query(
+            "SELECT setl_id, insured, treatment, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay, reversed_at
+             FROM settled_bill ORDER BY setl_time, setl_id",
+        )
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(StoreError::from)?;
+        let mut state = self.state.lock().await;
+        let today = Desk::business_date(&state.book);
+        let mut events = Vec::new();
+        let mut book = state.book.clone();
+        for row in &rows {
+            let text = |i: usize| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(i)?) };
+            let setl_id = text(0)?;
+            let (Ok(insured), Ok(treatment)) = (text(1)?.parse::<RegionCode>(), text(2)?.parse::<RegionCode>()) else {
+                continue;
+            };
+            if insured.same_province(treatment) || book.ledger().contains(&format!("S:{setl_id}")) {
+                continue;
+            }
+            let mut funds = Funds::ZERO;
+            for (i, fund) in Fund::ALL.into_iter().enumerate() {
+                funds = funds.with(fund, parse_amount(&text(3 + i)?).unwrap_or(Amount::ZERO));
+            }
+            let reversed: Option<String> = row.try_get(8).map_err(StoreError::from)?;
+            if let Some(event) = book.post_settlement(&setl_id, insured, treatment, funds, today)? {
+                book.apply(event.clone())?;
+                events.push(event);
+            }
+            if reversed.is_some() {
+                if let Some(event) = book.post_reversal(&setl_id, today, "reversed before the ledger")? {
+                    book.apply(event.clone())?;
+                    events.push(event);
+                }
+            }
+        }
+        if !events.is_empty() {
+            info!(entries = events.len(), "settled bills posted to the clearing ledger (backfill)");
+            let mut tx = self.store.begin().await?;
+            let mut last = state.last.clone();
+            write(&mut tx, &mut last, &events).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            state.last = last;
+            state.book = book;
+        }
+        Ok(())
+    }
+
+    /// Where to announce cut-offs (each generated round's period).
+    pub fn on_cut_off(&self, sender: tokio::sync::mpsc::UnboundedSender<Period>) {
+        if let Ok(mut slot) = self.cut_offs.lock() {
+            *slot = Some(sender);
+        }
+    }
+
+    fn announce(&self, events: &[Event]) {
+        let Ok(slot) = self.cut_offs.lock() else { return };
+        let Some(sender) = slot.as_ref() else { return };
+        for event in events {
+            if let Event::RoundGenerated { period, .. } = event {
+                let _ = sender.send(*period);
+            }
+        }
     }
 
     /// The set the router refuses (`province_suspended`).
@@ -242,6 +315,7 @@ impl Desk {
                     return Err(e);
                 }
                 state.last = last;
+                self.announce(&events);
                 for event in &events {
                     if let Event::Transition { province, from, to, reason, .. } = event {
                         warn!(%province, from = from.label(), to = to.label(), %reason, %day, "clearing ladder");
@@ -302,8 +376,9 @@ impl Desk {
     }
 
     /// Records a result: the settled bill and its ledger entry in one transaction, so a bill
-    /// is in both or in neither; the book takes the entry after the commit.
-    pub async fn record_result(&self, result: &SettleResult) -> Result<(), DeskError> {
+    /// is in both or in neither; the book takes the entry after the commit. Returns the
+    /// clearing period the bill (or its reversal) is posted in, for the exchange's statement.
+    pub async fn record_result(&self, result: &SettleResult) -> Result<Option<Period>, DeskError> {
         let mut state = self.state.lock().await;
         let today = Desk::business_date(&state.book);
         let event = Desk::ledger_event(&state.book, result, today);
@@ -318,24 +393,53 @@ impl Desk {
         if let Some(event) = event {
             state.book.apply(event)?;
         }
-        Ok(())
+        let setl_id = result.setlinfo.as_ref().map(|i| i.setl_id.as_str()).unwrap_or_default();
+        let id = if result.status == SettleStatus::Reversed as i32 { format!("R:{setl_id}") } else { format!("S:{setl_id}") };
+        Ok(state.book.ledger().get(&id).map(|e| e.period))
+    }
+
+    /// Compares an exchange's statement with the ledger and records the outcome.
+    pub async fn reconcile(
+        &self,
+        period: Period,
+        treatment: RegionCode,
+        exchange: &std::collections::BTreeMap<RegionCode, yidi_clearing::reconcile::Totals>,
+    ) -> Result<Event, DeskError> {
+        let mut state = self.state.lock().await;
+        let today = Desk::business_date(&state.book);
+        let event = state.book.reconcile(period, treatment, exchange, today);
+        self.commit(&mut state, vec![event.clone()]).await?;
+        Ok(event)
+    }
+
+    pub async fn reconciliations(&self, period: Option<Period>) -> Vec<yidi_clearing::book::Reconciliation> {
+        let state = self.state.lock().await;
+        state.book.reconciliations().filter(|r| period.is_none_or(|p| r.period == p)).cloned().collect()
     }
 
     /// Runs a command against the book; the event is stored, applied, and the calendar run
-    /// (a payment can lift a suspension at once).
-    pub async fn command<F>(&self, decide: F) -> Result<Option<Event>, DeskError>
+    /// again for today (a payment can lift a suspension at once). Returns the command's event
+    /// (none for a replay) and what the calendar decided after it.
+    pub async fn command<F>(&self, decide: F) -> Result<(Option<Event>, Vec<Event>), DeskError>
     where
         F: FnOnce(&Book, NaiveDate) -> Result<Option<Event>, ClearingError>,
     {
         let mut state = self.state.lock().await;
         let today = Desk::business_date(&state.book);
         let event = decide(&state.book, today)?;
+        let mut after = Vec::new();
         if let Some(event) = &event {
             self.commit(&mut state, vec![event.clone()]).await?;
             state.ticked = state.ticked.map(|t| t.pred_opt().unwrap_or(t));
-            self.tick_locked(&mut state).await?;
+            after = self.tick_locked(&mut state).await?;
         }
-        Ok(event)
+        Ok((event, after))
+    }
+
+    /// Asks the exchanges for their statements of `period` again.
+    pub fn request_statements(&self, period: Period) -> bool {
+        let Ok(slot) = self.cut_offs.lock() else { return false };
+        slot.as_ref().is_some_and(|sender| sender.send(period).is_ok())
     }
 
     // ---- views ----------------------------------------------------------------------------

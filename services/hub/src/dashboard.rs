@@ -58,6 +58,8 @@ pub fn router(dashboard: Shared) -> Router {
         .route("/api/clearing/pay", post(pay))
         .route("/api/clearing/deduct", post(deduct))
         .route("/api/clearing/top-up", post(top_up))
+        .route("/api/clearing/reconcile", post(request_statements))
+        .route("/api/reconciliation", get(reconciliation))
         .with_state(dashboard)
 }
 
@@ -122,16 +124,21 @@ struct PeriodQuery {
     province: Option<String>,
 }
 
+/// The asked period, or the latest round with bills in it (else the latest round).
 async fn period_or_latest(desk: &Desk, query: &PeriodQuery) -> Result<Period, ApiError> {
-    match &query.period {
-        Some(text) => text.parse().map_err(|e| bad("period", e)),
-        None => desk
-            .periods()
-            .await
-            .last()
-            .copied()
-            .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "CLR_05".into(), "no clearing round yet".into())),
+    if let Some(text) = &query.period {
+        return text.parse().map_err(|e| bad("period", e));
     }
+    let periods = desk.periods().await;
+    for period in periods.iter().rev() {
+        if desk.positions(*period).await.is_some_and(|p| p.bills > 0) {
+            return Ok(*period);
+        }
+    }
+    periods
+        .last()
+        .copied()
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "CLR_05".into(), "no clearing round yet".into()))
 }
 
 async fn clock(State(d): State<Shared>) -> Json<serde_json::Value> {
@@ -295,8 +302,8 @@ async fn confirm(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<C
     authorised(&d, &headers)?;
     let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
     let province = region("province", &body.province)?;
-    let event = d.desk.command(|book, today| book.confirm(period, province, body.disputed, today).map(Some)).await?;
-    Ok(Json(json!({"event": event})))
+    let (event, events) = d.desk.command(|book, today| book.confirm(period, province, body.disputed, today).map(Some)).await?;
+    Ok(Json(json!({"event": event, "events": events})))
 }
 
 #[derive(Deserialize)]
@@ -313,8 +320,8 @@ async fn pay(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<Pay>)
     let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
     let province = region("province", &body.province)?;
     let paid = amount("amount", &body.amount)?;
-    let event = d.desk.command(|book, today| book.pay(period, province, paid, &body.reference, today).map(Some)).await?;
-    Ok(Json(json!({"event": event})))
+    let (event, events) = d.desk.command(|book, today| book.pay(period, province, paid, &body.reference, today).map(Some)).await?;
+    Ok(Json(json!({"event": event, "events": events})))
 }
 
 #[derive(Deserialize)]
@@ -331,11 +338,11 @@ async fn deduct(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<De
         return Err(bad("deduction_id", "must not be empty"));
     }
     let taken = amount("amount", &body.amount)?;
-    let event = d
+    let (event, events) = d
         .desk
         .command(|book, today| book.deduct(&body.deduction_id, &body.setl_id, taken, &body.reason, today))
         .await?;
-    Ok(Json(json!({"event": event, "duplicate": event.is_none()})))
+    Ok(Json(json!({"event": event, "events": events, "duplicate": event.is_none()})))
 }
 
 #[derive(Deserialize)]
@@ -350,8 +357,31 @@ async fn top_up(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<To
     let insured = region("insured", &body.insured)?;
     let treatment = region("treatment", &body.treatment)?;
     let paid = amount("amount", &body.amount)?;
-    let event = d.desk.command(|book, today| book.top_up(insured, treatment, paid, today).map(Some)).await?;
-    Ok(Json(json!({"event": event})))
+    let (event, events) = d.desk.command(|book, today| book.top_up(insured, treatment, paid, today).map(Some)).await?;
+    Ok(Json(json!({"event": event, "events": events})))
+}
+
+#[derive(Deserialize)]
+struct Reconcile {
+    period: String,
+}
+
+async fn request_statements(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Reconcile>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
+    Ok(Json(json!({"requested": d.desk.request_statements(period), "period": period.to_string()})))
+}
+
+async fn reconciliation(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+    let period = match &q.period {
+        Some(text) => Some(text.parse::<Period>().map_err(|e| bad("period", e))?),
+        None => None,
+    };
+    Ok(Json(json!({"reconciliations": d.desk.reconciliations(period).await})))
 }
 
 // ---- the page -----------------------------------------------------------------------------
@@ -467,6 +497,11 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
     };
     let prepayments = d.desk.prepayments().await;
     let transitions = d.desk.transitions().await;
+    let all_periods = d.desk.periods().await;
+    let reconciliations = match period {
+        Some(p) => d.desk.reconciliations(Some(p)).await,
+        None => Vec::new(),
+    };
     let live = d.live.snapshot();
     let settled = record::settled_advance(&d.store).await;
     let checks = d.desk.checks(settled).await;
@@ -577,6 +612,41 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
                 p.disputed.len()
             );
             html.push_str(&net_chart(p));
+            html.push_str("<p>Rounds: ");
+            for other in all_periods.iter().rev() {
+                let _ = write!(html, "<a href=\"/?period={other}\">{other}</a> ");
+            }
+            html.push_str("</p>");
+            let _ = write!(html, "<h3>Reconciliation with the exchanges (3201/3202) <small><a href=\"/api/reconciliation?period={}\">JSON</a></small></h3>", p.period);
+            if reconciliations.is_empty() {
+                html.push_str("<p>No statement received for this period yet.</p>");
+            } else {
+                html.push_str("<table><tr><th>Treatment province</th><th>Statement</th><th>Bills (hub / exchange)</th><th>Funds (hub / exchange)</th><th>Mismatches</th></tr>");
+                for r in &reconciliations {
+                    let hub_bills: i64 = r.rows.iter().map(|row| row.hub.settled).sum();
+                    let ex_bills: i64 = r.rows.iter().map(|row| row.exchange.settled).sum();
+                    let hub_fund: Amount = r.rows.iter().map(|row| row.hub.fund_pay_sumamt).sum();
+                    let ex_fund: Amount = r.rows.iter().map(|row| row.exchange.fund_pay_sumamt).sum();
+                    let detail: Vec<String> = r
+                        .mismatches
+                        .iter()
+                        .map(|m| format!("{} {}: hub {} / exchange {} (only at hub: {}; only at exchange: {})", m.insured, m.field, m.hub, m.exchange, m.only_at_hub.join(" "), m.only_at_exchange.join(" ")))
+                        .collect();
+                    let _ = write!(
+                        html,
+                        "<tr><td>{} {}</td><td class=\"{}\" data-key=\"reconciled.{}\" data-ok=\"{}\">{} {}</td><td class=\"num\">{hub_bills} / {ex_bills}</td><td class=\"num\">{hub_fund} / {ex_fund}</td><td><small>{}</small></td></tr>",
+                        r.treatment,
+                        name(r.treatment),
+                        if r.balanced { "ok" } else { "bad" },
+                        r.treatment,
+                        r.balanced,
+                        if r.balanced { "balanced" } else { "mismatch" },
+                        r.on,
+                        escape(&detail.join("; "))
+                    );
+                }
+                html.push_str("</table>");
+            }
         }
         None => html.push_str("<h2>Net positions</h2><p>No clearing round yet.</p>"),
     }

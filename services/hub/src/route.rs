@@ -1,6 +1,6 @@
 //! The hub's flows.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 use tracing::info;
@@ -10,7 +10,10 @@ use yidi_store::Store;
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert;
 use yidi_wire::headers;
-use yidi_wire::v1::{FilingRecord, Reversal, SettleRequest, SettleResult, SettleStatus};
+use yidi_clearing::period::Period;
+use yidi_clearing::reconcile::Totals;
+use yidi_clearing::text::parse_amount;
+use yidi_wire::v1::{FilingRecord, Reversal, SettleRequest, SettleResult, SettleStatus, Statement};
 
 use crate::clearing::Desk;
 use crate::live::Live;
@@ -123,11 +126,70 @@ impl Hub {
                 "mdtrtarea_admvs: not a region code",
             )]);
         };
-        self.desk.record_result(&result).await.map_err(retry)?;
+        let period = self.desk.record_result(&result).await.map_err(retry)?;
         if !result.duplicate {
             self.live.answered(&result.msgid, status_name(result.status), &result.reason);
         }
-        Ok(vec![to_exchange(&incoming, treatment, &result)])
+        let mut out = to_exchange(&incoming, treatment, &result);
+        if let Some(period) = period {
+            out = out.with_header(headers::CLEARING_PERIOD, &period.to_string());
+        }
+        Ok(vec![out])
+    }
+
+    /// Exchange → hub: a statement of a clearing period, reconciled against the ledger.
+    pub async fn record_statement(
+        &self,
+        bus: &Bus,
+        incoming: Incoming,
+    ) -> Result<Vec<Outgoing>, HandlerError> {
+        let statement = match incoming.decode::<Statement>("Statement") {
+            Ok(statement) => statement,
+            Err(error) => {
+                return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+            }
+        };
+        let (Ok(period), Some(treatment)) =
+            (statement.setlym.parse::<Period>(), province_of(&statement.clr_optins))
+        else {
+            return Ok(vec![bus.dead_letter(&incoming, "INVALID_STATEMENT", "setlym or clr_optins: not a period or region")]);
+        };
+        let mut totals = BTreeMap::new();
+        for row in &statement.rows {
+            let Some(insured) = province_of(&row.insuplc_admdvs) else {
+                return Ok(vec![bus.dead_letter(&incoming, "INVALID_STATEMENT", "rows.insuplc_admdvs: not a region code")]);
+            };
+            let amount = |field: &str, text: &str| {
+                if text.is_empty() { Ok(yidi_domain::money::Amount::ZERO) } else { parse_amount(text).map_err(|e| format!("rows.{field}: {e}")) }
+            };
+            let parsed = (|| -> Result<Totals, String> {
+                Ok(Totals {
+                    settled: row.fixmedins_setl_cnt,
+                    fund_pay_sumamt: amount("fund_pay_sumamt", &row.fund_pay_sumamt)?,
+                    acct_pay: amount("acct_pay", &row.acct_pay)?,
+                    reversed: row.refd_setl_cnt,
+                    refd_fund_pay_sumamt: amount("refd_fund_pay_sumamt", &row.refd_fund_pay_sumamt)?,
+                    refd_acct_pay: amount("refd_acct_pay", &row.refd_acct_pay)?,
+                    setl_ids: row.setl_ids.iter().cloned().collect(),
+                    refd_setl_ids: row.refd_setl_ids.iter().cloned().collect(),
+                })
+            })();
+            match parsed {
+                Ok(t) => {
+                    totals.insert(insured, t);
+                }
+                Err(why) => return Ok(vec![bus.dead_letter(&incoming, "INVALID_STATEMENT", &why)]),
+            }
+        }
+        let event = self.desk.reconcile(period, treatment, &totals).await.map_err(retry)?;
+        if let yidi_clearing::Event::Reconciled { mismatches, .. } = &event {
+            if mismatches.is_empty() {
+                info!(%period, %treatment, "statement reconciled: balanced");
+            } else {
+                tracing::warn!(%period, %treatment, mismatches = mismatches.len(), "statement reconciled: mismatches");
+            }
+        }
+        Ok(Vec::new())
     }
 
     /// Agency → national filing database.
