@@ -10,6 +10,8 @@ command -v make >/dev/null || need_apt+=(make)
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need_apt+=(postgresql)
 # Headless Chromium opens the ministry dashboard in the end-to-end test.
 command -v chromium >/dev/null || need_apt+=(chromium)
+# …and a CJK font, so that its screenshot shows the provinces' Chinese names.
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need_apt+=(fonts-wqy-zenhei)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}"
     apt-get update -qq

@@ -55,6 +55,10 @@ struct Service {
 pub struct Network {
     pub dir: PathBuf,
     pub brokers: String,
+    /// The hub's dashboard and clearing API port.
+    pub dashboard: u16,
+    /// The business date the hub's clearing clock starts at, if not today.
+    clock_start: Option<String>,
     broker: Child,
     services: BTreeMap<&'static str, Service>,
 }
@@ -64,6 +68,11 @@ pub const EXCHANGES: [&str; 4] = ["440000", "310000", "110000", "330000"];
 
 impl Network {
     pub fn start() -> Network {
+        Network::start_at(None)
+    }
+
+    /// A network whose hub starts its business clock at `clock_start` (`YYYY-MM-DD`).
+    pub fn start_at(clock_start: Option<&str>) -> Network {
         let dir = std::env::temp_dir().join(format!(
             "yidi-e2e-{}-{}",
             std::process::id(),
@@ -122,7 +131,14 @@ impl Network {
                 Service { binary: "yidi-exchange", config, grpc: free_port(), child: None },
             );
         }
-        let mut network = Network { dir, brokers, broker, services };
+        let mut network = Network {
+            dir,
+            brokers,
+            dashboard: free_port(),
+            clock_start: clock_start.map(str::to_owned),
+            broker,
+            services,
+        };
         network.spawn("hub");
         let names: Vec<&'static str> =
             network.services.keys().copied().filter(|n| *n != "hub").collect();
@@ -135,6 +151,13 @@ impl Network {
     /// Starts `name` and waits until it serves.
     pub fn spawn(&mut self, name: &'static str) {
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut hub_env: Vec<(&str, String)> = Vec::new();
+        if name == "hub" {
+            hub_env.push(("YIDI_DASHBOARD", format!("127.0.0.1:{}", self.dashboard)));
+            if let Some(start) = &self.clock_start {
+                hub_env.push(("YIDI_CLOCK_START", start.clone()));
+            }
+        }
         let service = self.services.get_mut(name).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -151,6 +174,7 @@ impl Network {
             )
             .env("YIDI_GRPC", format!("127.0.0.1:{}", service.grpc))
             .env("RUST_LOG", "warn")
+            .envs(hub_env)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()

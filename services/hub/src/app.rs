@@ -34,12 +34,34 @@ pub struct Settings {
     /// When set, the dashboard's POST calls need `Authorization: Bearer <token>`.
     #[serde(default)]
     pub admin_token: Option<String>,
-    /// The business date a new clearing log starts at (default: today).
+    /// The business date (`YYYY-MM-DD`) a new clearing log starts at (default: today).
+    /// A TOML date or a string; read as text so that `YIDI_CLOCK_START` works too.
     #[serde(default)]
-    pub clock_start: Option<chrono::NaiveDate>,
+    pub clock_start: Option<toml_date::Text>,
     /// Calendar, prepayment and ladder settings (domain.md §5.3).
     #[serde(default)]
     pub clearing: yidi_clearing::book::Settings,
+}
+
+mod toml_date {
+    /// A date written as a TOML date or as a string.
+    #[derive(Clone, Debug)]
+    pub struct Text(pub String);
+
+    impl<'de> serde::Deserialize<'de> for Text {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+            #[derive(serde::Deserialize)]
+            #[serde(untagged)]
+            enum Either {
+                Text(String),
+                Date(toml::value::Datetime),
+            }
+            Ok(Text(match Either::deserialize(d)? {
+                Either::Text(text) => text,
+                Either::Date(date) => date.to_string(),
+            }))
+        }
+    }
 }
 
 fn default_dashboard() -> SocketAddr {
@@ -63,7 +85,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let treatment = provinces(&settings.treatment_provinces, "treatment_provinces")?;
     let schema: Vec<&'static str> = record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
     let (store, bus) = settings.common.connect(&schema).await?;
-    let desk = Arc::new(Desk::open(store.clone(), settings.clearing.clone(), settings.clock_start).await?);
+    let clock_start = match &settings.clock_start {
+        Some(text) => Some(
+            text.0.parse::<chrono::NaiveDate>().map_err(|e| anyhow::anyhow!("clock_start: {:?}: {e}", text.0))?,
+        ),
+        None => None,
+    };
+    let desk = Arc::new(Desk::open(store.clone(), settings.clearing.clone(), clock_start).await?);
     let live = Arc::new(Live::default());
     let mut names = vec![
         topics::HUB_REQUESTS.to_owned(),
