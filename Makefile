@@ -8,10 +8,16 @@ SHARED ?= ../shared
 
 .PHONY: demo quote-demo test setup build release lint fmt bench loadgen up down status data clean
 
-## demo: the whole network (broker, hub, agencies, exchanges) and a HIS stream until Ctrl-C
+## demo: the whole network (broker, hub, agencies, exchanges), a HIS stream, and the provinces'
+## finance offices paying clearing rounds (Shanghai late) on a clock running 3 days every 5 s,
+## until Ctrl-C. The ministry dashboard is at http://127.0.0.1:8080/
 demo: up
-	@echo "== the network is up (make down stops it); streaming discharges, Ctrl-C to stop"
-	$(YIDI_RELEASE) loadgen --rate 40 --duration 0 --duplicates 3
+	@echo "== the network is up (make down stops it); dashboard: http://127.0.0.1:8080/"
+	@echo "== clearing: business clock +3 days every 5 s; Shanghai (310000) pays 40 days late; log: .run/logs/provinces.log"
+	@echo "== streaming discharges, Ctrl-C to stop"
+	@$(YIDI_RELEASE) admin provinces --every 5 --days 3 --late 310000 --late-days 40 > .run/logs/provinces.log 2>&1 & \
+		provinces=$$!; trap 'kill $$provinces 2>/dev/null' EXIT INT TERM; \
+		$(YIDI_RELEASE) loadgen --rate 20 --duration 0 --duplicates 3
 
 ## quote-demo: the settlement engine alone over the embedded policies and the spec examples
 quote-demo: setup release
@@ -34,7 +40,7 @@ test: setup
 	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
 	YIDI_TEST_POSTGRES=$$(scripts/postgres.sh start) \
-		$(CARGO) test --locked -p yidi-agency --test store_backends -- --ignored
+		$(CARGO) test --locked -p yidi-agency --test store_backends -p yidi-hub --test desk_backends -- --ignored
 	@echo "make test: all suites passed"
 
 ## setup: install what the build and tests need (idempotent)
@@ -55,9 +61,11 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: quote 100,000 realistic cases and report throughput (figures, never thresholds)
+## bench: quote 100,000 realistic cases, and clear a month of 1,000,000 bills among 31
+## provinces; report throughput (figures, never thresholds)
 bench: release
 	@scripts/bench.sh "$(YIDI_RELEASE)"
+	$(CARGO) run --release --locked -p yidi-clearing --example bench -- $(or $(BILLS),1000000)
 
 ## loadgen: drive the running network (make up) for 60 s and compare with the raw broker
 loadgen: release

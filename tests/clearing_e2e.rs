@@ -36,14 +36,30 @@ use network::{Network, EXCHANGES};
 
 const INSURED: [&str; 4] = ["110000", "120000", "310000", "441900"];
 
-fn bill(simulator: &mut Simulator, region: usize, index: u64, pick: usize, sequence: u32) -> DischargeBill {
+fn bill(
+    simulator: &mut Simulator,
+    region: usize,
+    index: u64,
+    pick: usize,
+    sequence: u32,
+) -> DischargeBill {
     let insured: RegionCode = INSURED[region].parse().unwrap();
-    let treatments: Vec<&str> =
-        EXCHANGES.iter().copied().filter(|t| !t.parse::<RegionCode>().unwrap().same_province(insured)).collect();
+    let treatments: Vec<&str> = EXCHANGES
+        .iter()
+        .copied()
+        .filter(|t| !t.parse::<RegionCode>().unwrap().same_province(insured))
+        .collect();
     let treatment: RegionCode = treatments[pick % treatments.len()].parse().unwrap();
     let catalogues = yidi_data::treatment_catalogues().unwrap();
     let catalogue = catalogues.iter().find(|c| c.region == treatment).unwrap();
-    yidi_sim::his::discharge(simulator, insured, index, catalogue, chrono::Local::now().naive_local(), sequence)
+    yidi_sim::his::discharge(
+        simulator,
+        insured,
+        index,
+        catalogue,
+        chrono::Local::now().naive_local(),
+        sequence,
+    )
 }
 
 fn once(bills: &[DischargeBill]) -> HashMap<String, usize> {
@@ -77,7 +93,8 @@ impl Api {
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
-        let response = self.client.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
+        let response =
+            self.client.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
         let status = response.status();
         let answer: Value = response.json().await.unwrap();
         assert!(status.is_success(), "POST {path} {body}: {status} {answer}");
@@ -91,7 +108,13 @@ impl Api {
 
     async fn overdue_of(&self, code: &str) -> Value {
         let all = self.get("/api/overdue").await;
-        all["provinces"].as_array().unwrap().iter().find(|p| p["province"] == code).cloned().unwrap_or(Value::Null)
+        all["provinces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["province"] == code)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -126,15 +149,25 @@ fn chromium(args: &[&str], url: &str) -> String {
         .args(args)
         .arg(url)
         .output()
-        .unwrap_or_else(|e| panic!("chromium: {e} (scripts/setup.sh installs it; make test runs it)"));
-    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+        .unwrap_or_else(|e| {
+            panic!("chromium: {e} (scripts/setup.sh installs it; make test runs it)")
+        });
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Where the screenshot is kept: beside the test binaries' target folder.
 fn screenshot_path() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|p| p.parent()).and_then(|p| p.parent()).unwrap().join("yidi-dashboard.png")
+    exe.parent()
+        .and_then(|p| p.parent())
+        .and_then(|p| p.parent())
+        .unwrap()
+        .join("yidi-dashboard.png")
 }
 
 /// The page, opened in a real browser, shows the API's numbers.
@@ -146,11 +179,23 @@ async fn page_equals_api(api: &Api, shot: bool) {
     let mut compared = 0;
     for p in overdue["provinces"].as_array().unwrap() {
         let code = p["province"].as_str().unwrap();
-        assert_eq!(page[&format!("overdue.{code}.overdue")].0, p["overdue"].as_str().unwrap(), "{code} overdue");
+        assert_eq!(
+            page[&format!("overdue.{code}.overdue")].0,
+            p["overdue"].as_str().unwrap(),
+            "{code} overdue"
+        );
         for b in 0..4 {
-            assert_eq!(page[&format!("overdue.{code}.aging.{b}")].0, p["aging"][b].as_str().unwrap(), "{code} aging {b}");
+            assert_eq!(
+                page[&format!("overdue.{code}.aging.{b}")].0,
+                p["aging"][b].as_str().unwrap(),
+                "{code} aging {b}"
+            );
         }
-        assert_eq!(page[&format!("overdue.{code}.interest")].0, p["interest"].as_str().unwrap(), "{code} interest");
+        assert_eq!(
+            page[&format!("overdue.{code}.interest")].0,
+            p["interest"].as_str().unwrap(),
+            "{code} interest"
+        );
         assert_eq!(page[&format!("overdue.{code}.days")].0, p["days_past_due"].to_string());
         compared += 6;
     }
@@ -161,7 +206,11 @@ async fn page_equals_api(api: &Api, shot: bool) {
         compared += 1;
     }
     for pair in positions["pairs"].as_array().unwrap() {
-        let key = format!("pair.{}.{}", pair["insured"].as_str().unwrap(), pair["treatment"].as_str().unwrap());
+        let key = format!(
+            "pair.{}.{}",
+            pair["insured"].as_str().unwrap(),
+            pair["treatment"].as_str().unwrap()
+        );
         assert_eq!(page[&key].0, pair["amount"].as_str().unwrap(), "{key}");
         compared += 1;
     }
@@ -173,7 +222,11 @@ async fn page_equals_api(api: &Api, shot: bool) {
         compared += 1;
     }
     for prepay in api.get("/api/prepayments").await.as_array().unwrap() {
-        let key = format!("prepay.{}.{}", prepay["insured"].as_str().unwrap(), prepay["treatment"].as_str().unwrap());
+        let key = format!(
+            "prepay.{}.{}",
+            prepay["insured"].as_str().unwrap(),
+            prepay["treatment"].as_str().unwrap()
+        );
         assert_eq!(page[&format!("{key}.prepaid")].0, prepay["prepaid"].as_str().unwrap());
         assert_eq!(page[&format!("{key}.outstanding")].0, prepay["outstanding"].as_str().unwrap());
         compared += 2;
@@ -181,8 +234,15 @@ async fn page_equals_api(api: &Api, shot: bool) {
     println!("clearing e2e: the dashboard in headless Chromium shows the API's {compared} numbers");
     if shot {
         let path = screenshot_path();
-        chromium(&["--window-size=1200,2400", &format!("--screenshot={}", path.display())], &format!("{}/", api.base));
-        assert!(std::fs::metadata(&path).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot at {}", path.display());
+        chromium(
+            &["--window-size=1200,2400", &format!("--screenshot={}", path.display())],
+            &format!("{}/", api.base),
+        );
+        assert!(
+            std::fs::metadata(&path).map(|m| m.len() > 10_000).unwrap_or(false),
+            "no screenshot at {}",
+            path.display()
+        );
         println!("clearing e2e: dashboard screenshot kept at {}", path.display());
     }
 }
@@ -301,7 +361,7 @@ fn a_quarter_of_clearing_with_a_late_province() {
             .filter(|(_, n)| dec(n) < Decimal::ZERO)
             .map(|(p, n)| (p.clone(), -dec(n)))
             .collect();
-        debtors.sort_by(|a, b| b.1.cmp(&a.1));
+        debtors.sort_by_key(|d| std::cmp::Reverse(d.1));
         let (late, late_due) = debtors[0].clone();
         for (p, due) in &debtors[1..] {
             api.post("/api/clearing/pay", json!({"period": "2027-01", "province": p, "amount": due.to_string(), "reference": "on time"})).await;
@@ -372,7 +432,7 @@ fn a_quarter_of_clearing_with_a_late_province() {
             api.advance((march_20 - today).num_days()).await;
         }
         let february = api.get("/api/positions?period=2027-02").await;
-        let notice = api.get(&format!("/api/notice?period=2027-02&province=110000")).await;
+        let notice = api.get("/api/notice?period=2027-02&province=110000").await;
         let carried = notice["owing"].as_array().unwrap().iter().flat_map(|l| l["bills"].as_array().unwrap().clone()).any(|b| b["setl_id"] == disputed_id.as_str());
         assert!(carried, "the disputed bill is in February's notice: {notice}");
         let deduction_line = february["pairs"].as_array().unwrap().iter().any(|p| p["insured"] == "120000");

@@ -289,7 +289,11 @@ impl Book {
 
     /// Provinces whose direct settlement is suspended now.
     pub fn suspended(&self) -> BTreeSet<RegionCode> {
-        self.levels.iter().filter(|(_, (l, _, _))| *l == Level::Suspended).map(|(p, _)| *p).collect()
+        self.levels
+            .iter()
+            .filter(|(_, (l, _, _))| *l == Level::Suspended)
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     // ---- commands -------------------------------------------------------------------------
@@ -302,10 +306,18 @@ impl Book {
         funds: Funds,
         today: NaiveDate,
     ) -> Result<Option<Event>, ClearingError> {
-        Ok(self.ledger.settlement(setl_id, insured, treatment, funds, today)?.map(|entry| Event::Posted { entry }))
+        Ok(self
+            .ledger
+            .settlement(setl_id, insured, treatment, funds, today)?
+            .map(|entry| Event::Posted { entry }))
     }
 
-    pub fn post_reversal(&self, setl_id: &str, today: NaiveDate, reason: &str) -> Result<Option<Event>, ClearingError> {
+    pub fn post_reversal(
+        &self,
+        setl_id: &str,
+        today: NaiveDate,
+        reason: &str,
+    ) -> Result<Option<Event>, ClearingError> {
         Ok(self.ledger.reversal(setl_id, today, reason)?.map(|entry| Event::Posted { entry }))
     }
 
@@ -320,7 +332,10 @@ impl Book {
         if reason.trim().is_empty() {
             return Err(ClearingError::Invalid("a deduction needs a reason".into()));
         }
-        Ok(self.ledger.deduction(deduction_id, setl_id, amount, today, reason)?.map(|entry| Event::Posted { entry }))
+        Ok(self
+            .ledger
+            .deduction(deduction_id, setl_id, amount, today, reason)?
+            .map(|entry| Event::Posted { entry }))
     }
 
     pub fn confirm(
@@ -343,8 +358,13 @@ impl Book {
         reference: &str,
         today: NaiveDate,
     ) -> Result<Event, ClearingError> {
-        let event =
-            Event::Paid { period, province: province.province(), amount, on: today, reference: reference.to_owned() };
+        let event = Event::Paid {
+            period,
+            province: province.province(),
+            amount,
+            on: today,
+            reference: reference.to_owned(),
+        };
         self.validate(&event)?;
         Ok(event)
     }
@@ -389,7 +409,13 @@ impl Book {
                         .unassigned(period)
                         .map(|i| self.ledger.entries()[i].id.clone())
                         .collect();
-                    events.push(Event::RoundGenerated { period, on: today, confirm_by, pay_by, entries });
+                    events.push(Event::RoundGenerated {
+                        period,
+                        on: today,
+                        confirm_by,
+                        pay_by,
+                        entries,
+                    });
                     self.apply_last(&events)?;
                 }
                 period = period.next();
@@ -460,13 +486,19 @@ impl Book {
                         let overdue: Amount = self
                             .rounds
                             .values()
-                            .filter(|r| r.final_on.is_some() && overdue::days_past(r.pay_by, today) > 0)
+                            .filter(|r| {
+                                r.final_on.is_some() && overdue::days_past(r.pay_by, today) > 0
+                            })
                             .map(|r| r.outstanding(province, &self.ledger))
                             .sum();
                         let step = match target {
-                            Level::Suspended => format!("suspension at {} days", ladder.suspend_after_days),
+                            Level::Suspended => {
+                                format!("suspension at {} days", ladder.suspend_after_days)
+                            }
                             Level::Warning => format!("warning at {} days", ladder.warn_after_days),
-                            Level::Reminder => format!("reminder at {} day(s)", ladder.remind_after_days),
+                            Level::Reminder => {
+                                format!("reminder at {} day(s)", ladder.remind_after_days)
+                            }
                             Level::Normal => "below every step".to_owned(),
                         };
                         format!(
@@ -487,8 +519,8 @@ impl Book {
     pub fn validate(&self, event: &Event) -> Result<(), ClearingError> {
         match event {
             Event::Posted { entry } => {
-                entry.check()?;
-                // The ledger's own checks run on apply; a clone-free dry run of them:
+                // The entry's own checks run in `Ledger::append` (on apply) and when a command
+                // builds it; here, only what the book adds.
                 if self.ledger.contains(&entry.id) {
                     return Err(ClearingError::Replay(format!("entry {} posted twice", entry.id)));
                 }
@@ -498,8 +530,10 @@ impl Book {
                 if self.rounds.contains_key(period) {
                     return Err(ClearingError::Replay(format!("round {period} generated twice")));
                 }
-                let expected: Vec<&str> =
-                    self.unassigned(*period).map(|i| self.ledger.entries()[i].id.as_str()).collect();
+                let expected: Vec<&str> = self
+                    .unassigned(*period)
+                    .map(|i| self.ledger.entries()[i].id.as_str())
+                    .collect();
                 if expected != entries.iter().map(String::as_str).collect::<Vec<_>>() {
                     return Err(ClearingError::Replay(format!(
                         "round {period} covers other entries than the ledger holds uncleared"
@@ -535,12 +569,17 @@ impl Book {
                 let round = self.open_round(*period)?;
                 let disputed: Vec<&str> = round.disputed().into_iter().collect();
                 if disputed != carried.iter().map(String::as_str).collect::<Vec<_>>() {
-                    return Err(ClearingError::Replay(format!("round {period} carries other bills than disputed")));
+                    return Err(ClearingError::Replay(format!(
+                        "round {period} carries other bills than disputed"
+                    )));
                 }
                 Ok(())
             }
             Event::Paid { period, province, amount, .. } => {
-                let round = self.rounds.get(period).ok_or_else(|| ClearingError::UnknownRound(period.to_string()))?;
+                let round = self
+                    .rounds
+                    .get(period)
+                    .ok_or_else(|| ClearingError::UnknownRound(period.to_string()))?;
                 if round.final_on.is_none() {
                     return Err(ClearingError::RoundOpen(period.to_string()));
                 }
@@ -570,7 +609,9 @@ impl Book {
             Event::Transition { .. } | Event::Reconciled { .. } => Ok(()),
             Event::ClockAdvanced { days, .. } => {
                 if *days < 0 {
-                    return Err(ClearingError::Invalid("the business clock does not go back".into()));
+                    return Err(ClearingError::Invalid(
+                        "the business clock does not go back".into(),
+                    ));
                 }
                 Ok(())
             }
@@ -578,7 +619,10 @@ impl Book {
     }
 
     fn open_round(&self, period: Period) -> Result<&Round, ClearingError> {
-        let round = self.rounds.get(&period).ok_or_else(|| ClearingError::UnknownRound(period.to_string()))?;
+        let round = self
+            .rounds
+            .get(&period)
+            .ok_or_else(|| ClearingError::UnknownRound(period.to_string()))?;
         if round.final_on.is_some() {
             return Err(ClearingError::RoundFinal(period.to_string()));
         }
@@ -609,16 +653,21 @@ impl Book {
                         confirmations: BTreeMap::new(),
                         final_on: None,
                         payments: Vec::new(),
+                        final_netting: None,
                     },
                 );
             }
             Event::Confirmed { period, province, on, disputed } => {
                 if let Some(round) = self.rounds.get_mut(&period) {
-                    round.confirmations.insert(province, Confirmation { on, disputed: disputed.into_iter().collect() });
+                    round.confirmations.insert(
+                        province,
+                        Confirmation { on, disputed: disputed.into_iter().collect() },
+                    );
                 }
             }
             Event::RoundFinal { period, on, carried } => {
                 if let Some(round) = self.rounds.get_mut(&period) {
+                    round.final_netting = Some(round.netting(&self.ledger));
                     round.final_on = Some(on);
                     let carried: BTreeSet<String> = carried.into_iter().collect();
                     for &i in &round.entries {
@@ -645,8 +694,10 @@ impl Book {
             }
             Event::Reconciled { period, treatment, on, rows, mismatches } => {
                 let balanced = mismatches.is_empty();
-                self.reconciliations
-                    .insert((period, treatment), Reconciliation { period, treatment, on, balanced, rows, mismatches });
+                self.reconciliations.insert(
+                    (period, treatment),
+                    Reconciliation { period, treatment, on, balanced, rows, mismatches },
+                );
             }
         }
         Ok(())
@@ -664,7 +715,9 @@ impl Book {
     ) -> Event {
         let treatment = treatment.province();
         let mut hub: BTreeMap<RegionCode, Totals> = BTreeMap::new();
-        for entry in self.ledger.entries().iter().filter(|e| e.period == period && e.treatment == treatment) {
+        for entry in
+            self.ledger.entries().iter().filter(|e| e.period == period && e.treatment == treatment)
+        {
             let t = hub.entry(entry.insured).or_default();
             // The hospital's view of a reversal is the bill as settled, whatever an audit
             // deducted from it since.
@@ -716,7 +769,11 @@ impl Book {
             pairs: round.obligations(&self.ledger),
             netting,
             net_sum,
-            bills: round.included(&self.ledger).map(|e| e.setl_id.as_str()).collect::<BTreeSet<_>>().len(),
+            bills: round
+                .included(&self.ledger)
+                .map(|e| e.setl_id.as_str())
+                .collect::<BTreeSet<_>>()
+                .len(),
             disputed: round.disputed().into_iter().map(str::to_owned).collect(),
             confirmed: round.confirmations.keys().map(|p| p.to_string()).collect(),
         })
@@ -747,12 +804,17 @@ impl Book {
             }
             let paid = round.paid(province);
             let outstanding = due.saturating_sub(paid);
-            let days = if outstanding.is_zero() { 0 } else { overdue::days_past(round.pay_by, today) };
+            let days =
+                if outstanding.is_zero() { 0 } else { overdue::days_past(round.pay_by, today) };
             if let Some(b) = overdue::bucket(days) {
                 aging[b] = aging[b] + outstanding;
             }
-            let payments: Vec<(NaiveDate, Amount)> =
-                round.payments.iter().filter(|p| p.province == province).map(|p| (p.on, p.amount)).collect();
+            let payments: Vec<(NaiveDate, Amount)> = round
+                .payments
+                .iter()
+                .filter(|p| p.province == province)
+                .map(|p| (p.on, p.amount))
+                .collect();
             let interest = overdue::interest(due, round.pay_by, &payments, today, rate);
             rounds.push(RoundDebt {
                 period: round.period,
@@ -786,7 +848,8 @@ impl Book {
     /// Prepayment and its usage for every pair the ledger has seen, in `today`'s year.
     pub fn prepayments(&self, today: NaiveDate) -> Vec<Prepayment> {
         let current = Period::of(today);
-        let mut monthly: BTreeMap<(RegionCode, RegionCode), BTreeMap<Period, Amount>> = BTreeMap::new();
+        let mut monthly: BTreeMap<(RegionCode, RegionCode), BTreeMap<Period, Amount>> =
+            BTreeMap::new();
         let mut outstanding: BTreeMap<(RegionCode, RegionCode), Amount> = BTreeMap::new();
         let cleared: BTreeSet<(Period, RegionCode)> = self
             .rounds
@@ -817,7 +880,9 @@ impl Book {
                 let topped_up: Amount = self
                     .topups
                     .iter()
-                    .filter(|t| (t.insured, t.treatment, t.year) == (insured, treatment, current.year))
+                    .filter(|t| {
+                        (t.insured, t.treatment, t.year) == (insured, treatment, current.year)
+                    })
                     .map(|t| t.amount)
                     .sum();
                 let prepaid = sizing.amount + topped_up;

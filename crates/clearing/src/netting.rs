@@ -53,8 +53,10 @@ pub fn net(obligations: &[PairObligation]) -> Netting {
     let mut net: BTreeMap<RegionCode, Amount> = BTreeMap::new();
     let mut gross = Amount::ZERO;
     for o in obligations {
-        *net.entry(o.treatment).or_default() = net.get(&o.treatment).copied().unwrap_or_default() + o.amount;
-        *net.entry(o.insured).or_default() = net.get(&o.insured).copied().unwrap_or_default() - o.amount;
+        *net.entry(o.treatment).or_default() =
+            net.get(&o.treatment).copied().unwrap_or_default() + o.amount;
+        *net.entry(o.insured).or_default() =
+            net.get(&o.insured).copied().unwrap_or_default() - o.amount;
         gross = gross + if o.amount.is_negative() { o.amount.negated() } else { o.amount };
     }
     let netted: Amount = net.values().filter(|a| a.is_negative()).map(|a| a.negated()).sum();

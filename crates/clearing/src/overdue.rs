@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use yidi_domain::money::Amount;
 
 /// Where a province stands on the ladder.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     #[default]
@@ -169,13 +171,22 @@ mod tests {
     #[test]
     fn interest_accrues_daily_on_what_is_still_unpaid() {
         let rate = Decimal::new(365, 4); // 3.65 % a year = 0.01 % a day
-        // 10,000.00 overdue 10 days: 10 × 1.00.
-        assert_eq!(interest(yuan("10000.00"), date("2027-01-01"), &[], date("2027-01-11"), rate), yuan("10.00"));
+                                         // 10,000.00 overdue 10 days: 10 × 1.00.
+        assert_eq!(
+            interest(yuan("10000.00"), date("2027-01-01"), &[], date("2027-01-11"), rate),
+            yuan("10.00")
+        );
         // Half paid on day 4: days 1–3 on 10,000, days 4–10 on 5,000 → 3.00 + 3.50.
         let paid = [(date("2027-01-05"), yuan("5000.00"))];
-        assert_eq!(interest(yuan("10000.00"), date("2027-01-01"), &paid, date("2027-01-11"), rate), yuan("6.50"));
+        assert_eq!(
+            interest(yuan("10000.00"), date("2027-01-01"), &paid, date("2027-01-11"), rate),
+            yuan("6.50")
+        );
         // Paid on time: nothing.
         let on_time = [(date("2027-01-01"), yuan("10000.00"))];
-        assert_eq!(interest(yuan("10000.00"), date("2027-01-01"), &on_time, date("2027-03-01"), rate), Amount::ZERO);
+        assert_eq!(
+            interest(yuan("10000.00"), date("2027-01-01"), &on_time, date("2027-03-01"), rate),
+            Amount::ZERO
+        );
     }
 }

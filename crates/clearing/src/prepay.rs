@@ -52,7 +52,8 @@ pub fn size(
     year: i32,
     current: Period,
 ) -> Sizing {
-    let previous: Amount = monthly.iter().filter(|(p, _)| p.year == year - 1).map(|(_, a)| *a).sum();
+    let previous: Amount =
+        monthly.iter().filter(|(p, _)| p.year == year - 1).map(|(_, a)| *a).sum();
     let (average, basis) = if !previous.is_zero() {
         (Amount::round2(previous.value() / Decimal::from(12)), "previous_year")
     } else {
@@ -93,7 +94,11 @@ pub struct Usage {
 
 pub fn usage(settings: &PrepaySettings, prepaid: Amount, outstanding: Amount) -> Usage {
     if prepaid.is_zero() || prepaid.is_negative() {
-        return Usage { usage: Decimal::ZERO, warning: !outstanding.is_zero(), top_up: outstanding };
+        return Usage {
+            usage: Decimal::ZERO,
+            warning: !outstanding.is_zero(),
+            top_up: outstanding,
+        };
     }
     let exact = outstanding.value() / prepaid.value();
     let warning = exact >= settings.warn_threshold;
@@ -101,7 +106,9 @@ pub fn usage(settings: &PrepaySettings, prepaid: Amount, outstanding: Amount) ->
     let top_up = if warning && !settings.warn_threshold.is_zero() {
         // Round up to the fen so that the topped-up prepayment really meets the threshold.
         let needed = outstanding.value() / settings.warn_threshold - prepaid.value();
-        Amount::round2(needed.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero))
+        Amount::round2(
+            needed.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero),
+        )
     } else {
         Amount::ZERO
     };

@@ -58,19 +58,34 @@ pub fn compare(
     for insured in provinces {
         let h = hub.get(&insured).unwrap_or(&empty);
         let e = exchange.get(&insured).unwrap_or(&empty);
-        let settled_ids = |a: &BTreeSet<String>, b: &BTreeSet<String>| a.difference(b).cloned().collect::<Vec<_>>();
+        let settled_ids = |a: &BTreeSet<String>, b: &BTreeSet<String>| {
+            a.difference(b).cloned().collect::<Vec<_>>()
+        };
         let fields: [(&str, String, String, bool); 6] = [
             ("fixmedins_setl_cnt", h.settled.to_string(), e.settled.to_string(), false),
-            ("fund_pay_sumamt", h.fund_pay_sumamt.to_string(), e.fund_pay_sumamt.to_string(), false),
+            (
+                "fund_pay_sumamt",
+                h.fund_pay_sumamt.to_string(),
+                e.fund_pay_sumamt.to_string(),
+                false,
+            ),
             ("acct_pay", h.acct_pay.to_string(), e.acct_pay.to_string(), false),
             ("refd_setl_cnt", h.reversed.to_string(), e.reversed.to_string(), true),
-            ("refd_fund_pay_sumamt", h.refd_fund_pay_sumamt.to_string(), e.refd_fund_pay_sumamt.to_string(), true),
+            (
+                "refd_fund_pay_sumamt",
+                h.refd_fund_pay_sumamt.to_string(),
+                e.refd_fund_pay_sumamt.to_string(),
+                true,
+            ),
             ("refd_acct_pay", h.refd_acct_pay.to_string(), e.refd_acct_pay.to_string(), true),
         ];
         for (field, at_hub, at_exchange, reversal) in fields {
             if at_hub != at_exchange {
                 let (only_at_hub, only_at_exchange) = if reversal {
-                    (settled_ids(&h.refd_setl_ids, &e.refd_setl_ids), settled_ids(&e.refd_setl_ids, &h.refd_setl_ids))
+                    (
+                        settled_ids(&h.refd_setl_ids, &e.refd_setl_ids),
+                        settled_ids(&e.refd_setl_ids, &h.refd_setl_ids),
+                    )
                 } else {
                     (settled_ids(&h.setl_ids, &e.setl_ids), settled_ids(&e.setl_ids, &h.setl_ids))
                 };
@@ -85,7 +100,9 @@ pub fn compare(
             }
         }
         // Same totals from different bills is a difference too.
-        if h.setl_ids != e.setl_ids && !mismatches.iter().any(|m| m.insured == insured && m.field == "fixmedins_setl_cnt") {
+        if h.setl_ids != e.setl_ids
+            && !mismatches.iter().any(|m| m.insured == insured && m.field == "fixmedins_setl_cnt")
+        {
             mismatches.push(Mismatch {
                 insured,
                 field: "setl_ids".to_owned(),
@@ -143,6 +160,9 @@ mod tests {
         let exchange = BTreeMap::from([(p, totals(&["Z"], "5.00"))]);
         let (_, mismatches) = compare(&hub, &exchange);
         assert_eq!(mismatches.len(), 1);
-        assert_eq!((mismatches[0].only_at_hub.clone(), mismatches[0].only_at_exchange.clone()), (vec!["A".to_owned()], vec!["Z".to_owned()]));
+        assert_eq!(
+            (mismatches[0].only_at_hub.clone(), mismatches[0].only_at_exchange.clone()),
+            (vec!["A".to_owned()], vec!["Z".to_owned()])
+        );
     }
 }

@@ -54,6 +54,9 @@ pub struct Round {
     pub confirmations: BTreeMap<RegionCode, Confirmation>,
     pub final_on: Option<NaiveDate>,
     pub payments: Vec<Payment>,
+    /// The positions, computed once when the round becomes final: they cannot change after,
+    /// and the overdue views ask for them per province and per day.
+    pub final_netting: Option<Netting>,
 }
 
 /// A bill behind a notice line.
@@ -103,7 +106,11 @@ impl Round {
     pub fn state(&self, ledger: &Ledger) -> RoundState {
         if self.final_on.is_none() {
             RoundState::Confirming
-        } else if self.debtors_due(ledger).iter().all(|(p, _)| self.outstanding(*p, ledger).is_zero()) {
+        } else if self
+            .debtors_due(ledger)
+            .iter()
+            .all(|(p, _)| self.outstanding(*p, ledger).is_zero())
+        {
             RoundState::Paid
         } else {
             RoundState::Final
@@ -137,12 +144,19 @@ impl Round {
     pub fn obligations(&self, ledger: &Ledger) -> Vec<PairObligation> {
         self.pair_funds(ledger)
             .into_iter()
-            .map(|((insured, treatment), funds)| PairObligation { insured, treatment, amount: funds.total() })
+            .map(|((insured, treatment), funds)| PairObligation {
+                insured,
+                treatment,
+                amount: funds.total(),
+            })
             .collect()
     }
 
     pub fn netting(&self, ledger: &Ledger) -> Netting {
-        netting::net(&self.obligations(ledger))
+        match &self.final_netting {
+            Some(netting) => netting.clone(),
+            None => netting::net(&self.obligations(ledger)),
+        }
     }
 
     /// Provinces that owe something in the notice: they are the ones who confirm.
@@ -164,7 +178,18 @@ impl Round {
     }
 
     pub fn due(&self, province: RegionCode, ledger: &Ledger) -> Amount {
-        self.debtors_due(ledger).into_iter().find(|(p, _)| *p == province).map(|(_, a)| a).unwrap_or_default()
+        if self.final_on.is_none() {
+            return Amount::ZERO;
+        }
+        let net = match &self.final_netting {
+            Some(netting) => netting.net.get(&province).copied().unwrap_or_default(),
+            None => self.netting(ledger).net.get(&province).copied().unwrap_or_default(),
+        };
+        if net.is_negative() {
+            net.negated()
+        } else {
+            Amount::ZERO
+        }
     }
 
     pub fn paid(&self, province: RegionCode) -> Amount {
@@ -182,13 +207,14 @@ impl Round {
             if entry.insured != province && entry.treatment != province {
                 continue;
             }
-            let line = lines.entry((entry.insured, entry.treatment)).or_insert_with(|| NoticeLine {
-                insured: entry.insured,
-                treatment: entry.treatment,
-                funds: Funds::ZERO,
-                total: Amount::ZERO,
-                bills: Vec::new(),
-            });
+            let line =
+                lines.entry((entry.insured, entry.treatment)).or_insert_with(|| NoticeLine {
+                    insured: entry.insured,
+                    treatment: entry.treatment,
+                    funds: Funds::ZERO,
+                    total: Amount::ZERO,
+                    bills: Vec::new(),
+                });
             let owed = entry.obligation();
             line.funds = line.funds.plus(&owed);
             line.total = line.total + owed.total();

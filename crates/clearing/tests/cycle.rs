@@ -61,7 +61,13 @@ fn january() -> Book {
         ("S3", "440000", "310000", "800.00", "0.00"),
         ("S4", "110000", "440000", "300.00", "0.00"),
     ] {
-        let e = book.post_settlement(setl_id, region(insured), region(treatment), funds(hifp, acct), on);
+        let e = book.post_settlement(
+            setl_id,
+            region(insured),
+            region(treatment),
+            funds(hifp, acct),
+            on,
+        );
         run(&mut book, e);
     }
     book
@@ -70,7 +76,13 @@ fn january() -> Book {
 #[test]
 fn a_replayed_settlement_posts_nothing_twice() {
     let book = january();
-    let again = book.post_settlement("S1", region("310000"), region("110000"), funds("1000.00", "100.00"), date("2027-01-13"));
+    let again = book.post_settlement(
+        "S1",
+        region("310000"),
+        region("110000"),
+        funds("1000.00", "100.00"),
+        date("2027-01-13"),
+    );
     assert_eq!(again.unwrap(), None);
     assert_eq!(book.ledger().entries().len(), 4);
 }
@@ -78,7 +90,13 @@ fn a_replayed_settlement_posts_nothing_twice() {
 #[test]
 fn a_bill_treated_in_its_own_province_is_not_inter_provincial() {
     let book = Book::new(Settings::default());
-    let err = book.post_settlement("X", region("310000"), region("310100"), funds("1.00", "0.00"), date("2027-01-02"));
+    let err = book.post_settlement(
+        "X",
+        region("310000"),
+        region("310100"),
+        funds("1.00", "0.00"),
+        date("2027-01-02"),
+    );
     assert_eq!(err.unwrap_err().code(), "CLR_04");
 }
 
@@ -166,9 +184,16 @@ fn a_late_payer_climbs_the_ladder_is_suspended_and_lifted_once_paid() {
     let paid = book.pay(period, shanghai, yuan("800.00"), "T3", day(32));
     book.apply(paid.unwrap()).unwrap();
     let lifted = book.tick(day(32)).unwrap();
-    assert!(matches!(&lifted[..], [Event::Transition { to: Level::Normal, from: Level::Suspended, .. }]), "{lifted:?}");
+    assert!(
+        matches!(
+            &lifted[..],
+            [Event::Transition { to: Level::Normal, from: Level::Suspended, .. }]
+        ),
+        "{lifted:?}"
+    );
     assert!(book.suspended().is_empty());
-    let steps: Vec<Level> = book.transitions().iter().filter(|t| t.province == shanghai).map(|t| t.to).collect();
+    let steps: Vec<Level> =
+        book.transitions().iter().filter(|t| t.province == shanghai).map(|t| t.to).collect();
     assert_eq!(steps, [Level::Reminder, Level::Warning, Level::Suspended, Level::Normal]);
     assert!(book.transitions().iter().all(|t| !t.reason.is_empty()));
 }
@@ -177,7 +202,13 @@ fn a_late_payer_climbs_the_ladder_is_suspended_and_lifted_once_paid() {
 fn an_audit_deduction_flows_into_the_next_round() {
     let mut book = january();
     days(&mut book, date("2027-01-13"), date("2027-02-22"));
-    let e = book.deduct("AUD-1", "S1", yuan("200.00"), "fraud: phantom bed days (art. 49)", date("2027-02-25"));
+    let e = book.deduct(
+        "AUD-1",
+        "S1",
+        yuan("200.00"),
+        "fraud: phantom bed days (art. 49)",
+        date("2027-02-25"),
+    );
     run(&mut book, e);
     let too_much = book.deduct("AUD-2", "S1", yuan("900.01"), "again", date("2027-02-25"));
     assert_eq!(too_much.unwrap_err().code(), "CLR_03");
@@ -191,12 +222,8 @@ fn an_audit_deduction_flows_into_the_next_round() {
 #[test]
 fn the_event_log_rebuilds_the_same_book_and_its_chain_catches_edits() {
     let mut book = january();
-    let mut log: Vec<Event> = book
-        .ledger()
-        .entries()
-        .iter()
-        .map(|e| Event::Posted { entry: e.clone() })
-        .collect();
+    let mut log: Vec<Event> =
+        book.ledger().entries().iter().map(|e| Event::Posted { entry: e.clone() }).collect();
     log.extend(days(&mut book, date("2027-01-13"), date("2027-04-30")));
     let mut records: Vec<chain::Record> = Vec::new();
     for event in &log {

@@ -27,7 +27,14 @@ struct Bill {
 }
 
 fn bill() -> impl Strategy<Value = Bill> {
-    (0..5usize, 1..5usize, prop::array::uniform5(0..500_000i64), 0..120u64, prop::option::of(0..90u64), prop::option::of((0..90u64, 1..1_000_000i64)))
+    (
+        0..5usize,
+        1..5usize,
+        prop::array::uniform5(0..500_000i64),
+        0..120u64,
+        prop::option::of(0..90u64),
+        prop::option::of((0..90u64, 1..1_000_000i64)),
+    )
         .prop_map(|(insured, offset, funds, day, reversed_after, deducted)| Bill {
             insured,
             treatment: (insured + offset) % 5,
@@ -43,10 +50,9 @@ fn start() -> NaiveDate {
 }
 
 fn funds(fen: &[i64; 5]) -> Funds {
-    Fund::ALL
-        .into_iter()
-        .zip(fen)
-        .fold(Funds::ZERO, |f, (fund, fen)| f.with(fund, Amount::new(Decimal::new(*fen, 2)).unwrap()))
+    Fund::ALL.into_iter().zip(fen).fold(Funds::ZERO, |f, (fund, fen)| {
+        f.with(fund, Amount::new(Decimal::new(*fen, 2)).unwrap())
+    })
 }
 
 fn region(i: usize) -> RegionCode {
@@ -61,13 +67,21 @@ fn simulate(bills: &[Bill]) -> Book {
         for (n, b) in bills.iter().enumerate() {
             let setl_id = format!("S{n}");
             if b.day == day {
-                let e = book.post_settlement(&setl_id, region(b.insured), region(b.treatment), funds(&b.funds), today);
+                let e = book.post_settlement(
+                    &setl_id,
+                    region(b.insured),
+                    region(b.treatment),
+                    funds(&b.funds),
+                    today,
+                );
                 book.apply(e.unwrap().unwrap()).unwrap();
             }
             if let Some((after, fen)) = b.deducted {
                 if b.day + after == day {
                     let amount = Amount::new(Decimal::new(fen, 2)).unwrap();
-                    if let Ok(Some(e)) = book.deduct(&format!("D{n}"), &setl_id, amount, "audit", today) {
+                    if let Ok(Some(e)) =
+                        book.deduct(&format!("D{n}"), &setl_id, amount, "audit", today)
+                    {
                         book.apply(e).unwrap();
                     }
                 }

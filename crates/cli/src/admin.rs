@@ -99,7 +99,12 @@ struct Hub {
 
 impl Hub {
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let response = self.client.get(format!("{}{path}", self.base)).send().await.with_context(|| format!("GET {path}"))?;
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
         Hub::answer(path, response).await
     }
 
@@ -116,7 +121,11 @@ impl Hub {
         let status = response.status();
         let body: Value = response.json().await.with_context(|| format!("{path}: not JSON"))?;
         if !status.is_success() {
-            bail!("{path}: {} {}", body["code"].as_str().unwrap_or("?"), body["error"].as_str().unwrap_or("?"));
+            bail!(
+                "{path}: {} {}",
+                body["code"].as_str().unwrap_or("?"),
+                body["error"].as_str().unwrap_or("?")
+            );
         }
         Ok(body)
     }
@@ -200,9 +209,13 @@ fn describe(event: &Value) -> String {
 
 fn print_overdue(answer: &Value) {
     println!("as of {}", answer["today"].as_str().unwrap_or("?"));
-    println!("{:<8} {:<10} {:>14} {:>12} {:>12} {:>12} {:>12} {:>10} {:>5}", "province", "level", "overdue", "1-30", "31-60", "61-90", ">90", "interest", "days");
+    println!(
+        "{:<8} {:<10} {:>14} {:>12} {:>12} {:>12} {:>12} {:>10} {:>5}",
+        "province", "level", "overdue", "1-30", "31-60", "61-90", ">90", "interest", "days"
+    );
     for p in answer["provinces"].as_array().into_iter().flatten() {
-        let aging: Vec<&str> = p["aging"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let aging: Vec<&str> =
+            p["aging"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         println!(
             "{:<8} {:<10} {:>14} {:>12} {:>12} {:>12} {:>12} {:>10} {:>5}",
             p["province"].as_str().unwrap_or("?"),
@@ -218,11 +231,18 @@ fn print_overdue(answer: &Value) {
     }
 }
 
-async fn provinces(hub: &Hub, every: u64, days: i64, late: &[String], late_days: i64) -> anyhow::Result<()> {
+async fn provinces(
+    hub: &Hub,
+    every: u64,
+    days: i64,
+    late: &[String],
+    late_days: i64,
+) -> anyhow::Result<()> {
     println!("playing the provinces' finance offices: +{days} days every {every}s; late payers {late:?} pay {late_days} days after the due date");
     loop {
         let answer = hub.post("/api/admin/advance", json!({"days": days})).await?;
-        let today: chrono::NaiveDate = answer["today"].as_str().unwrap_or_default().parse().context("today")?;
+        let today: chrono::NaiveDate =
+            answer["today"].as_str().unwrap_or_default().parse().context("today")?;
         for event in answer["events"].as_array().into_iter().flatten() {
             println!("{}", describe(event));
         }
@@ -231,20 +251,38 @@ async fn provinces(hub: &Hub, every: u64, days: i64, late: &[String], late_days:
             let period = round["period"].as_str().unwrap_or_default();
             match round["state"].as_str() {
                 Some("confirming") => {
-                    let confirmed: Vec<&str> = round["confirmed"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                    let confirmed: Vec<&str> = round["confirmed"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
                     for (province, _) in round["netting"]["net"].as_object().into_iter().flatten() {
                         if !confirmed.contains(&province.as_str()) {
                             // A province with nothing owing is not asked; errors here are benign.
-                            let _ = hub.post("/api/clearing/confirm", json!({"period": period, "province": province})).await;
+                            let _ = hub
+                                .post(
+                                    "/api/clearing/confirm",
+                                    json!({"period": period, "province": province}),
+                                )
+                                .await;
                         }
                     }
                 }
                 Some("final") => {
-                    let pay_by: chrono::NaiveDate = round["pay_by"].as_str().unwrap_or_default().parse().context("pay_by")?;
+                    let pay_by: chrono::NaiveDate =
+                        round["pay_by"].as_str().unwrap_or_default().parse().context("pay_by")?;
                     let overdue = hub.get("/api/overdue").await?;
                     for p in overdue["provinces"].as_array().into_iter().flatten() {
                         let province = p["province"].as_str().unwrap_or_default();
-                        let Some(debt) = p["rounds"].as_array().into_iter().flatten().find(|r| r["period"] == period) else { continue };
+                        let Some(debt) = p["rounds"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|r| r["period"] == period)
+                        else {
+                            continue;
+                        };
                         let outstanding = debt["outstanding"].as_str().unwrap_or("0.00");
                         if outstanding == "0.00" {
                             continue;
@@ -254,7 +292,10 @@ async fn provinces(hub: &Hub, every: u64, days: i64, late: &[String], late_days:
                             let a = hub
                                 .post("/api/clearing/pay", json!({"period": period, "province": province, "amount": outstanding, "reference": format!("transfer {period} {province}")}))
                                 .await?;
-                            println!("{}: {province} paid {outstanding} for round {period}", a["event"]["on"].as_str().unwrap_or("?"));
+                            println!(
+                                "{}: {province} paid {outstanding} for round {period}",
+                                a["event"]["on"].as_str().unwrap_or("?")
+                            );
                             for event in a["events"].as_array().into_iter().flatten() {
                                 println!("{}", describe(event));
                             }
@@ -267,11 +308,20 @@ async fn provinces(hub: &Hub, every: u64, days: i64, late: &[String], late_days:
         // Insured provinces top up a prepayment when the hub sends a top-up notice.
         for p in hub.get("/api/prepayments").await?.as_array().into_iter().flatten() {
             if p["warning"] == json!(true) {
-                let (insured, treatment, amount) =
-                    (p["insured"].as_str().unwrap_or_default(), p["treatment"].as_str().unwrap_or_default(), p["top_up"].as_str().unwrap_or("0.00"));
+                let (insured, treatment, amount) = (
+                    p["insured"].as_str().unwrap_or_default(),
+                    p["treatment"].as_str().unwrap_or_default(),
+                    p["top_up"].as_str().unwrap_or("0.00"),
+                );
                 if amount != "0.00" {
-                    hub.post("/api/clearing/top-up", json!({"insured": insured, "treatment": treatment, "amount": amount})).await?;
-                    println!("{today}: {insured} topped up its prepayment with {treatment} by {amount}");
+                    hub.post(
+                        "/api/clearing/top-up",
+                        json!({"insured": insured, "treatment": treatment, "amount": amount}),
+                    )
+                    .await?;
+                    println!(
+                        "{today}: {insured} topped up its prepayment with {treatment} by {amount}"
+                    );
                 }
             }
         }

@@ -37,7 +37,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .into_iter()
         .find(|c| c.region == province)
         .with_context(|| format!("province: no embedded catalogue for {province}"))?;
-    let schema: Vec<&'static str> = requests::SCHEMA.iter().chain(crate::statement::SCHEMA).copied().collect();
+    let schema: Vec<&'static str> =
+        requests::SCHEMA.iter().chain(crate::statement::SCHEMA).copied().collect();
     let (store, bus) = settings.common.connect(&schema).await?;
     let discharge = topics::his_discharge(province.as_str());
     let results = topics::exchange_results(province.as_str());
@@ -78,7 +79,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tokio::join!(
         bills.run(&bus, shutdown.clone().requested(), |m| exchange.on_discharge(m)),
         answers.run(&bus, shutdown.clone().requested(), |m| exchange.on_result(m)),
-        statements.run(&bus, shutdown.clone().requested(), |m| crate::statement::on_request(&exchange, m)),
+        statements.run(&bus, shutdown.clone().requested(), |m| crate::statement::on_request(
+            &exchange, m
+        )),
     );
     grpc.abort();
     Ok(())

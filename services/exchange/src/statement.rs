@@ -22,7 +22,11 @@ pub const SCHEMA: &[&str] = &[
 ];
 
 /// Records a result the hub stamped with its clearing period. Replays change nothing.
-pub async fn record(tx: &mut Tx, result: &SettleResult, period: Option<&str>) -> Result<(), StoreError> {
+pub async fn record(
+    tx: &mut Tx,
+    result: &SettleResult,
+    period: Option<&str>,
+) -> Result<(), StoreError> {
     let (Some(period), Some(info)) = (period, &result.setlinfo) else { return Ok(()) };
     if info.setl_id.is_empty() {
         return Ok(());
@@ -41,11 +45,13 @@ pub async fn record(tx: &mut Tx, result: &SettleResult, period: Option<&str>) ->
         .execute(&mut **tx)
         .await?;
     } else if result.status == SettleStatus::Reversed as i32 {
-        sqlx::query("UPDATE hospital_setl SET refd_period = $1 WHERE setl_id = $2 AND refd_period IS NULL")
-            .bind(period)
-            .bind(&info.setl_id)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE hospital_setl SET refd_period = $1 WHERE setl_id = $2 AND refd_period IS NULL",
+        )
+        .bind(period)
+        .bind(&info.setl_id)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -67,7 +73,11 @@ fn amount(text: &str) -> Amount {
 }
 
 /// The statement of one period.
-pub async fn statement(store: &Store, province: RegionCode, period: &str) -> Result<Statement, StoreError> {
+pub async fn statement(
+    store: &Store,
+    province: RegionCode,
+    period: &str,
+) -> Result<Statement, StoreError> {
     let rows = sqlx::query(
         "SELECT setl_id, insured, period, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_period
          FROM hospital_setl WHERE period = $1 OR refd_period = $1 ORDER BY setl_id",
@@ -79,10 +89,15 @@ pub async fn statement(store: &Store, province: RegionCode, period: &str) -> Res
     for row in &rows {
         let setl_id: String = row.try_get(0)?;
         let insured: String = row.try_get(1)?;
-        let insured = insured.parse::<RegionCode>().map(|r| r.province().to_string()).unwrap_or(insured);
+        let insured =
+            insured.parse::<RegionCode>().map(|r| r.province().to_string()).unwrap_or(insured);
         let settled_in: String = row.try_get(2)?;
         let refd_in: Option<String> = row.try_get(6)?;
-        let (medfee, fund, acct) = (amount(&row.try_get::<String, _>(3)?), amount(&row.try_get::<String, _>(4)?), amount(&row.try_get::<String, _>(5)?));
+        let (medfee, fund, acct) = (
+            amount(&row.try_get::<String, _>(3)?),
+            amount(&row.try_get::<String, _>(4)?),
+            amount(&row.try_get::<String, _>(5)?),
+        );
         let sums = by_insured.entry(insured.clone()).or_default();
         sums.row.insuplc_admdvs = insured;
         if settled_in == period {
@@ -124,10 +139,16 @@ pub async fn on_request(
 ) -> Result<Vec<Outgoing>, HandlerError> {
     let request = match incoming.decode::<StatementRequest>("StatementRequest") {
         Ok(request) => request,
-        Err(error) => return Ok(vec![exchange.bus.dead_letter(&incoming, error.code(), &error.to_string())]),
+        Err(error) => {
+            return Ok(vec![exchange.bus.dead_letter(&incoming, error.code(), &error.to_string())])
+        }
     };
     if request.setlym.parse::<yidi_clearing::period::Period>().is_err() {
-        return Ok(vec![exchange.bus.dead_letter(&incoming, "INVALID_STATEMENT", "setlym: not yyyy-MM")]);
+        return Ok(vec![exchange.bus.dead_letter(
+            &incoming,
+            "INVALID_STATEMENT",
+            "setlym: not yyyy-MM",
+        )]);
     }
     let statement = statement(&exchange.store, exchange.province, &request.setlym)
         .await

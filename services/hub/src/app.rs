@@ -83,11 +83,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let served = provinces(&settings.insured_provinces, "insured_provinces")?;
     let suspended = provinces(&settings.suspended, "suspended")?;
     let treatment = provinces(&settings.treatment_provinces, "treatment_provinces")?;
-    let schema: Vec<&'static str> = record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
+    let schema: Vec<&'static str> =
+        record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
     let (store, bus) = settings.common.connect(&schema).await?;
     let clock_start = match &settings.clock_start {
         Some(text) => Some(
-            text.0.parse::<chrono::NaiveDate>().map_err(|e| anyhow::anyhow!("clock_start: {:?}: {e}", text.0))?,
+            text.0
+                .parse::<chrono::NaiveDate>()
+                .map_err(|e| anyhow::anyhow!("clock_start: {:?}: {e}", text.0))?,
         ),
         None => None,
     };
@@ -157,7 +160,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             let asks: Vec<_> = requests_for
                 .iter()
                 .map(|t| {
-                    let ask = yidi_wire::v1::StatementRequest { setlym: period.to_string(), clr_optins: t.to_string() };
+                    let ask = yidi_wire::v1::StatementRequest {
+                        setlym: period.to_string(),
+                        clr_optins: t.to_string(),
+                    };
                     yidi_bus::Outgoing::new(
                         topics::exchange_statements(t.as_str()),
                         &ask.setlym,

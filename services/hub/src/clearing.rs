@@ -76,9 +76,10 @@ fn now_text() -> String {
 }
 
 async fn read_log(store: &Store) -> Result<Vec<Record>, StoreError> {
-    let rows = sqlx::query("SELECT seq, kind, body, prev_hash, hash FROM clearing_log ORDER BY seq")
-        .fetch_all(store.pool())
-        .await?;
+    let rows =
+        sqlx::query("SELECT seq, kind, body, prev_hash, hash FROM clearing_log ORDER BY seq")
+            .fetch_all(store.pool())
+            .await?;
     rows.iter()
         .map(|row| {
             Ok(Record {
@@ -99,10 +100,13 @@ fn replay(settings: &Settings, records: &[Record]) -> Result<Book, DeskError> {
     for record in records {
         let event: Event = serde_json::from_str(&record.body)?;
         if event.kind() != record.kind {
-            return Err(ClearingError::Chain { seq: record.seq, why: "kind does not match its body".into() }.into());
+            return Err(ClearingError::Chain {
+                seq: record.seq,
+                why: "kind does not match its body".into(),
+            }
+            .into());
         }
-        book.apply(event)
-            .map_err(|e| ClearingError::Replay(format!("#{}: {e}", record.seq)))?;
+        book.apply(event).map_err(|e| ClearingError::Replay(format!("#{}: {e}", record.seq)))?;
     }
     Ok(book)
 }
@@ -153,7 +157,11 @@ impl Desk {
     ) -> Result<Desk, DeskError> {
         let records = read_log(&store).await?;
         let book = replay(&settings, &records)?;
-        info!(records = records.len(), entries = book.ledger().entries().len(), "clearing log verified");
+        info!(
+            records = records.len(),
+            entries = book.ledger().entries().len(),
+            "clearing log verified"
+        );
         let desk = Desk {
             store,
             state: Mutex::new(State { book, last: records.last().cloned(), ticked: None }),
@@ -188,9 +196,12 @@ impl Desk {
         let mut events = Vec::new();
         let mut book = state.book.clone();
         for row in &rows {
-            let text = |i: usize| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(i)?) };
+            let text =
+                |i: usize| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(i)?) };
             let setl_id = text(0)?;
-            let (Ok(insured), Ok(treatment)) = (text(1)?.parse::<RegionCode>(), text(2)?.parse::<RegionCode>()) else {
+            let (Ok(insured), Ok(treatment)) =
+                (text(1)?.parse::<RegionCode>(), text(2)?.parse::<RegionCode>())
+            else {
                 continue;
             };
             if insured.same_province(treatment) || book.ledger().contains(&format!("S:{setl_id}")) {
@@ -206,7 +217,9 @@ impl Desk {
                 events.push(event);
             }
             if reversed.is_some() {
-                if let Some(event) = book.post_reversal(&setl_id, today, "reversed before the ledger")? {
+                if let Some(event) =
+                    book.post_reversal(&setl_id, today, "reversed before the ledger")?
+                {
                     book.apply(event.clone())?;
                     events.push(event);
                 }
@@ -340,7 +353,10 @@ impl Desk {
         if state.ticked.is_none() {
             state.ticked = Some(today);
         }
-        let target = u64::try_from(days).ok().and_then(|d| today.checked_add_days(Days::new(d))).unwrap_or(today);
+        let target = u64::try_from(days)
+            .ok()
+            .and_then(|d| today.checked_add_days(Days::new(d)))
+            .unwrap_or(today);
         let event = state.book.advance(days, target)?;
         self.commit(&mut state, vec![event]).await?;
         let events = self.tick_locked(&mut state).await?;
@@ -359,8 +375,12 @@ impl Desk {
         }
         let decided = if result.status == SettleStatus::Settled as i32 {
             advance_of(result)
-                .map_err(|why| ClearingError::Invalid(format!("settled result {}: {why}", info.setl_id)))
-                .and_then(|funds| book.post_settlement(&info.setl_id, insured, treatment, funds, today))
+                .map_err(|why| {
+                    ClearingError::Invalid(format!("settled result {}: {why}", info.setl_id))
+                })
+                .and_then(|funds| {
+                    book.post_settlement(&info.setl_id, insured, treatment, funds, today)
+                })
         } else if result.status == SettleStatus::Reversed as i32 {
             book.post_reversal(&info.setl_id, today, "reversed")
         } else {
@@ -394,7 +414,11 @@ impl Desk {
             state.book.apply(event)?;
         }
         let setl_id = result.setlinfo.as_ref().map(|i| i.setl_id.as_str()).unwrap_or_default();
-        let id = if result.status == SettleStatus::Reversed as i32 { format!("R:{setl_id}") } else { format!("S:{setl_id}") };
+        let id = if result.status == SettleStatus::Reversed as i32 {
+            format!("R:{setl_id}")
+        } else {
+            format!("S:{setl_id}")
+        };
         Ok(state.book.ledger().get(&id).map(|e| e.period))
     }
 
@@ -412,9 +436,17 @@ impl Desk {
         Ok(event)
     }
 
-    pub async fn reconciliations(&self, period: Option<Period>) -> Vec<yidi_clearing::book::Reconciliation> {
+    pub async fn reconciliations(
+        &self,
+        period: Option<Period>,
+    ) -> Vec<yidi_clearing::book::Reconciliation> {
         let state = self.state.lock().await;
-        state.book.reconciliations().filter(|r| period.is_none_or(|p| r.period == p)).cloned().collect()
+        state
+            .book
+            .reconciliations()
+            .filter(|r| period.is_none_or(|p| r.period == p))
+            .cloned()
+            .collect()
     }
 
     /// Runs a command against the book; the event is stored, applied, and the calendar run
@@ -484,12 +516,18 @@ impl Desk {
         let mut checks = Vec::new();
         let records = read_log(&self.store).await;
         let state = self.state.lock().await;
-        checks.push(match records.as_ref().map_err(|e| e.to_string()).and_then(|r| {
-            replay(&state.book.settings, r).map(|_| r.len()).map_err(|e| e.to_string())
-        }) {
-            Ok(n) => Check { name: "log_chain", ok: true, detail: format!("{n} records verified and replayed") },
-            Err(e) => Check { name: "log_chain", ok: false, detail: e },
-        });
+        checks.push(
+            match records.as_ref().map_err(|e| e.to_string()).and_then(|r| {
+                replay(&state.book.settings, r).map(|_| r.len()).map_err(|e| e.to_string())
+            }) {
+                Ok(n) => Check {
+                    name: "log_chain",
+                    ok: true,
+                    detail: format!("{n} records verified and replayed"),
+                },
+                Err(e) => Check { name: "log_chain", ok: false, detail: e },
+            },
+        );
         checks.push(match state.book.ledger().trial_balance() {
             Ok(receivable) => Check {
                 name: "trial_balance",
@@ -525,7 +563,9 @@ impl Desk {
                     funds.total()
                 ),
             },
-            Err(e) => Check { name: "ledger_equals_settled_bills", ok: false, detail: e.to_string() },
+            Err(e) => {
+                Check { name: "ledger_equals_settled_bills", ok: false, detail: e.to_string() }
+            }
         });
         checks
     }

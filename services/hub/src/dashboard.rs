@@ -97,11 +97,18 @@ fn amount(field: &str, text: &str) -> Result<Amount, ApiError> {
 
 fn authorised(dashboard: &Dashboard, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = &dashboard.admin_token else { return Ok(()) };
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     if given == Some(token.as_str()) {
         Ok(())
     } else {
-        Err(ApiError(StatusCode::UNAUTHORIZED, "UNAUTHORIZED".into(), "admin calls need the bearer token".into()))
+        Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED".into(),
+            "admin calls need the bearer token".into(),
+        ))
     }
 }
 
@@ -135,10 +142,9 @@ async fn period_or_latest(desk: &Desk, query: &PeriodQuery) -> Result<Period, Ap
             return Ok(*period);
         }
     }
-    periods
-        .last()
-        .copied()
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "CLR_05".into(), "no clearing round yet".into()))
+    periods.last().copied().ok_or_else(|| {
+        ApiError(StatusCode::NOT_FOUND, "CLR_05".into(), "no clearing round yet".into())
+    })
 }
 
 async fn clock(State(d): State<Shared>) -> Json<serde_json::Value> {
@@ -173,20 +179,28 @@ async fn overdue_csv(State(d): State<Shared>) -> Response {
     csv("overdue.csv", out)
 }
 
-async fn positions(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Result<Json<Positions>, ApiError> {
+async fn positions(
+    State(d): State<Shared>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Json<Positions>, ApiError> {
     let period = period_or_latest(&d.desk, &q).await?;
-    d.desk
-        .positions(period)
-        .await
-        .map(Json)
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "CLR_05".into(), format!("no clearing round for {period}")))
+    d.desk.positions(period).await.map(Json).ok_or_else(|| {
+        ApiError(StatusCode::NOT_FOUND, "CLR_05".into(), format!("no clearing round for {period}"))
+    })
 }
 
-async fn positions_csv(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Result<Response, ApiError> {
+async fn positions_csv(
+    State(d): State<Shared>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Response, ApiError> {
     let Json(p) = positions(State(d), Query(q)).await?;
     let mut out = String::from("period,kind,insured,treatment,province,amount\n");
     for pair in &p.pairs {
-        let _ = writeln!(out, "{},obligation,{},{},,{}", p.period, pair.insured, pair.treatment, pair.amount);
+        let _ = writeln!(
+            out,
+            "{},obligation,{},{},,{}",
+            p.period, pair.insured, pair.treatment, pair.amount
+        );
     }
     for (province, net) in &p.netting.net {
         let _ = writeln!(out, "{},net_position,,,{province},{net}", p.period);
@@ -210,21 +224,29 @@ async fn notice(
 ) -> Result<Json<yidi_clearing::round::Notice>, ApiError> {
     let period = period_or_latest(&d.desk, &q).await?;
     let province = region("province", q.province.as_deref().unwrap_or_default())?;
-    d.desk
-        .notice(period, province)
-        .await
-        .map(Json)
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, "CLR_05".into(), format!("no clearing round for {period}")))
+    d.desk.notice(period, province).await.map(Json).ok_or_else(|| {
+        ApiError(StatusCode::NOT_FOUND, "CLR_05".into(), format!("no clearing round for {period}"))
+    })
 }
 
-async fn notice_csv(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Result<Response, ApiError> {
+async fn notice_csv(
+    State(d): State<Shared>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Response, ApiError> {
     let Json(n) = notice(State(d), Query(q)).await?;
     let mut out = String::from("period,side,insured,treatment,setl_id,entry,kind,amount\n");
     for (side, lines) in [("owing", &n.owing), ("owed", &n.owed)] {
         for line in lines {
             for b in &line.bills {
-                let kind = serde_json::to_value(b.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-                let _ = writeln!(out, "{},{side},{},{},{},{},{kind},{}", n.period, line.insured, line.treatment, b.setl_id, b.entry, b.amount);
+                let kind = serde_json::to_value(b.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{},{side},{},{},{},{},{kind},{}",
+                    n.period, line.insured, line.treatment, b.setl_id, b.entry, b.amount
+                );
             }
         }
     }
@@ -236,12 +258,21 @@ async fn prepayments(State(d): State<Shared>) -> Json<Vec<Prepayment>> {
 }
 
 async fn prepayments_csv(State(d): State<Shared>) -> Response {
-    let mut out = String::from("year,insured,treatment,prepaid,basis,outstanding,usage,warning,top_up\n");
+    let mut out =
+        String::from("year,insured,treatment,prepaid,basis,outstanding,usage,warning,top_up\n");
     for p in d.desk.prepayments().await {
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{},{},{}",
-            p.year, p.insured, p.treatment, p.prepaid, p.sizing.basis, p.outstanding, p.usage.usage, p.usage.warning, p.usage.top_up
+            p.year,
+            p.insured,
+            p.treatment,
+            p.prepaid,
+            p.sizing.basis,
+            p.outstanding,
+            p.usage.usage,
+            p.usage.warning,
+            p.usage.top_up
         );
     }
     csv("prepayments.csv", out)
@@ -260,7 +291,15 @@ async fn suspensions(State(d): State<Shared>) -> Json<serde_json::Value> {
 async fn transitions_csv(State(d): State<Shared>) -> Response {
     let mut out = String::from("on,province,from,to,reason\n");
     for t in d.desk.transitions().await {
-        let _ = writeln!(out, "{},{},{},{},\"{}\"", t.on, t.province, t.from.label(), t.to.label(), t.reason.replace('"', "'"));
+        let _ = writeln!(
+            out,
+            "{},{},{},{},\"{}\"",
+            t.on,
+            t.province,
+            t.from.label(),
+            t.to.label(),
+            t.reason.replace('"', "'")
+        );
     }
     csv("transitions.csv", out)
 }
@@ -281,7 +320,11 @@ struct Advance {
     days: i64,
 }
 
-async fn advance(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<Advance>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn advance(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Advance>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
     if !(0..=3660).contains(&body.days) {
         return Err(bad("days", "must be between 0 and 3660"));
@@ -298,11 +341,18 @@ struct Confirm {
     disputed: Vec<String>,
 }
 
-async fn confirm(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<Confirm>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn confirm(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Confirm>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
     let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
     let province = region("province", &body.province)?;
-    let (event, events) = d.desk.command(|book, today| book.confirm(period, province, body.disputed, today).map(Some)).await?;
+    let (event, events) = d
+        .desk
+        .command(|book, today| book.confirm(period, province, body.disputed, today).map(Some))
+        .await?;
     Ok(Json(json!({"event": event, "events": events})))
 }
 
@@ -315,12 +365,19 @@ struct Pay {
     reference: String,
 }
 
-async fn pay(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<Pay>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn pay(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Pay>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
     let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
     let province = region("province", &body.province)?;
     let paid = amount("amount", &body.amount)?;
-    let (event, events) = d.desk.command(|book, today| book.pay(period, province, paid, &body.reference, today).map(Some)).await?;
+    let (event, events) = d
+        .desk
+        .command(|book, today| book.pay(period, province, paid, &body.reference, today).map(Some))
+        .await?;
     Ok(Json(json!({"event": event, "events": events})))
 }
 
@@ -332,7 +389,11 @@ struct Deduct {
     reason: String,
 }
 
-async fn deduct(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<Deduct>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn deduct(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Deduct>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
     if body.deduction_id.trim().is_empty() {
         return Err(bad("deduction_id", "must not be empty"));
@@ -340,7 +401,9 @@ async fn deduct(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<De
     let taken = amount("amount", &body.amount)?;
     let (event, events) = d
         .desk
-        .command(|book, today| book.deduct(&body.deduction_id, &body.setl_id, taken, &body.reason, today))
+        .command(|book, today| {
+            book.deduct(&body.deduction_id, &body.setl_id, taken, &body.reason, today)
+        })
         .await?;
     Ok(Json(json!({"event": event, "events": events, "duplicate": event.is_none()})))
 }
@@ -352,12 +415,19 @@ struct TopUpBody {
     amount: String,
 }
 
-async fn top_up(State(d): State<Shared>, headers: HeaderMap, Json(body): Json<TopUpBody>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn top_up(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<TopUpBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
     let insured = region("insured", &body.insured)?;
     let treatment = region("treatment", &body.treatment)?;
     let paid = amount("amount", &body.amount)?;
-    let (event, events) = d.desk.command(|book, today| book.top_up(insured, treatment, paid, today).map(Some)).await?;
+    let (event, events) = d
+        .desk
+        .command(|book, today| book.top_up(insured, treatment, paid, today).map(Some))
+        .await?;
     Ok(Json(json!({"event": event, "events": events})))
 }
 
@@ -376,7 +446,10 @@ async fn request_statements(
     Ok(Json(json!({"requested": d.desk.request_statements(period), "period": period.to_string()})))
 }
 
-async fn reconciliation(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn reconciliation(
+    State(d): State<Shared>,
+    Query(q): Query<PeriodQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let period = match &q.period {
         Some(text) => Some(text.parse::<Period>().map_err(|e| bad("period", e))?),
         None => None,
@@ -424,7 +497,8 @@ fn aging_chart(provinces: &[Overdue]) -> String {
     let mut svg = format!("<svg class=\"chart\" width=\"620\" height=\"{height}\" role=\"img\" aria-label=\"overdue by aging bucket\">");
     for (row, o) in provinces.iter().enumerate() {
         let y = 28 * row + 4;
-        let _ = write!(svg, "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text>", y + 14, o.province);
+        let _ =
+            write!(svg, "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text>", y + 14, o.province);
         let mut x = 70;
         for (b, amount) in o.aging.iter().enumerate() {
             let w = width(*amount, max, 440);
@@ -433,7 +507,13 @@ fn aging_chart(provinces: &[Overdue]) -> String {
             }
             x += w;
         }
-        let _ = write!(svg, "<text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text>", x + 6, y + 14, o.overdue);
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text>",
+            x + 6,
+            y + 14,
+            o.overdue
+        );
     }
     let y = 28 * provinces.len() + 20;
     for (b, label) in BUCKETS.iter().enumerate() {
@@ -445,7 +525,13 @@ fn aging_chart(provinces: &[Overdue]) -> String {
 }
 
 fn net_chart(p: &Positions) -> String {
-    let max = p.netting.net.values().map(|a| if a.is_negative() { a.negated() } else { *a }).max().unwrap_or_default();
+    let max = p
+        .netting
+        .net
+        .values()
+        .map(|a| if a.is_negative() { a.negated() } else { *a })
+        .max()
+        .unwrap_or_default();
     let height = 26 * p.netting.net.len().max(1) + 8;
     let mut svg = format!("<svg class=\"chart\" width=\"620\" height=\"{height}\" role=\"img\" aria-label=\"net positions\">");
     let _ = write!(svg, "<line x1=\"320\" y1=\"0\" x2=\"320\" y2=\"{height}\" stroke=\"#888\"/>");
@@ -540,7 +626,8 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
     html.push_str("</ul>");
 
     html.push_str("<h2>Suspended provinces</h2>");
-    let suspended: Vec<&Overdue> = provinces.iter().filter(|o| o.level == Level::Suspended).collect();
+    let suspended: Vec<&Overdue> =
+        provinces.iter().filter(|o| o.level == Level::Suspended).collect();
     if suspended.is_empty() {
         html.push_str("<p data-key=\"suspended.count\" data-value=\"0\">None: every insured province settles directly.</p>");
     } else {
@@ -559,7 +646,13 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
     html.push_str("<th>Late interest</th><th>Days past due</th><th>Outstanding</th></tr>");
     for o in &provinces {
         let p = o.province;
-        let _ = write!(html, "<tr><td>{p} {}</td><td class=\"{}\">{}</td>", name(p), o.level.label(), o.level.label());
+        let _ = write!(
+            html,
+            "<tr><td>{p} {}</td><td class=\"{}\">{}</td>",
+            name(p),
+            o.level.label(),
+            o.level.label()
+        );
         html.push_str(&cell(&format!("overdue.{p}.overdue"), o.overdue));
         for (b, a) in o.aging.iter().enumerate() {
             html.push_str(&cell(&format!("overdue.{p}.aging.{b}"), a));
@@ -589,7 +682,11 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
             for r in &all {
                 let _ = write!(html, "<tr><th>{r}</th>");
                 for c in &all {
-                    let owed = p.pairs.iter().find(|o| o.insured == *r && o.treatment == *c).map(|o| o.amount);
+                    let owed = p
+                        .pairs
+                        .iter()
+                        .find(|o| o.insured == *r && o.treatment == *c)
+                        .map(|o| o.amount);
                     match owed {
                         Some(a) => html.push_str(&cell(&format!("pair.{r}.{c}"), a)),
                         None => html.push_str("<td></td>"),
@@ -599,7 +696,12 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
             }
             html.push_str("</table><table><tr><th>Province</th><th>Net position</th></tr>");
             for (province, net) in &p.netting.net {
-                let _ = write!(html, "<tr><td>{province} {}</td>{}</tr>", name(*province), cell(&format!("net.{province}"), net));
+                let _ = write!(
+                    html,
+                    "<tr><td>{province} {}</td>{}</tr>",
+                    name(*province),
+                    cell(&format!("net.{province}"), net)
+                );
             }
             let _ = write!(
                 html,
@@ -626,7 +728,8 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
                     let hub_bills: i64 = r.rows.iter().map(|row| row.hub.settled).sum();
                     let ex_bills: i64 = r.rows.iter().map(|row| row.exchange.settled).sum();
                     let hub_fund: Amount = r.rows.iter().map(|row| row.hub.fund_pay_sumamt).sum();
-                    let ex_fund: Amount = r.rows.iter().map(|row| row.exchange.fund_pay_sumamt).sum();
+                    let ex_fund: Amount =
+                        r.rows.iter().map(|row| row.exchange.fund_pay_sumamt).sum();
                     let detail: Vec<String> = r
                         .mismatches
                         .iter()
@@ -663,7 +766,10 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
             p.sizing.basis,
             cell(&format!("{key}.outstanding"), p.outstanding),
             cell(&format!("{key}.usage"), p.usage.usage),
-            cell(&format!("{key}.top_up"), if p.usage.warning { p.usage.top_up.to_string() } else { "—".into() }),
+            cell(
+                &format!("{key}.top_up"),
+                if p.usage.warning { p.usage.top_up.to_string() } else { "—".into() }
+            ),
         );
     }
     html.push_str("</table>");
@@ -681,13 +787,27 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
     );
     html.push_str("<table><tr><th>Rejection reason</th><th>Count</th></tr>");
     for (reason, count) in &live.rejections {
-        let _ = write!(html, "<tr><td>{}</td>{}</tr>", escape(reason), cell(&format!("rejections.{reason}"), count));
+        let _ = write!(
+            html,
+            "<tr><td>{}</td>{}</tr>",
+            escape(reason),
+            cell(&format!("rejections.{reason}"), count)
+        );
     }
     html.push_str("</table>");
 
     html.push_str("<h2>Ladder transitions <small><a href=\"/api/suspensions\">JSON</a> · <a href=\"/api/transitions.csv\">CSV</a></small></h2><table><tr><th>On</th><th>Province</th><th>From</th><th>To</th><th>Reason</th></tr>");
     for t in transitions.iter().rev().take(30) {
-        let _ = write!(html, "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>", t.on, t.province, t.from.label(), t.to.label(), t.to.label(), escape(&t.reason));
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+            t.on,
+            t.province,
+            t.from.label(),
+            t.to.label(),
+            t.to.label(),
+            escape(&t.reason)
+        );
     }
     html.push_str("</table></body></html>");
     Html(html)

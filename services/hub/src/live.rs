@@ -73,7 +73,8 @@ impl Live {
     pub fn snapshot(&self) -> Snapshot {
         let Ok(inner) = self.0.lock() else { return Snapshot::default() };
         let now = Instant::now();
-        let recent: Vec<_> = inner.recent.iter().filter(|(at, ..)| now.duration_since(*at) <= WINDOW).collect();
+        let recent: Vec<_> =
+            inner.recent.iter().filter(|(at, ..)| now.duration_since(*at) <= WINDOW).collect();
         let mut latencies: Vec<u64> = recent.iter().filter_map(|(_, l, ..)| *l).collect();
         latencies.sort_unstable();
         let pick = |q: usize| -> Option<u64> {
@@ -84,7 +85,8 @@ impl Live {
             }
         };
         let count = recent.len();
-        let rate = rust_decimal::Decimal::from(count) / rust_decimal::Decimal::from(WINDOW.as_secs());
+        let rate =
+            rust_decimal::Decimal::from(count) / rust_decimal::Decimal::from(WINDOW.as_secs());
         Snapshot {
             window_seconds: WINDOW.as_secs(),
             rate: rate.round_dp(2).to_string(),

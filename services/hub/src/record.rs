@@ -91,7 +91,9 @@ pub async fn settled_totals(tx: &mut Tx) -> Result<(i64, i64), StoreError> {
 
 /// Count and advance (funds + personal account) of the settled, unreversed cross-province
 /// bills: what the clearing ledger must hold.
-pub async fn settled_advance(store: &yidi_store::Store) -> Result<(usize, yidi_domain::money::Amount), StoreError> {
+pub async fn settled_advance(
+    store: &yidi_store::Store,
+) -> Result<(usize, yidi_domain::money::Amount), StoreError> {
     use yidi_domain::ids::RegionCode;
     let rows = sqlx::query(
         "SELECT insured, treatment, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay

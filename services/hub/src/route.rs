@@ -5,14 +5,14 @@ use std::sync::{Arc, RwLock};
 
 use tracing::info;
 use yidi_bus::{topics, Bus, HandlerError, Incoming, Outgoing};
+use yidi_clearing::period::Period;
+use yidi_clearing::reconcile::Totals;
+use yidi_clearing::text::parse_amount;
 use yidi_domain::ids::RegionCode;
 use yidi_store::Store;
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert;
 use yidi_wire::headers;
-use yidi_clearing::period::Period;
-use yidi_clearing::reconcile::Totals;
-use yidi_clearing::text::parse_amount;
 use yidi_wire::v1::{FilingRecord, Reversal, SettleRequest, SettleResult, SettleStatus, Statement};
 
 use crate::clearing::Desk;
@@ -83,8 +83,11 @@ impl Hub {
                 "insuplc_admdvs or mdtrtarea_admvs is not a region code",
             )]);
         };
-        let overdue_suspended =
-            self.overdue_suspended.read().map(|set| set.contains(&insured_province)).unwrap_or(false);
+        let overdue_suspended = self
+            .overdue_suspended
+            .read()
+            .map(|set| set.contains(&insured_province))
+            .unwrap_or(false);
         let refusal = if self.suspended.contains(&insured_province) || overdue_suspended {
             Some("province_suspended")
         } else if !self.served.contains(&insured_province) {
@@ -152,15 +155,27 @@ impl Hub {
         let (Ok(period), Some(treatment)) =
             (statement.setlym.parse::<Period>(), province_of(&statement.clr_optins))
         else {
-            return Ok(vec![bus.dead_letter(&incoming, "INVALID_STATEMENT", "setlym or clr_optins: not a period or region")]);
+            return Ok(vec![bus.dead_letter(
+                &incoming,
+                "INVALID_STATEMENT",
+                "setlym or clr_optins: not a period or region",
+            )]);
         };
         let mut totals = BTreeMap::new();
         for row in &statement.rows {
             let Some(insured) = province_of(&row.insuplc_admdvs) else {
-                return Ok(vec![bus.dead_letter(&incoming, "INVALID_STATEMENT", "rows.insuplc_admdvs: not a region code")]);
+                return Ok(vec![bus.dead_letter(
+                    &incoming,
+                    "INVALID_STATEMENT",
+                    "rows.insuplc_admdvs: not a region code",
+                )]);
             };
             let amount = |field: &str, text: &str| {
-                if text.is_empty() { Ok(yidi_domain::money::Amount::ZERO) } else { parse_amount(text).map_err(|e| format!("rows.{field}: {e}")) }
+                if text.is_empty() {
+                    Ok(yidi_domain::money::Amount::ZERO)
+                } else {
+                    parse_amount(text).map_err(|e| format!("rows.{field}: {e}"))
+                }
             };
             let parsed = (|| -> Result<Totals, String> {
                 Ok(Totals {
@@ -168,7 +183,10 @@ impl Hub {
                     fund_pay_sumamt: amount("fund_pay_sumamt", &row.fund_pay_sumamt)?,
                     acct_pay: amount("acct_pay", &row.acct_pay)?,
                     reversed: row.refd_setl_cnt,
-                    refd_fund_pay_sumamt: amount("refd_fund_pay_sumamt", &row.refd_fund_pay_sumamt)?,
+                    refd_fund_pay_sumamt: amount(
+                        "refd_fund_pay_sumamt",
+                        &row.refd_fund_pay_sumamt,
+                    )?,
                     refd_acct_pay: amount("refd_acct_pay", &row.refd_acct_pay)?,
                     setl_ids: row.setl_ids.iter().cloned().collect(),
                     refd_setl_ids: row.refd_setl_ids.iter().cloned().collect(),

@@ -1,0 +1,149 @@
+//! The hub's clearing desk on SQLite (the embedded default) and PostgreSQL (production): the
+//! ledger posts settled results in the settled-bill transaction, the business clock runs the
+//! calendar, a restart replays and re-checks the log, bills recorded before the ledger are
+//! backfilled, and an edited log record stops the hub from starting (issue #5 §1).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+
+use yidi_clearing::book::Settings;
+use yidi_hub::clearing::Desk;
+use yidi_hub::record;
+use yidi_store::Store;
+use yidi_wire::v1::{Setlinfo, SettleResult, SettleStatus};
+
+fn schema() -> Vec<&'static str> {
+    record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect()
+}
+
+fn result(
+    setl_id: &str,
+    insured: &str,
+    treatment: &str,
+    hifp: &str,
+    acct: &str,
+    status: SettleStatus,
+) -> SettleResult {
+    SettleResult {
+        msgid: format!("M-{setl_id}-{}", status as i32),
+        mdtrt_id: format!("E-{setl_id}"),
+        psn_no: "P1".into(),
+        insuplc_admdvs: insured.into(),
+        mdtrtarea_admvs: treatment.into(),
+        status: status as i32,
+        setlinfo: Some(Setlinfo {
+            setl_id: setl_id.into(),
+            medfee_sumamt: "20000.00".into(),
+            hifp_pay: hifp.into(),
+            hifob_pay: "0.00".into(),
+            hifmi_pay: "0.00".into(),
+            maf_pay: "0.00".into(),
+            fund_pay_sumamt: hifp.into(),
+            acct_pay: acct.into(),
+            insutype: "310".into(),
+            setl_time: "2026-11-23 10:00:00".into(),
+            ..Setlinfo::default()
+        }),
+        ..SettleResult::default()
+    }
+}
+
+async fn exercise(url: &str) {
+    let store = Store::open(url, &schema()).await.unwrap();
+    for statement in ["DELETE FROM clearing_log", "DELETE FROM settled_bill"] {
+        sqlx::query(statement).execute(store.pool()).await.unwrap();
+    }
+    let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
+    let desk = Desk::open(store.clone(), Settings::default(), start).await.unwrap();
+    assert_eq!(desk.today().await.to_string(), "2027-01-04");
+
+    // Settled results post; a repeat, a same-province bill and a rejection do not.
+    let results = [
+        result("S1", "310000", "440300", "1000.00", "100.00", SettleStatus::Settled),
+        result("S2", "441900", "310000", "500.00", "0.00", SettleStatus::Settled),
+        result("S3", "110000", "310000", "700.00", "0.00", SettleStatus::Settled),
+        result("S1", "310000", "440300", "1000.00", "100.00", SettleStatus::Settled),
+        result("S4", "310000", "310100", "900.00", "0.00", SettleStatus::Settled),
+        result("S3", "110000", "310000", "700.00", "0.00", SettleStatus::Reversed),
+    ];
+    for r in &results {
+        let period = desk.record_result(r).await.unwrap();
+        if r.insuplc_admdvs[..2] != r.mdtrtarea_admvs[..2] {
+            assert_eq!(period.map(|p| p.to_string()).as_deref(), Some("2027-01"), "{}", r.msgid);
+        } else {
+            assert_eq!(period, None, "a bill treated in its own province is not cleared");
+        }
+    }
+    let (bills, advance, entries) = desk.ledger_bills().await;
+    assert_eq!((bills, advance.to_string(), entries), (2, "1600.00".to_owned(), 4));
+    let checks = desk.checks(record::settled_advance(&store).await).await;
+    assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+
+    // The notice of January on 22 February: Shanghai owes 1,100.00, is owed 500.00.
+    let (today, _) = desk.advance(49).await.unwrap();
+    assert_eq!(today.to_string(), "2027-02-22");
+    let period = "2027-01".parse().unwrap();
+    let positions = desk.positions(period).await.unwrap();
+    assert!(positions.net_sum.is_zero());
+    assert_eq!(positions.netting.net[&"310000".parse().unwrap()].to_string(), "-600.00");
+    let (event, _) = desk
+        .command(|book, today| {
+            book.confirm(period, "310000".parse().unwrap(), vec![], today).map(Some)
+        })
+        .await
+        .unwrap();
+    assert!(event.is_some());
+    let refused = desk
+        .command(|book, today| {
+            book.confirm(period, "310000".parse().unwrap(), vec![], today).map(Some)
+        })
+        .await;
+    assert_eq!(refused.err().map(|e| e.code()), Some("CLR_07"));
+
+    // A restart replays the log into the same book.
+    let positions = desk.positions(period).await.unwrap();
+    let overdue = desk.overdue().await;
+    drop(desk);
+    let desk = Desk::open(store.clone(), Settings::default(), None).await.unwrap();
+    assert_eq!(desk.overdue().await, overdue);
+    assert_eq!(desk.positions(period).await, Some(positions));
+
+    // A bill recorded without the ledger (an older hub) is posted on start-up.
+    let mut tx = store.begin().await.unwrap();
+    record::record_result(
+        &mut tx,
+        &result("S9", "120000", "440000", "80.00", "0.00", SettleStatus::Settled),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    drop(desk);
+    let desk = Desk::open(store.clone(), Settings::default(), None).await.unwrap();
+    let checks = desk.checks(record::settled_advance(&store).await).await;
+    assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+    assert_eq!(desk.ledger_bills().await.0, 3);
+    drop(desk);
+
+    // An edited record: the hub refuses to start on it.
+    sqlx::query("UPDATE clearing_log SET body = REPLACE(body, '1000.00', '9000.00') WHERE body LIKE '%\"S:S1\"%'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let broken = Desk::open(store.clone(), Settings::default(), None).await;
+    assert_eq!(broken.err().map(|e| e.code()), Some("CLR_13"));
+}
+
+#[tokio::test]
+async fn clearing_desk_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("yidi-desk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    exercise(&format!("sqlite://{}", dir.join("hub.db").display())).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: `make test` starts one (scripts/postgres.sh) and runs this"]
+async fn clearing_desk_on_postgres() {
+    let url = std::env::var("YIDI_TEST_POSTGRES")
+        .expect("YIDI_TEST_POSTGRES: a postgres:// URL (make test sets it)");
+    exercise(&url).await;
+}
