@@ -27,6 +27,32 @@ pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS clearing_log (
     seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL,
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL, recorded_at TEXT NOT NULL)"];
 
+/// The database refuses to change or remove a log record (the chain would catch it anyway;
+/// this stops it at the door). Per backend, since trigger syntax differs.
+const APPEND_ONLY_SQLITE: &[&str] = &[
+    "CREATE TRIGGER IF NOT EXISTS clearing_log_no_update BEFORE UPDATE ON clearing_log
+     BEGIN SELECT RAISE(ABORT, 'clearing_log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS clearing_log_no_delete BEFORE DELETE ON clearing_log
+     BEGIN SELECT RAISE(ABORT, 'clearing_log is append-only'); END",
+];
+const APPEND_ONLY_POSTGRES: &[&str] = &[
+    "CREATE OR REPLACE FUNCTION clearing_log_append_only() RETURNS trigger AS $body$
+     BEGIN RAISE EXCEPTION 'clearing_log is append-only'; END $body$ LANGUAGE plpgsql",
+    "CREATE OR REPLACE TRIGGER clearing_log_append_only BEFORE UPDATE OR DELETE ON clearing_log
+     FOR EACH ROW EXECUTE FUNCTION clearing_log_append_only()",
+];
+
+async fn append_only(store: &Store) -> Result<(), StoreError> {
+    let statements = match store.backend() {
+        yidi_store::Backend::Sqlite => APPEND_ONLY_SQLITE,
+        yidi_store::Backend::Postgres => APPEND_ONLY_POSTGRES,
+    };
+    for statement in statements {
+        sqlx::raw_sql(*statement).execute(store.pool()).await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
     #[error(transparent)]
@@ -155,6 +181,7 @@ impl Desk {
         settings: Settings,
         clock_start: Option<NaiveDate>,
     ) -> Result<Desk, DeskError> {
+        append_only(&store).await?;
         let records = read_log(&store).await?;
         let book = replay(&settings, &records)?;
         info!(

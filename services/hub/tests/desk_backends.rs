@@ -47,8 +47,25 @@ fn result(
     }
 }
 
+/// What only someone with the database's DDL rights can do: drop the append-only guard.
+async fn drop_guard(store: &Store) {
+    let statements: &[&'static str] = match store.backend() {
+        yidi_store::Backend::Sqlite => &[
+            "DROP TRIGGER IF EXISTS clearing_log_no_update",
+            "DROP TRIGGER IF EXISTS clearing_log_no_delete",
+        ],
+        yidi_store::Backend::Postgres => {
+            &["DROP TRIGGER IF EXISTS clearing_log_append_only ON clearing_log"]
+        }
+    };
+    for statement in statements {
+        sqlx::query(*statement).execute(store.pool()).await.unwrap();
+    }
+}
+
 async fn exercise(url: &str) {
     let store = Store::open(url, &schema()).await.unwrap();
+    drop_guard(&store).await; // a fresh start on a database an earlier run used
     for statement in ["DELETE FROM clearing_log", "DELETE FROM settled_bill"] {
         sqlx::query(statement).execute(store.pool()).await.unwrap();
     }
@@ -123,7 +140,15 @@ async fn exercise(url: &str) {
     assert_eq!(desk.ledger_bills().await.0, 3);
     drop(desk);
 
-    // An edited record: the hub refuses to start on it.
+    // The database refuses edits of the log…
+    let edit = sqlx::query("UPDATE clearing_log SET body = body || ' ' WHERE seq = 2")
+        .execute(store.pool())
+        .await;
+    assert!(edit.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM clearing_log WHERE seq = 2").execute(store.pool()).await;
+    assert!(delete.is_err());
+    // …and an edit made past that guard stops the hub from starting.
+    drop_guard(&store).await;
     sqlx::query("UPDATE clearing_log SET body = REPLACE(body, '1000.00', '9000.00') WHERE body LIKE '%\"S:S1\"%'")
         .execute(store.pool())
         .await
