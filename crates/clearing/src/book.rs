@@ -654,6 +654,7 @@ impl Book {
                         final_on: None,
                         payments: Vec::new(),
                         final_netting: None,
+                        final_pairs: None,
                     },
                 );
             }
@@ -668,6 +669,8 @@ impl Book {
             Event::RoundFinal { period, on, carried } => {
                 if let Some(round) = self.rounds.get_mut(&period) {
                     round.final_netting = Some(round.netting(&self.ledger));
+                    round.final_pairs =
+                        Some((round.obligations(&self.ledger), round.bill_count(&self.ledger)));
                     round.final_on = Some(on);
                     let carried: BTreeSet<String> = carried.into_iter().collect();
                     for &i in &round.entries {

@@ -46,8 +46,18 @@ pub fn link(prev: Option<&Record>, kind: &str, body: String) -> Record {
 
 /// Checks a whole chain read back in `seq` order.
 pub fn verify<'a>(records: impl IntoIterator<Item = &'a Record>) -> Result<(), ClearingError> {
-    let mut expected_prev = GENESIS.to_owned();
-    for (expected_seq, record) in (1..).zip(records) {
+    verify_from(GENESIS, 1, records)
+}
+
+/// Checks records that continue a chain already verified up to `prev_hash` (the records
+/// start at `first_seq`): what a running hub checks of the records written since it started.
+pub fn verify_from<'a>(
+    prev_hash: &str,
+    first_seq: i64,
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Result<(), ClearingError> {
+    let mut expected_prev = prev_hash.to_owned();
+    for (expected_seq, record) in (first_seq..).zip(records) {
         let broken = |why: &str| ClearingError::Chain { seq: record.seq, why: why.to_owned() };
         if record.seq != expected_seq {
             return Err(broken(&format!("expected #{expected_seq}: a record is missing")));

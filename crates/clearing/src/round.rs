@@ -57,6 +57,8 @@ pub struct Round {
     /// The positions, computed once when the round becomes final: they cannot change after,
     /// and the overdue views ask for them per province and per day.
     pub final_netting: Option<Netting>,
+    /// Likewise the pairs and the number of bills, once final.
+    pub final_pairs: Option<(Vec<PairObligation>, usize)>,
 }
 
 /// A bill behind a notice line.
@@ -142,6 +144,9 @@ impl Round {
     }
 
     pub fn obligations(&self, ledger: &Ledger) -> Vec<PairObligation> {
+        if let Some((pairs, _)) = &self.final_pairs {
+            return pairs.clone();
+        }
         self.pair_funds(ledger)
             .into_iter()
             .map(|((insured, treatment), funds)| PairObligation {
@@ -157,6 +162,14 @@ impl Round {
             Some(netting) => netting.clone(),
             None => netting::net(&self.obligations(ledger)),
         }
+    }
+
+    /// How many bills the round settles.
+    pub fn bill_count(&self, ledger: &Ledger) -> usize {
+        if let Some((_, bills)) = &self.final_pairs {
+            return *bills;
+        }
+        self.included(ledger).map(|e| e.setl_id.as_str()).collect::<BTreeSet<_>>().len()
     }
 
     /// Provinces that owe something in the notice: they are the ones who confirm.

@@ -91,6 +91,8 @@ pub struct Check {
 pub struct Desk {
     store: Store,
     state: Mutex<State>,
+    /// The last record verified and replayed at start-up: later checks verify what follows it.
+    verified_at_start: Option<Record>,
     suspended: Arc<RwLock<BTreeSet<RegionCode>>>,
     /// Periods whose cut-off has passed (a round was generated): the hub asks the exchanges
     /// for their statements.
@@ -102,10 +104,17 @@ fn now_text() -> String {
 }
 
 async fn read_log(store: &Store) -> Result<Vec<Record>, StoreError> {
-    let rows =
-        sqlx::query("SELECT seq, kind, body, prev_hash, hash FROM clearing_log ORDER BY seq")
-            .fetch_all(store.pool())
-            .await?;
+    read_log_from(store, 1).await
+}
+
+/// The records from `seq` on.
+async fn read_log_from(store: &Store, seq: i64) -> Result<Vec<Record>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT seq, kind, body, prev_hash, hash FROM clearing_log WHERE seq >= $1 ORDER BY seq",
+    )
+    .bind(seq)
+    .fetch_all(store.pool())
+    .await?;
     rows.iter()
         .map(|row| {
             Ok(Record {
@@ -191,6 +200,7 @@ impl Desk {
         );
         let desk = Desk {
             store,
+            verified_at_start: records.last().cloned(),
             state: Mutex::new(State { book, last: records.last().cloned(), ticked: None }),
             suspended: Arc::new(RwLock::new(BTreeSet::new())),
             cut_offs: std::sync::Mutex::new(None),
@@ -537,24 +547,64 @@ impl Desk {
         (n, funds.total(), state.book.ledger().entries().len())
     }
 
-    /// The conservation checks of the dashboard: the log's chain and every event re-checked,
-    /// the ledger's trial balance, each round's zero sum, and ledger = settled bills.
-    pub async fn checks(&self, settled: Result<(usize, Amount), StoreError>) -> Vec<Check> {
+    /// The log as stored, checked: with `full`, the whole chain verified and every event
+    /// replayed into a fresh book; otherwise the records written since start-up (the rest was
+    /// verified and replayed then, and the database refuses edits), which must continue the
+    /// chain and end where the running book's last record does.
+    async fn check_log(
+        &self,
+        full: bool,
+        settings: &Settings,
+        last: Option<&Record>,
+    ) -> Result<String, String> {
+        if full {
+            let records = read_log(&self.store).await.map_err(|e| e.to_string())?;
+            replay(settings, &records).map_err(|e| e.to_string())?;
+            return Ok(format!("all {} records verified and replayed", records.len()));
+        }
+        let (prev_hash, from) = match &self.verified_at_start {
+            Some(r) => (r.hash.clone(), r.seq),
+            None => (chain::GENESIS.to_owned(), 0),
+        };
+        // Re-read the start-up anchor too: it must still be what was verified.
+        let records = read_log_from(&self.store, from.max(1)).await.map_err(|e| e.to_string())?;
+        let (anchor, new) = match (&self.verified_at_start, records.split_first()) {
+            (Some(start), Some((first, rest))) => {
+                if first != start {
+                    return Err(format!("record #{} changed since start-up", start.seq));
+                }
+                (Some(first), rest)
+            }
+            (Some(start), None) => return Err(format!("record #{} is gone", start.seq)),
+            (None, _) => (None, records.as_slice()),
+        };
+        chain::verify_from(&prev_hash, from + 1, new).map_err(|e| e.to_string())?;
+        let tail = new.last().or(anchor);
+        if tail.map(|r| &r.hash) != last.map(|r| &r.hash) {
+            return Err("the stored log does not end where the hub's book does".to_owned());
+        }
+        Ok(format!(
+            "{} records: {} verified and replayed at start-up, {} written since and verified",
+            tail.map_or(0, |r| r.seq),
+            from,
+            new.len()
+        ))
+    }
+
+    /// The conservation checks of the dashboard: the log's chain, the ledger's trial balance,
+    /// each round's zero sum, and ledger = settled bills. `full` re-reads and replays the whole
+    /// log (start-up does it; `/api/checks?full=true` asks for it).
+    pub async fn checks(
+        &self,
+        settled: Result<(usize, Amount), StoreError>,
+        full: bool,
+    ) -> Vec<Check> {
         let mut checks = Vec::new();
-        let records = read_log(&self.store).await;
         let state = self.state.lock().await;
-        checks.push(
-            match records.as_ref().map_err(|e| e.to_string()).and_then(|r| {
-                replay(&state.book.settings, r).map(|_| r.len()).map_err(|e| e.to_string())
-            }) {
-                Ok(n) => Check {
-                    name: "log_chain",
-                    ok: true,
-                    detail: format!("{n} records verified and replayed"),
-                },
-                Err(e) => Check { name: "log_chain", ok: false, detail: e },
-            },
-        );
+        checks.push(match self.check_log(full, &state.book.settings, state.last.as_ref()).await {
+            Ok(detail) => Check { name: "log_chain", ok: true, detail },
+            Err(e) => Check { name: "log_chain", ok: false, detail: e },
+        });
         checks.push(match state.book.ledger().trial_balance() {
             Ok(receivable) => Check {
                 name: "trial_balance",

@@ -308,9 +308,18 @@ async fn live(State(d): State<Shared>) -> Json<crate::live::Snapshot> {
     Json(d.live.snapshot())
 }
 
-async fn checks(State(d): State<Shared>) -> Json<Vec<crate::clearing::Check>> {
+#[derive(Deserialize)]
+struct ChecksQuery {
+    #[serde(default)]
+    full: bool,
+}
+
+async fn checks(
+    State(d): State<Shared>,
+    Query(q): Query<ChecksQuery>,
+) -> Json<Vec<crate::clearing::Check>> {
     let settled = record::settled_advance(&d.store).await;
-    Json(d.desk.checks(settled).await)
+    Json(d.desk.checks(settled, q.full).await)
 }
 
 // ---- admin --------------------------------------------------------------------------------
@@ -590,7 +599,7 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
     };
     let live = d.live.snapshot();
     let settled = record::settled_advance(&d.store).await;
-    let checks = d.desk.checks(settled).await;
+    let checks = d.desk.checks(settled, false).await;
 
     let mut html = String::with_capacity(32 * 1024);
     let _ = write!(

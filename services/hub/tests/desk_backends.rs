@@ -92,8 +92,10 @@ async fn exercise(url: &str) {
     }
     let (bills, advance, entries) = desk.ledger_bills().await;
     assert_eq!((bills, advance.to_string(), entries), (2, "1600.00".to_owned(), 4));
-    let checks = desk.checks(record::settled_advance(&store).await).await;
-    assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+    for full in [false, true] {
+        let checks = desk.checks(record::settled_advance(&store).await, full).await;
+        assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+    }
 
     // The notice of January on 22 February: Shanghai owes 1,100.00, is owed 500.00.
     let (today, _) = desk.advance(49).await.unwrap();
@@ -135,7 +137,7 @@ async fn exercise(url: &str) {
     tx.commit().await.unwrap();
     drop(desk);
     let desk = Desk::open(store.clone(), Settings::default(), None).await.unwrap();
-    let checks = desk.checks(record::settled_advance(&store).await).await;
+    let checks = desk.checks(record::settled_advance(&store).await, true).await;
     assert!(checks.iter().all(|c| c.ok), "{checks:?}");
     assert_eq!(desk.ledger_bills().await.0, 3);
     drop(desk);
