@@ -31,36 +31,8 @@ use yidi_sim::Simulator;
 use yidi_wire::codec::ContentType;
 use yidi_wire::v1::{DischargeBill, SettleResult, SettleStatus};
 
-use his::His;
+use his::{bill, His, INSURED};
 use network::{Network, EXCHANGES};
-
-const INSURED: [&str; 4] = ["110000", "120000", "310000", "441900"];
-
-fn bill(
-    simulator: &mut Simulator,
-    region: usize,
-    index: u64,
-    pick: usize,
-    sequence: u32,
-) -> DischargeBill {
-    let insured: RegionCode = INSURED[region].parse().unwrap();
-    let treatments: Vec<&str> = EXCHANGES
-        .iter()
-        .copied()
-        .filter(|t| !t.parse::<RegionCode>().unwrap().same_province(insured))
-        .collect();
-    let treatment: RegionCode = treatments[pick % treatments.len()].parse().unwrap();
-    let catalogues = yidi_data::treatment_catalogues().unwrap();
-    let catalogue = catalogues.iter().find(|c| c.region == treatment).unwrap();
-    yidi_sim::his::discharge(
-        simulator,
-        insured,
-        index,
-        catalogue,
-        chrono::Local::now().naive_local(),
-        sequence,
-    )
-}
 
 fn once(bills: &[DischargeBill]) -> HashMap<String, usize> {
     bills.iter().map(|b| (b.msgid.clone(), 1)).collect()

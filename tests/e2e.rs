@@ -35,37 +35,8 @@ use yidi_wire::codec::ContentType;
 use yidi_wire::convert::TIME_FORMAT;
 use yidi_wire::v1::{DischargeBill, SettleResult, SettleStatus};
 
-use his::His;
+use his::{bill, His};
 use network::{Network, EXCHANGES};
-
-const INSURED: [&str; 4] = ["110000", "120000", "310000", "441900"];
-
-/// The bill of person `index` of `INSURED[region]`, treated in an exchange's province.
-fn bill(
-    simulator: &mut Simulator,
-    region: usize,
-    index: u64,
-    treatment_pick: usize,
-    sequence: u32,
-) -> DischargeBill {
-    let insured: RegionCode = INSURED[region].parse().unwrap();
-    let treatments: Vec<&str> = EXCHANGES
-        .iter()
-        .copied()
-        .filter(|t| !t.parse::<RegionCode>().unwrap().same_province(insured))
-        .collect();
-    let treatment: RegionCode = treatments[treatment_pick % treatments.len()].parse().unwrap();
-    let catalogues = yidi_data::treatment_catalogues().unwrap();
-    let catalogue = catalogues.iter().find(|c| c.region == treatment).unwrap();
-    yidi_sim::his::discharge(
-        simulator,
-        insured,
-        index,
-        catalogue,
-        chrono::Local::now().naive_local(),
-        sequence,
-    )
-}
 
 /// What `yidi quote` says of each bill, from the same inputs the agency has: the sample
 /// person's registry record, filings and (fresh) accumulators, the insured region's policy,

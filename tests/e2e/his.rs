@@ -8,6 +8,8 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use yidi_bus::topics;
+use yidi_domain::ids::RegionCode;
+use yidi_sim::Simulator;
 use yidi_wire::codec::{self, ContentType};
 use yidi_wire::headers;
 use yidi_wire::v1::{DeadLetter, DischargeBill, SettleResult};
@@ -154,4 +156,34 @@ impl His {
         }
         letters
     }
+}
+
+/// The insured regions the agencies of the test network host.
+pub const INSURED: [&str; 4] = ["110000", "120000", "310000", "441900"];
+
+/// The bill of person `index` of `INSURED[region]`, treated in an exchange's province.
+pub fn bill(
+    simulator: &mut Simulator,
+    region: usize,
+    index: u64,
+    treatment_pick: usize,
+    sequence: u32,
+) -> DischargeBill {
+    let insured: RegionCode = INSURED[region].parse().unwrap();
+    let treatments: Vec<&str> = super::network::EXCHANGES
+        .iter()
+        .copied()
+        .filter(|t| !t.parse::<RegionCode>().unwrap().same_province(insured))
+        .collect();
+    let treatment: RegionCode = treatments[treatment_pick % treatments.len()].parse().unwrap();
+    let catalogues = yidi_data::treatment_catalogues().unwrap();
+    let catalogue = catalogues.iter().find(|c| c.region == treatment).unwrap();
+    yidi_sim::his::discharge(
+        simulator,
+        insured,
+        index,
+        catalogue,
+        chrono::Local::now().naive_local(),
+        sequence,
+    )
 }
