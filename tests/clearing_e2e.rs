@@ -300,6 +300,21 @@ fn a_quarter_of_clearing_with_a_late_province() {
             .await
             .unwrap();
         assert_eq!(wrong.status().as_u16(), 422, "a province cannot dispute a bill it does not owe");
+        // Bad input is a clear error naming the field, and changes nothing.
+        for (path, body, status, says) in [
+            ("/api/clearing/pay", json!({"period": "2027-13", "province": "310000", "amount": "1.00"}), 400, "period"),
+            ("/api/clearing/pay", json!({"period": "2027-01", "province": "31000", "amount": "1.00"}), 400, "province"),
+            ("/api/clearing/pay", json!({"period": "2027-01", "province": "310000", "amount": "1.005"}), 400, "amount"),
+            ("/api/clearing/pay", json!({"period": "2026-12", "province": "310000", "amount": "1.00"}), 422, "CLR_05"),
+            ("/api/clearing/pay", json!({"period": "2027-01", "province": "310000", "amount": "1.00"}), 422, "CLR_09"),
+            ("/api/admin/advance", json!({"days": -3}), 400, "days"),
+            ("/api/clearing/deduct", json!({"deduction_id": "X", "setl_id": "nope", "amount": "1.00", "reason": "r"}), 422, "CLR_01"),
+        ] {
+            let response = api.client.post(format!("{}{path}", api.base)).json(&body).send().await.unwrap();
+            assert_eq!(response.status().as_u16(), status, "{path} {body}");
+            let text = response.text().await.unwrap();
+            assert!(text.contains(says), "{path} {body}: {text}");
+        }
         for p in ["120000", "310000", "440000"] {
             api.post("/api/clearing/confirm", json!({"period": "2027-01", "province": p})).await;
         }

@@ -117,7 +117,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let shutdown = Shutdown::on_signals();
     let health = yidi_runtime::health::serve(settings.common.grpc, None, shutdown.clone());
-    if !settings.dashboard.ip().is_loopback() && settings.admin_token.as_deref().is_none_or(str::is_empty) {
+    if !settings.dashboard.ip().is_loopback()
+        && settings.admin_token.as_deref().is_none_or(str::is_empty)
+    {
         anyhow::bail!(
             "dashboard {}: the clearing desk's admin calls would be open beyond this machine; set admin_token (YIDI_ADMIN_TOKEN)",
             settings.dashboard
