@@ -25,7 +25,9 @@ running() {
 
 wait_port() {
     local port=$1 what=$2
-    for _ in $(seq 1 300); do
+    # Three minutes: on first start an agency seeds its sample registry and publishes every
+    # filing to the hub before it serves, which takes tens of seconds on a busy 2-core machine.
+    for _ in $(seq 1 1800); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
         sleep 0.1
     done

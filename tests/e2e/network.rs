@@ -34,7 +34,9 @@ fn free_port() -> u16 {
 }
 
 fn wait_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // An agency seeds its registry and publishes its filings before it serves: tens of
+    // seconds when the machine is busy.
+    let deadline = Instant::now() + Duration::from_secs(180);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return;

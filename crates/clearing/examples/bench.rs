@@ -110,6 +110,9 @@ fn main() {
         records
     });
     timed("verify the chain (hub start-up)", records.len(), || chain::verify(&records).unwrap());
+    timed("  of which: decode the events (JSON)", records.len(), || {
+        records.iter().map(|r| serde_json::from_str::<Event>(&r.body).unwrap()).count()
+    });
     let rebuilt = timed("replay the log: decode + re-check + apply", records.len(), || {
         let mut rebuilt = Book::new(Settings::default());
         for record in &records {
