@@ -146,10 +146,7 @@ impl<'de> Deserialize<'de> for Funds {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn yuan(text: &str) -> Amount {
-        parse_amount(text).unwrap()
-    }
+    use crate::text::yuan;
 
     #[test]
     fn a_deduction_takes_the_pooled_fund_first() {

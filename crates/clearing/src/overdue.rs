@@ -138,14 +138,10 @@ pub fn interest(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::text::parse_amount;
+    use crate::text::yuan;
 
     fn date(text: &str) -> NaiveDate {
         text.parse().unwrap()
-    }
-
-    fn yuan(text: &str) -> Amount {
-        parse_amount(text).unwrap()
     }
 
     #[test]

@@ -119,11 +119,7 @@ pub fn usage(settings: &PrepaySettings, prepaid: Amount, outstanding: Amount) ->
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::text::parse_amount;
-
-    fn yuan(text: &str) -> Amount {
-        parse_amount(text).unwrap()
-    }
+    use crate::text::yuan;
 
     #[test]
     fn a_prepayment_is_two_months_of_last_years_average() {

@@ -17,6 +17,13 @@ pub fn parse_amount(text: &str) -> Result<Amount, String> {
     Ok(if value.is_sign_negative() { magnitude.negated() } else { magnitude })
 }
 
+/// Money in a unit test: `yuan("12.30")`, `yuan("-1.00")`.
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+pub fn yuan(text: &str) -> Amount {
+    parse_amount(text).expect("test money")
+}
+
 pub mod amount {
     use super::*;
 
