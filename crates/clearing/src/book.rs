@@ -463,7 +463,7 @@ impl Book {
     fn ladder_steps(&self, today: NaiveDate) -> Vec<(RegionCode, Level, String)> {
         let mut provinces: BTreeSet<RegionCode> = self.levels.keys().copied().collect();
         for round in self.rounds.values() {
-            provinces.extend(round.debtors_due(&self.ledger).into_iter().map(|(p, _)| p));
+            provinces.extend(round.debtors_due().into_iter().map(|(p, _)| p));
         }
         let ladder = &self.settings.ladder;
         provinces
@@ -473,7 +473,7 @@ impl Book {
                     .rounds
                     .values()
                     .filter(|r| r.final_on.is_some())
-                    .filter(|r| !r.outstanding(province, &self.ledger).is_zero())
+                    .filter(|r| !r.outstanding(province).is_zero())
                     .map(|r| (overdue::days_past(r.pay_by, today), r))
                     .filter(|(days, _)| *days > 0)
                     .max_by_key(|(days, _)| *days);
@@ -489,7 +489,7 @@ impl Book {
                             .filter(|r| {
                                 r.final_on.is_some() && overdue::days_past(r.pay_by, today) > 0
                             })
-                            .map(|r| r.outstanding(province, &self.ledger))
+                            .map(|r| r.outstanding(province))
                             .sum();
                         let step = match target {
                             Level::Suspended => {
@@ -586,7 +586,7 @@ impl Book {
                 if amount.is_negative() || amount.is_zero() {
                     return Err(ClearingError::NotPositive(amount.to_string()));
                 }
-                let owed = round.outstanding(*province, &self.ledger);
+                let owed = round.outstanding(*province);
                 if *amount > owed {
                     return Err(ClearingError::Overpayment {
                         province: province.to_string(),
@@ -764,7 +764,7 @@ impl Book {
         let net_sum = netting.net.values().copied().sum();
         Some(Positions {
             period,
-            state: round.state(&self.ledger),
+            state: round.state(),
             generated_on: round.generated_on,
             confirm_by: round.confirm_by,
             pay_by: round.pay_by,
@@ -801,7 +801,7 @@ impl Book {
         let mut rounds = Vec::new();
         let mut aging = [Amount::ZERO; 4];
         for round in self.rounds.values().filter(|r| r.final_on.is_some()) {
-            let due = round.due(province, &self.ledger);
+            let due = round.due(province);
             if due.is_zero() {
                 continue;
             }
@@ -861,7 +861,7 @@ impl Book {
             .flat_map(|r| {
                 r.debtors(&self.ledger)
                     .into_iter()
-                    .filter(|p| r.outstanding(*p, &self.ledger).is_zero())
+                    .filter(|p| r.outstanding(*p).is_zero())
                     .map(move |p| (r.period, p))
             })
             .collect();

@@ -105,14 +105,10 @@ pub struct Notice {
 }
 
 impl Round {
-    pub fn state(&self, ledger: &Ledger) -> RoundState {
+    pub fn state(&self) -> RoundState {
         if self.final_on.is_none() {
             RoundState::Confirming
-        } else if self
-            .debtors_due(ledger)
-            .iter()
-            .all(|(p, _)| self.outstanding(*p, ledger).is_zero())
-        {
+        } else if self.debtors_due().iter().all(|(p, _)| self.outstanding(*p).is_zero()) {
             RoundState::Paid
         } else {
             RoundState::Final
@@ -177,27 +173,24 @@ impl Round {
         self.entries.iter().filter_map(|&i| ledger.entry(i)).map(|e| e.insured).collect()
     }
 
-    /// Once final: each net debtor and what it must pay.
-    pub fn debtors_due(&self, ledger: &Ledger) -> Vec<(RegionCode, Amount)> {
-        if self.final_on.is_none() {
-            return Vec::new();
-        }
-        self.netting(ledger)
+    /// Once final: each net debtor and what it must pay. Nothing is due before.
+    pub fn debtors_due(&self) -> Vec<(RegionCode, Amount)> {
+        let Some(netting) = &self.final_netting else { return Vec::new() };
+        netting
             .net
-            .into_iter()
+            .iter()
             .filter(|(_, net)| net.is_negative())
-            .map(|(p, net)| (p, net.negated()))
+            .map(|(p, net)| (*p, net.negated()))
             .collect()
     }
 
-    pub fn due(&self, province: RegionCode, ledger: &Ledger) -> Amount {
-        if self.final_on.is_none() {
-            return Amount::ZERO;
-        }
-        let net = match &self.final_netting {
-            Some(netting) => netting.net.get(&province).copied().unwrap_or_default(),
-            None => self.netting(ledger).net.get(&province).copied().unwrap_or_default(),
-        };
+    pub fn due(&self, province: RegionCode) -> Amount {
+        let net = self
+            .final_netting
+            .as_ref()
+            .and_then(|n| n.net.get(&province))
+            .copied()
+            .unwrap_or_default();
         if net.is_negative() {
             net.negated()
         } else {
@@ -209,8 +202,8 @@ impl Round {
         self.payments.iter().filter(|p| p.province == province).map(|p| p.amount).sum()
     }
 
-    pub fn outstanding(&self, province: RegionCode, ledger: &Ledger) -> Amount {
-        self.due(province, ledger).saturating_sub(self.paid(province))
+    pub fn outstanding(&self, province: RegionCode) -> Amount {
+        self.due(province).saturating_sub(self.paid(province))
     }
 
     /// The notice of one province: its lines, each with the bills behind it.

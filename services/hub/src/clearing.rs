@@ -221,41 +221,34 @@ impl Desk {
     /// Posts the settled bills the ledger does not hold yet — bills recorded before the
     /// ledger existed — so that ledger = settled bills holds from the start.
     async fn backfill(&self) -> Result<(), DeskError> {
-        let rows = sqlx::query(
-            "SELECT setl_id, insured, treatment, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay, reversed_at
-             FROM settled_bill ORDER BY setl_time, setl_id",
-        )
-        .fetch_all(self.store.pool())
-        .await
-        .map_err(StoreError::from)?;
+        let bills = crate::record::cross_province_bills(&self.store).await?;
         let mut state = self.state.lock().await;
+        let missing: Vec<_> = bills
+            .iter()
+            .filter(|b| !state.book.ledger().contains(&format!("S:{}", b.setl_id)))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
         let today = Desk::business_date(&state.book);
         let mut events = Vec::new();
+        // The reversal of a bill needs its settlement applied first: decide on a copy, and
+        // take the copy only once the events are stored.
         let mut book = state.book.clone();
-        for row in &rows {
-            let text =
-                |i: usize| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(i)?) };
-            let setl_id = text(0)?;
-            let (Ok(insured), Ok(treatment)) =
-                (text(1)?.parse::<RegionCode>(), text(2)?.parse::<RegionCode>())
-            else {
-                continue;
-            };
-            if insured.same_province(treatment) || book.ledger().contains(&format!("S:{setl_id}")) {
-                continue;
-            }
-            let mut funds = Funds::ZERO;
-            for (i, fund) in Fund::ALL.into_iter().enumerate() {
-                funds = funds.with(fund, parse_amount(&text(3 + i)?).unwrap_or(Amount::ZERO));
-            }
-            let reversed: Option<String> = row.try_get(8).map_err(StoreError::from)?;
-            if let Some(event) = book.post_settlement(&setl_id, insured, treatment, funds, today)? {
+        for bill in missing {
+            if let Some(event) = book.post_settlement(
+                &bill.setl_id,
+                bill.insured,
+                bill.treatment,
+                bill.funds,
+                today,
+            )? {
                 book.apply(event.clone())?;
                 events.push(event);
             }
-            if reversed.is_some() {
+            if bill.reversed {
                 if let Some(event) =
-                    book.post_reversal(&setl_id, today, "reversed before the ledger")?
+                    book.post_reversal(&bill.setl_id, today, "reversed before the ledger")?
                 {
                     book.apply(event.clone())?;
                     events.push(event);

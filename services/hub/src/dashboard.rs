@@ -485,7 +485,11 @@ fn escape(text: &str) -> String {
 
 /// A number with the key the browser test reads it by.
 fn cell(key: &str, value: impl std::fmt::Display) -> String {
-    format!("<td class=\"num\" data-key=\"{key}\">{value}</td>")
+    keyed("td", key, value)
+}
+
+fn keyed(tag: &str, key: &str, value: impl std::fmt::Display) -> String {
+    format!("<{tag} class=\"num\" data-key=\"{key}\">{value}</{tag}>")
 }
 
 /// Amounts as f64 only to draw bars: the page prints the exact values beside them.
@@ -716,9 +720,9 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
                 html,
                 "<tr><th>Σ</th>{}</tr></table><p>Gross {} · netted {} · liquidity saved {} · {} bills · disputed carried: {}</p>",
                 cell("net.sum", p.net_sum),
-                cell("netting.gross", p.netting.gross).replace("<td", "<span").replace("</td>", "</span>"),
-                cell("netting.netted", p.netting.netted).replace("<td", "<span").replace("</td>", "</span>"),
-                cell("netting.saved", p.netting.saved).replace("<td", "<span").replace("</td>", "</span>"),
+                keyed("span", "netting.gross", p.netting.gross),
+                keyed("span", "netting.netted", p.netting.netted),
+                keyed("span", "netting.saved", p.netting.saved),
                 p.bills,
                 p.disputed.len()
             );

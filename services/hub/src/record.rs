@@ -1,5 +1,9 @@
 //! The hub's tables: every settled (and reversed) bill, and the national filing database.
 
+use yidi_clearing::funds::{Fund, Funds};
+use yidi_clearing::text::parse_amount;
+use yidi_domain::ids::RegionCode;
+use yidi_domain::money::Amount;
 use yidi_store::{Row, StoreError, Tx};
 use yidi_wire::v1::{FilingRecord, SettleResult, SettleStatus};
 
@@ -89,38 +93,61 @@ pub async fn settled_totals(tx: &mut Tx) -> Result<(i64, i64), StoreError> {
     Ok((row.try_get(0)?, row.try_get(1)?))
 }
 
-/// Count and advance (funds + personal account) of the settled, unreversed cross-province
-/// bills: what the clearing ledger must hold.
-pub async fn settled_advance(
+/// A settled bill treated outside its insured province, as `settled_bill` holds it.
+pub struct CrossProvinceBill {
+    pub setl_id: String,
+    pub insured: RegionCode,
+    pub treatment: RegionCode,
+    /// The advance per fund. An amount that does not read counts as zero, so it shows as a
+    /// mismatch in the conservation check rather than stopping the hub.
+    pub funds: Funds,
+    pub reversed: bool,
+}
+
+/// Every cross-province settled bill, in settlement order: what the clearing ledger must
+/// hold (start-up backfill, and the dashboard's ledger = settled bills check).
+pub async fn cross_province_bills(
     store: &yidi_store::Store,
-) -> Result<(usize, yidi_domain::money::Amount), StoreError> {
-    use yidi_domain::ids::RegionCode;
+) -> Result<Vec<CrossProvinceBill>, StoreError> {
     let rows = sqlx::query(
-        "SELECT insured, treatment, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay
-         FROM settled_bill WHERE reversed_at IS NULL",
+        "SELECT setl_id, insured, treatment, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay, reversed_at
+         FROM settled_bill ORDER BY setl_time, setl_id",
     )
     .fetch_all(store.pool())
     .await?;
-    let mut count = 0;
-    let mut total = yidi_domain::money::Amount::ZERO;
+    let mut bills = Vec::new();
     for row in &rows {
-        let insured: String = row.try_get(0)?;
-        let treatment: String = row.try_get(1)?;
-        let cross = match (insured.parse::<RegionCode>(), treatment.parse::<RegionCode>()) {
-            (Ok(i), Ok(t)) => !i.same_province(t),
-            _ => false,
+        let insured: String = row.try_get(1)?;
+        let treatment: String = row.try_get(2)?;
+        let (Ok(insured), Ok(treatment)) =
+            (insured.parse::<RegionCode>(), treatment.parse::<RegionCode>())
+        else {
+            continue;
         };
-        if !cross {
+        if insured.same_province(treatment) {
             continue;
         }
-        count += 1;
-        for column in 2..7 {
-            let text: String = row.try_get(column)?;
-            // An amount that does not read counts as zero here and shows as a mismatch.
-            if let Ok(amount) = yidi_clearing::text::parse_amount(&text) {
-                total = total + amount;
-            }
+        let mut funds = Funds::ZERO;
+        for (i, fund) in Fund::ALL.into_iter().enumerate() {
+            let text: String = row.try_get(3 + i)?;
+            funds = funds.with(fund, parse_amount(&text).unwrap_or(Amount::ZERO));
         }
+        let reversed: Option<String> = row.try_get(8)?;
+        bills.push(CrossProvinceBill {
+            setl_id: row.try_get(0)?,
+            insured,
+            treatment,
+            funds,
+            reversed: reversed.is_some(),
+        });
     }
-    Ok((count, total))
+    Ok(bills)
+}
+
+/// Count and advance (funds + personal account) of the settled, unreversed cross-province
+/// bills.
+pub async fn settled_advance(store: &yidi_store::Store) -> Result<(usize, Amount), StoreError> {
+    let bills = cross_province_bills(store).await?;
+    let unreversed = bills.iter().filter(|b| !b.reversed);
+    Ok((unreversed.clone().count(), unreversed.map(|b| b.funds.total()).sum()))
 }
