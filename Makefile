@@ -6,7 +6,7 @@ CARGO ?= cargo
 YIDI_RELEASE := $(or $(CARGO_TARGET_DIR),target)/release/yidi
 SHARED ?= ../shared
 
-.PHONY: demo quote-demo test setup build release lint fmt bench loadgen up down status data clean
+.PHONY: demo quote-demo test setup build release lint fmt bench bench-network loadgen up down status data clean
 
 ## demo: the whole network (broker, hub, agencies, exchanges), a HIS stream, and the provinces'
 ## finance offices paying clearing rounds (Shanghai late) on a clock running 3 days every 5 s,
@@ -17,7 +17,7 @@ demo: up
 	@echo "== streaming discharges, Ctrl-C to stop"
 	@$(YIDI_RELEASE) admin provinces --every 5 --days 3 --late 310000 --late-days 40 > .run/logs/provinces.log 2>&1 & \
 		provinces=$$!; trap 'kill $$provinces 2>/dev/null' EXIT INT TERM; \
-		$(YIDI_RELEASE) loadgen --rate 20 --duration 0 --duplicates 3
+		$(YIDI_RELEASE) loadgen --rate 20 --duration 0 --duplicates 3 --drain 3 --roundtrip 0
 
 ## quote-demo: the settlement engine alone over the embedded policies and the spec examples
 quote-demo: setup release
@@ -38,7 +38,7 @@ status:
 test: setup
 	@scripts/install-broker.sh > /dev/null
 	$(CARGO) build --workspace --bins --locked
-	$(CARGO) test --workspace --locked
+	YIDI_TANSU=$$(scripts/install-broker.sh) $(CARGO) test --workspace --locked
 	YIDI_TEST_POSTGRES=$$(scripts/postgres.sh start) \
 		$(CARGO) test --locked -p yidi-agency --test store_backends -p yidi-hub --test desk_backends -- --ignored
 	@echo "make test: all suites passed"
@@ -61,11 +61,20 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## bench: quote 100,000 realistic cases, and clear a month of 1,000,000 bills among 31
-## provinces; report throughput (figures, never thresholds)
+## bench: quote 100,000 realistic cases, clear a month of 1,000,000 bills among 31 provinces,
+## and drive the whole network open loop in steps (bench-network); figures, never thresholds
 bench: release
 	@scripts/bench.sh "$(YIDI_RELEASE)"
 	$(CARGO) run --release --locked -p yidi-clearing --example bench -- $(or $(BILLS),1000000)
+	@$(MAKE) --no-print-directory bench-network
+
+## bench-network: a fresh network (.run/bench-*), its idle CPU, the step table with CPU per
+## settlement per process, and the raw broker; BROKERS="patched published" compares the
+## carried tansu patch with tansu as published; STEPS=… STEP_SECONDS=… (default 60 s a step)
+bench-network: setup release
+	@scripts/install-broker.sh > /dev/null
+	$(CARGO) build --release --locked -p yidi-hub -p yidi-agency -p yidi-exchange
+	@scripts/bench-network.sh "$(YIDI_RELEASE)"
 
 ## loadgen: drive the running network (make up) for 60 s and compare with the raw broker
 loadgen: release

@@ -1,21 +1,72 @@
 #!/usr/bin/env bash
-# Installs the Kafka-protocol broker yidi runs on one machine: tansu, built from crates.io
-# with SQLite storage (features dynostore,libsql), as measured in ../shared/tech-notes.md §2.
-# The build takes ~10 minutes on 2 cores, so the binary is cached outside the clone and this
-# script returns at once when it is already there. Idempotent; prints the binary's path.
+# Installs the Kafka-protocol broker yidi runs on one machine: tansu 0.6.0 with SQLite storage
+# (features dynostore,libsql), built from the crates.io source of its crates with yidi's carried
+# patch to tansu-storage applied (deploy/broker/tansu-0.6.0-storage.patch: fetches that wake on
+# produce instead of sleeping out their wait, statements prepared once, an index on headers;
+# ARCHITECTURE.md "The broker" and BENCH.md say why).
+# The build takes ~10 minutes on 2 cores, so the binary is cached outside the clone, under a
+# name that includes the patch's hash, and this script returns at once when it is already there.
+# Idempotent; prints the binary's path.
+#
+#   YIDI_BROKER_PATCH=none   build tansu 0.6.0 exactly as published (for before/after figures)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 TANSU_VERSION=0.6.0
 CACHE="${YIDI_CACHE:-$HOME/.cache/yidi}"
-ROOT="$CACHE/tansu-$TANSU_VERSION"
+PATCH="${YIDI_BROKER_PATCH:-$PWD/deploy/broker/tansu-$TANSU_VERSION-storage.patch}"
+if [ "$PATCH" = none ]; then
+    flavour=published
+else
+    flavour="patched-$(sha256sum "$PATCH" | cut -c1-12)"
+fi
+ROOT="$CACHE/tansu-$TANSU_VERSION-$flavour"
 BIN="$ROOT/bin/tansu"
 if [ -x "$BIN" ] && "$BIN" --help 2>&1 | grep -q "libsql"; then
     echo "$BIN"
     exit 0
 fi
-mkdir -p "$ROOT"
-echo "building tansu $TANSU_VERSION into $ROOT (about 10 minutes, once per machine)" >&2
-# A private target dir: cargo install removes it afterwards, and it must not clash with ours.
-cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
-    --root "$ROOT" --target-dir "$CACHE/tansu-build" >&2
+echo "building tansu $TANSU_VERSION ($flavour) into $ROOT (about 10 minutes, once per machine)" >&2
+
+# The published sources of tansu and tansu-storage, through cargo itself (crates.io is the only
+# registry this machine reaches): a throwaway manifest makes `cargo fetch` download them.
+# One source folder for every flavour: cargo then rebuilds only tansu-storage and what depends
+# on it when the patch changes, not all ~600 crates.
+SRC="$CACHE/tansu-src"
+rm -rf "$SRC"
+mkdir -p "$SRC/fetch/src"
+cat > "$SRC/fetch/Cargo.toml" <<EOF
+[package]
+name = "yidi-fetch-tansu"
+version = "0.0.0"
+edition = "2021"
+publish = false
+[dependencies]
+tansu = { version = "=$TANSU_VERSION", default-features = false, features = ["dynostore", "libsql"] }
+EOF
+echo 'fn main() {}' > "$SRC/fetch/src/main.rs"
+cargo fetch --manifest-path "$SRC/fetch/Cargo.toml" >&2
+registry="${CARGO_HOME:-$HOME/.cargo}/registry/cache"
+for crate in tansu tansu-storage; do
+    file=$(find "$registry" -name "$crate-$TANSU_VERSION.crate" | head -n 1)
+    [ -n "$file" ] || { echo "install-broker: $crate $TANSU_VERSION was not downloaded" >&2; exit 1; }
+    tar -xzf "$file" -C "$SRC"
+done
+
+if [ "$PATCH" != none ]; then
+    # The patch names its files as in tansu's repository (tansu-storage/src/...).
+    (cd "$SRC/tansu-storage-$TANSU_VERSION" && git apply -p2 "$PATCH")
+fi
+# Build the published tansu package against this copy of tansu-storage. Its own Cargo.lock
+# pins every other dependency as released; cargo changes only the tansu-storage entry.
+cat >> "$SRC/tansu-$TANSU_VERSION/Cargo.toml" <<EOF
+
+[patch.crates-io]
+tansu-storage = { path = "../tansu-storage-$TANSU_VERSION" }
+EOF
+cargo build --release --manifest-path "$SRC/tansu-$TANSU_VERSION/Cargo.toml" \
+    --features dynostore,libsql --bin tansu --target-dir "$CACHE/tansu-build" >&2
+mkdir -p "$ROOT/bin"
+cp "$CACHE/tansu-build/release/tansu" "$BIN.tmp"
+mv "$BIN.tmp" "$BIN"
 "$BIN" --help >/dev/null
 echo "$BIN"

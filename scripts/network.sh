@@ -51,7 +51,10 @@ up() {
     wait_port "$BROKER_PORT" broker
     for service in "${SERVICES[@]}"; do
         if running "$service"; then continue; fi
-        nohup "$TARGET/$(binary_of "$service")" --config "deploy/config/local/$service.toml" \
+        # Each service's database lives under $RUN, so that a second network (the benchmark's,
+        # YIDI_RUN=.run/bench) never touches the demo's data.
+        YIDI_DATABASE="sqlite://$RUN/data/$service.db" \
+            nohup "$TARGET/$(binary_of "$service")" --config "deploy/config/local/$service.toml" \
             > "$RUN/logs/$service.log" 2>&1 &
         echo $! > "$RUN/pids/$service.pid"
         # The hub creates the shared topics; start the rest once it is serving.

@@ -13,20 +13,16 @@ fn binaries() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
+/// The broker `make test` installs: `YIDI_TANSU`, or what `scripts/install-broker.sh` prints
+/// (the cached, patched build; it returns at once once built).
 fn tansu() -> PathBuf {
     if let Some(path) = std::env::var_os("YIDI_TANSU") {
         return PathBuf::from(path);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let cache =
-        std::env::var_os("YIDI_CACHE").map(PathBuf::from).unwrap_or(home.join(".cache/yidi"));
-    let path = cache.join("tansu-0.6.0/bin/tansu");
-    assert!(
-        path.exists(),
-        "no broker at {}: run scripts/install-broker.sh (make test does)",
-        path.display()
-    );
-    path
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-broker.sh");
+    let output = Command::new(&script).stderr(Stdio::inherit()).output().unwrap();
+    assert!(output.status.success(), "{} failed: no broker to test with", script.display());
+    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
 }
 
 fn free_port() -> u16 {

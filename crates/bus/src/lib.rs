@@ -10,9 +10,11 @@
 //! - [`topics`]: topic names and creation.
 //! - [`message`]: incoming and outgoing messages with yidi's headers.
 //! - [`client`]: producer and consumer configuration, the consumer loop, dead letters.
+//! - [`producer`]: the idempotent producer whose sends are awaited.
 
 pub mod client;
 pub mod message;
+pub mod producer;
 pub mod topics;
 
 pub use client::{Bus, BusConfig, Consumer, HandlerError};

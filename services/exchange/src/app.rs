@@ -69,20 +69,27 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         Some((routes, "yidi.v1.Exchange")),
         shutdown.clone(),
     );
-    let bills = bus.consumer(&format!("exchange-{province}-bills"), &[discharge])?;
-    let answers = bus.consumer(&format!("exchange-{province}-results"), &[results])?;
-    let statements = bus.consumer(
-        &format!("exchange-{province}-statements"),
-        &[topics::exchange_statements(province.as_str())],
+    // One consumer for all of the exchange's topics: every consumer costs the broker a fetch loop.
+    let statements = topics::exchange_statements(province.as_str());
+    let consumer = bus.consumer(
+        &format!("exchange-{province}"),
+        &[discharge.clone(), results.clone(), statements.clone()],
     )?;
     info!(%province, grpc = %settings.common.grpc, "exchange ready");
-    tokio::join!(
-        bills.run(&bus, shutdown.clone().requested(), |m| exchange.on_discharge(m)),
-        answers.run(&bus, shutdown.clone().requested(), |m| exchange.on_result(m)),
-        statements.run(&bus, shutdown.clone().requested(), |m| crate::statement::on_request(
-            &exchange, m
-        )),
-    );
+    let handle = |m: yidi_bus::Incoming| {
+        let exchange = &exchange;
+        let (discharge, results) = (&discharge, &results);
+        async move {
+            if m.topic == *discharge {
+                exchange.on_discharge(m).await
+            } else if m.topic == *results {
+                exchange.on_result(m).await
+            } else {
+                crate::statement::on_request(exchange, m).await
+            }
+        }
+    };
+    consumer.run(&bus, shutdown.clone().requested(), handle).await;
     grpc.abort();
     Ok(())
 }

@@ -154,10 +154,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             }
         }
     });
-    let requests = bus.consumer("hub-requests", &[topics::HUB_REQUESTS.to_owned()])?;
-    let results = bus.consumer("hub-results", &[topics::HUB_RESULTS.to_owned()])?;
-    let filings = bus.consumer("hub-filings", &[topics::FILING.to_owned()])?;
-    let statements = bus.consumer("hub-statements", &[topics::HUB_STATEMENTS.to_owned()])?;
+    // One consumer for all of the hub's topics: every consumer costs the broker a fetch loop.
+    let consumer = bus.consumer("hub", &Hub::topics())?;
     // After each cut-off, ask every treatment province's exchange for its statement.
     let (cut_off, mut cut_offs) = tokio::sync::mpsc::unbounded_channel();
     desk.on_cut_off(cut_off);
@@ -189,12 +187,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }
     });
     info!(served = ?hub.served, suspended = ?hub.suspended, "hub ready");
-    tokio::join!(
-        requests.run(&bus, shutdown.clone().requested(), |m| hub.route_request(&bus, m)),
-        results.run(&bus, shutdown.clone().requested(), |m| hub.route_result(&bus, m)),
-        filings.run(&bus, shutdown.clone().requested(), |m| hub.record_filing(&bus, m)),
-        statements.run(&bus, shutdown.clone().requested(), |m| hub.record_statement(&bus, m)),
-    );
+    consumer.run(&bus, shutdown.clone().requested(), |m| hub.handle(&bus, m)).await;
     statement_requests.abort();
     health.abort();
     calendar.abort();

@@ -45,6 +45,32 @@ fn province_of(code: &str) -> Option<RegionCode> {
 }
 
 impl Hub {
+    /// The hub's topics, read by its one consumer.
+    pub fn topics() -> Vec<String> {
+        [topics::HUB_REQUESTS, topics::HUB_RESULTS, topics::FILING, topics::HUB_STATEMENTS]
+            .map(str::to_owned)
+            .to_vec()
+    }
+
+    /// Any message of [`Hub::topics`], to the flow of its topic.
+    pub async fn handle(
+        &self,
+        bus: &Bus,
+        incoming: Incoming,
+    ) -> Result<Vec<Outgoing>, HandlerError> {
+        match incoming.topic.as_str() {
+            topics::HUB_REQUESTS => self.route_request(bus, incoming).await,
+            topics::HUB_RESULTS => self.route_result(bus, incoming).await,
+            topics::FILING => self.record_filing(bus, incoming).await,
+            topics::HUB_STATEMENTS => self.record_statement(bus, incoming).await,
+            other => Ok(vec![bus.dead_letter(
+                &incoming,
+                "UNEXPECTED_TOPIC",
+                &format!("the hub does not read {other}"),
+            )]),
+        }
+    }
+
     /// Exchange → agency: route by `insuplc_admdvs`, or answer for the agency.
     pub async fn route_request(
         &self,

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The network benchmark (`make bench-network`, part of `make bench`): for each broker flavour, a
+# fresh network under .run/bench-<flavour>, then in one run: the idle network's CPU, the
+# open-loop step table (latency, bills lost, CPU per settlement of every process, from /proc),
+# and the raw broker's round trip and bulk rate. Figures, never thresholds.
+#   BROKERS="patched published"   the flavours to compare (default: patched, the one make up runs)
+#   STEPS=50,100,200,500,1000,2000  STEP_SECONDS=60  IDLE_SECONDS=20
+set -euo pipefail
+cd "$(dirname "$0")/.."
+YIDI="${1:-${CARGO_TARGET_DIR:-target}/release/yidi}"
+if YIDI_RUN=.run scripts/network.sh status | grep -q "running"; then
+    echo "bench: the demo network (.run) is running on the same ports; stop it with make down" >&2
+    exit 1
+fi
+for flavour in ${BROKERS:-patched}; do
+    export YIDI_RUN=".run/bench-$flavour"
+    if [ "$flavour" = published ]; then export YIDI_BROKER_PATCH=none; else unset YIDI_BROKER_PATCH; fi
+    scripts/network.sh down > /dev/null 2>&1 || true
+    rm -rf "$YIDI_RUN"
+    scripts/network.sh up > /dev/null
+    # The agencies publish their seeded filings on first start; let the hub take them in.
+    sleep 10
+    echo "== broker: tansu 0.6.0, $flavour ($(nproc) cores, $(uname -m))"
+    "$YIDI" loadgen --steps "${STEPS:-50,100,200,500,1000,2000}" --duration "${STEP_SECONDS:-60}" \
+        --idle "${IDLE_SECONDS:-20}" --pids "$YIDI_RUN/pids" || status=$?
+    scripts/network.sh down > /dev/null
+    [ "${status:-0}" = 0 ] || exit "$status"
+done
