@@ -25,6 +25,14 @@ if [ -x "$BIN" ] && "$BIN" --help 2>&1 | grep -q "libsql"; then
     echo "$BIN"
     exit 0
 fi
+mkdir -p "$CACHE"
+# One build at a time (make up and make test may both ask): the others wait, then find it built.
+exec 9> "$CACHE/install-broker.lock"
+flock 9
+if [ -x "$BIN" ] && "$BIN" --help 2>&1 | grep -q "libsql"; then
+    echo "$BIN"
+    exit 0
+fi
 echo "building tansu $TANSU_VERSION ($flavour) into $ROOT (about 10 minutes, once per machine)" >&2
 
 # The published sources of tansu and tansu-storage, through cargo itself (crates.io is the only

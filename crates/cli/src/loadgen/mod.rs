@@ -26,7 +26,7 @@ use anyhow::{anyhow, Context};
 use hdrhistogram::Histogram;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use yidi_bus::topics;
 use yidi_domain::ids::RegionCode;
@@ -175,6 +175,8 @@ pub(crate) fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
+        // Gives up when the sender does, so a bill counted as not sent was not sent.
+        .set("message.timeout.ms", &SEND_TIMEOUT.as_millis().to_string())
         .create()?)
 }
 
@@ -293,8 +295,7 @@ async fn drive(args: Args) -> anyhow::Result<()> {
     }
     receiver.abort();
     if args.roundtrip > 0 {
-        let figures = raw::measure(&args.brokers, args.roundtrip).await?;
-        raw::print(&figures, args.roundtrip);
+        raw::measure(&args.brokers, args.roundtrip).await?;
     }
     Ok(())
 }
@@ -436,32 +437,12 @@ async fn receive(consumer: StreamConsumer, pending: Pending, tally: Shared) {
         let Ok(message) = consumer.recv().await else {
             continue;
         };
-        let mut content_type = ContentType::Protobuf;
-        let mut msgid = String::new();
-        if let Some(found) = message.headers() {
-            for header in found.iter() {
-                let value = header
-                    .value
-                    .map(|v| String::from_utf8_lossy(v).into_owned())
-                    .unwrap_or_default();
-                match header.key {
-                    headers::CONTENT_TYPE => {
-                        content_type =
-                            ContentType::from_header(Some(&value)).unwrap_or(ContentType::Protobuf)
-                    }
-                    headers::MSGID => msgid = value,
-                    _ => {}
-                }
-            }
-        }
-        let Ok(result) = codec::decode::<SettleResult>(
-            message.payload().unwrap_or_default(),
-            content_type,
-            "SettleResult",
-        ) else {
+        let incoming = yidi_bus::Incoming::from_kafka(&message);
+        let Ok(result) = incoming.decode::<SettleResult>("SettleResult") else {
             continue;
         };
-        let due = pending.lock().ok().and_then(|mut p| p.remove(&msgid));
+        let msgid = incoming.header(headers::MSGID).unwrap_or_default();
+        let due = pending.lock().ok().and_then(|mut p| p.remove(msgid));
         if let Ok(mut tally) = tally.lock() {
             tally.results += 1;
             if let Some(due) = due {
