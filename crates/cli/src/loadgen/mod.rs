@@ -176,7 +176,7 @@ pub(crate) fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
         .set("acks", "all")
         .set("linger.ms", "5")
         // Gives up when the sender does, so a bill counted as not sent was not sent.
-        .set("message.timeout.ms", &SEND_TIMEOUT.as_millis().to_string())
+        .set("message.timeout.ms", SEND_TIMEOUT.as_millis().to_string())
         .create()?)
 }
 
