@@ -226,23 +226,22 @@ impl Step {
     }
 }
 
-fn micros(duration: Duration) -> u64 {
+/// A list of region codes from the command line, or an error naming the flag.
+fn regions(codes: &[String], flag: &str) -> anyhow::Result<Vec<RegionCode>> {
+    codes
+        .iter()
+        .map(|code| code.parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow!("{flag}: {e}"))
+}
+
+pub(crate) fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 async fn drive(args: Args) -> anyhow::Result<()> {
-    let treatments: Vec<RegionCode> = args
-        .treatment
-        .iter()
-        .map(|t| t.parse())
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow!("--treatment: {e}"))?;
-    let insured: Vec<RegionCode> = args
-        .insured
-        .iter()
-        .map(|t| t.parse())
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow!("--insured: {e}"))?;
+    let treatments = regions(&args.treatment, "--treatment")?;
+    let insured = regions(&args.insured, "--insured")?;
     let result_topics: Vec<String> =
         treatments.iter().map(|t| topics::his_settlement(t.as_str())).collect();
     let group = format!("loadgen-{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());

@@ -12,7 +12,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::FutureRecord;
 use yidi_bus::topics;
 
-use super::{assigned, consumer, histogram, millis, producer};
+use super::{assigned, consumer, histogram, micros, millis, producer};
 
 /// Messages of the bulk rate run: enough for a steady rate, few enough for a benchmark.
 const BULK_MESSAGES: u32 = 20_000;
@@ -118,8 +118,4 @@ async fn bulk_rate(brokers: &str) -> anyhow::Result<f64> {
     }
     reader.await.context("bulk: reader")??;
     Ok(f64::from(BULK_MESSAGES) / started.elapsed().as_secs_f64())
-}
-
-fn micros(elapsed: Duration) -> u64 {
-    u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
 }
