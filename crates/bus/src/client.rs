@@ -2,7 +2,6 @@
 //!
 //! Every rdkafka property that matters is set explicitly (house style rule 6).
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -201,18 +200,30 @@ pub struct Consumer {
 /// broker round trip per batch rather than per message.
 const BATCH_MAX: usize = 256;
 
+/// What a lane handler answers: the replies of each message, in the lane's order, once the
+/// effects of the whole lane are durable; or an error when none of them is (the transaction
+/// was rolled back), and then every message of the lane is handled again.
+pub type LaneAnswer = Result<Vec<Vec<Outgoing>>, HandlerError>;
+
+/// A service's decisions over a lane: the messages of one topic partition, in order. Plain
+/// over plain data, so a test calls it in-process without a broker.
+pub trait LaneHandler {
+    /// Decides `lane` in order and makes the effects of all of it durable together (one
+    /// database transaction), or none of them.
+    fn handle<'a>(&'a self, lane: &'a [Incoming]) -> impl Future<Output = LaneAnswer> + 'a;
+}
+
 impl Consumer {
     /// Handles messages until `shutdown` completes, then commits the stored offsets. A batch is
     /// what the client has already fetched (up to [`BATCH_MAX`]); it is split into lanes, one
-    /// per topic partition: each lane's messages are handled in order, the lanes concurrently
-    /// (a slow statement request does not hold up bills). Each message's effect is made
-    /// durable by its handler; the replies of the whole batch are then sent together and
-    /// acknowledged; only then are the batch's offsets stored. A crash anywhere replays, and
-    /// the handlers' inboxes make replays harmless.
-    pub async fn run<H, F>(self, bus: &Bus, shutdown: impl Future<Output = ()>, handler: H)
+    /// per topic partition, handled concurrently. A lane goes to `handler` whole: it decides
+    /// the messages in order and persists them in one transaction (group commit). The replies
+    /// of the whole batch are then sent together and acknowledged; only then are the batch's
+    /// offsets stored. A crash anywhere replays, and the handlers' inboxes make replays
+    /// harmless.
+    pub async fn run<H>(self, bus: &Bus, shutdown: impl Future<Output = ()>, handler: &H)
     where
-        H: Fn(Incoming) -> F,
-        F: Future<Output = Result<Vec<Outgoing>, HandlerError>>,
+        H: LaneHandler,
     {
         tokio::pin!(shutdown);
         info!(group = %self.group, "consuming");
@@ -236,7 +247,7 @@ impl Consumer {
                     _ => break,
                 }
             }
-            let replies = handle_batch(bus, &batch, &handler).await;
+            let replies = handle_batch(bus, &mut batch, handler).await;
             deliver(bus, &replies).await;
             for incoming in &batch {
                 if let Err(error) =
@@ -253,49 +264,66 @@ impl Consumer {
     }
 }
 
-/// One partition's messages of a batch, in their order.
-fn lanes(batch: &[Incoming]) -> Vec<Vec<&Incoming>> {
-    let mut lanes: BTreeMap<(&str, i32), Vec<&Incoming>> = BTreeMap::new();
-    for incoming in batch {
-        lanes.entry((incoming.topic.as_str(), incoming.partition)).or_default().push(incoming);
-    }
-    lanes.into_values().collect()
+/// Orders a batch by topic partition (stably: each partition keeps its order) and returns one
+/// lane per partition.
+fn lanes(batch: &mut [Incoming]) -> Vec<&[Incoming]> {
+    batch.sort_by(|a, b| (a.topic.as_str(), a.partition).cmp(&(b.topic.as_str(), b.partition)));
+    batch.chunk_by(|a, b| a.topic == b.topic && a.partition == b.partition).collect()
 }
 
-/// Handles a batch: each lane in order, the lanes concurrently; returns every reply, lane by
-/// lane. A plain function of the messages and the handler, so it is tested without a broker.
-async fn handle_batch<H, F>(bus: &Bus, batch: &[Incoming], handler: &H) -> Vec<Outgoing>
+/// Handles a batch: each lane whole and in order, the lanes concurrently; returns every
+/// reply, lane by lane. A plain function of the messages and the handler, so it is tested
+/// without a broker.
+async fn handle_batch<H>(bus: &Bus, batch: &mut [Incoming], handler: &H) -> Vec<Outgoing>
 where
-    H: Fn(Incoming) -> F,
-    F: Future<Output = Result<Vec<Outgoing>, HandlerError>>,
+    H: LaneHandler,
 {
-    let lanes = lanes(batch).into_iter().map(|lane| async move {
-        let mut replies = Vec::new();
-        for incoming in lane {
-            replies.extend(handle_one(bus, incoming, handler).await);
-        }
-        replies
-    });
+    let lanes = lanes(batch).into_iter().map(|lane| handle_lane(bus, lane, handler));
     futures_util::future::join_all(lanes).await.into_iter().flatten().collect()
+}
+
+/// Handles a lane in one go; when that fails (nothing of it was persisted), one message at a
+/// time, in order, so that one message that keeps failing costs only itself.
+async fn handle_lane<H>(bus: &Bus, lane: &[Incoming], handler: &H) -> Vec<Outgoing>
+where
+    H: LaneHandler,
+{
+    if lane.len() > 1 {
+        match handler.handle(lane).await {
+            Ok(answers) if answers.len() == lane.len() => return answers.concat(),
+            Ok(answers) => error!(
+                messages = lane.len(),
+                answers = answers.len(),
+                "a lane handler answered the wrong number of messages; handling them one by one"
+            ),
+            Err(error) => {
+                warn!(messages = lane.len(), reason = %error, "the lane failed as a whole; handling its messages one by one");
+            }
+        }
+    }
+    let mut replies = Vec::new();
+    for incoming in lane {
+        replies.extend(handle_one(bus, incoming, handler).await);
+    }
+    replies
 }
 
 /// Handles one message: retries passing failures with backoff, and after the last attempt
 /// answers with a dead letter carrying the reason, so nothing is lost or retried forever.
-async fn handle_one<H, F>(bus: &Bus, incoming: &Incoming, handler: &H) -> Vec<Outgoing>
+async fn handle_one<H>(bus: &Bus, incoming: &Incoming, handler: &H) -> Vec<Outgoing>
 where
-    H: Fn(Incoming) -> F,
-    F: Future<Output = Result<Vec<Outgoing>, HandlerError>>,
+    H: LaneHandler,
 {
     let mut backoff = Duration::from_millis(50);
     for attempt in 1..=HANDLER_ATTEMPTS_MAX {
-        match handler(incoming.clone()).await {
-            Ok(replies) => return replies,
-            Err(error) => {
-                warn!(attempt, topic = %incoming.topic, offset = incoming.offset, reason = %error, "handling failed; retrying");
-                if attempt == HANDLER_ATTEMPTS_MAX {
-                    return vec![bus.dead_letter(incoming, "HANDLER_FAILED", &error.0)];
-                }
-            }
+        let failure = match handler.handle(std::slice::from_ref(incoming)).await {
+            Ok(mut answers) if answers.len() == 1 => return answers.pop().unwrap_or_default(),
+            Ok(answers) => HandlerError(format!("the handler answered {} times", answers.len())),
+            Err(error) => error,
+        };
+        warn!(attempt, topic = %incoming.topic, offset = incoming.offset, reason = %failure, "handling failed; retrying");
+        if attempt == HANDLER_ATTEMPTS_MAX {
+            return vec![bus.dead_letter(incoming, "HANDLER_FAILED", &failure.0)];
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -357,13 +385,11 @@ mod tests {
 
     #[test]
     fn a_batch_splits_into_one_lane_per_partition_keeping_each_partitions_order() {
-        let batch =
+        let mut batch =
             [message("a", 0, 1), message("b", 0, 7), message("a", 0, 2), message("a", 1, 5)];
-        let lanes: Vec<Vec<(String, i32, i64)>> = lanes(&batch)
+        let lanes: Vec<Vec<(String, i32, i64)>> = lanes(&mut batch)
             .into_iter()
-            .map(|lane| {
-                lane.into_iter().map(|m| (m.topic.clone(), m.partition, m.offset)).collect()
-            })
+            .map(|lane| lane.iter().map(|m| (m.topic.clone(), m.partition, m.offset)).collect())
             .collect();
         assert_eq!(
             lanes,
@@ -375,31 +401,93 @@ mod tests {
         );
     }
 
+    /// What a test handler saw: each call's (topic, offsets).
+    type Calls = Mutex<Vec<(String, Vec<i64>)>>;
+
+    /// A handler that answers every message, except as told.
+    #[derive(Default)]
+    struct Script {
+        calls: Calls,
+        /// Every lane of more than one message fails as a whole.
+        lanes_fail: bool,
+        /// This offset fails once on its own (a database busy).
+        fails_once: Mutex<Option<i64>>,
+        /// Any call holding this offset fails (a message that can never be persisted).
+        poison: Option<i64>,
+    }
+
+    impl LaneHandler for Script {
+        async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {
+            // The first lane yields while the other runs: lanes are concurrent.
+            tokio::task::yield_now().await;
+            let offsets = lane.iter().map(|m| m.offset).collect();
+            self.calls.lock().unwrap().push((lane[0].topic.clone(), offsets));
+            if self.lanes_fail && lane.len() > 1 {
+                return Err(HandlerError("database is locked".into()));
+            }
+            if lane.iter().any(|m| Some(m.offset) == self.poison) {
+                return Err(HandlerError("constraint failed".into()));
+            }
+            let mut fails_once = self.fails_once.lock().unwrap();
+            if lane.len() == 1 && *fails_once == Some(lane[0].offset) {
+                *fails_once = None;
+                return Err(HandlerError("database is locked".into()));
+            }
+            Ok(lane.iter().map(|m| vec![reply_to(m)]).collect())
+        }
+    }
+
+    fn keys(replies: &[Outgoing]) -> Vec<(&str, &str)> {
+        replies.iter().map(|r| (r.topic.as_str(), r.key.as_str())).collect()
+    }
+
     #[tokio::test]
-    async fn every_message_of_a_batch_is_handled_once_in_partition_order_and_answered() {
+    async fn each_lane_is_handed_over_whole_in_partition_order_and_every_message_answered() {
         let bus = offline_bus();
-        let batch: Vec<Incoming> = (0..6)
+        let mut batch: Vec<Incoming> = (0..6)
             .map(|offset| message(if offset % 2 == 0 { "even" } else { "odd" }, 0, offset))
             .collect();
-        let seen = Mutex::new(Vec::new());
-        let handler = |incoming: Incoming| {
-            let seen = &seen;
-            async move {
-                // The first lane yields while the other runs: lanes are concurrent.
-                tokio::task::yield_now().await;
-                seen.lock().unwrap().push((incoming.topic.clone(), incoming.offset));
-                Ok(vec![reply_to(&incoming)])
-            }
-        };
-        let replies = handle_batch(&bus, &batch, &handler).await;
-        let seen = seen.into_inner().unwrap();
-        assert_eq!(seen.len(), 6);
-        let order = |topic: &str| -> Vec<i64> {
-            seen.iter().filter(|(t, _)| t == topic).map(|(_, o)| *o).collect()
-        };
-        assert_eq!(order("even"), vec![0, 2, 4]);
-        assert_eq!(order("odd"), vec![1, 3, 5]);
-        let keys: Vec<&str> = replies.iter().map(|r| r.key.as_str()).collect();
-        assert_eq!(keys, vec!["even/0/0", "even/0/2", "even/0/4", "odd/0/1", "odd/0/3", "odd/0/5"]);
+        let script = Script::default();
+        let replies = handle_batch(&bus, &mut batch, &script).await;
+        let mut calls = script.calls.into_inner().unwrap();
+        calls.sort();
+        assert_eq!(calls, vec![("even".into(), vec![0, 2, 4]), ("odd".into(), vec![1, 3, 5])]);
+        let replied: Vec<&str> = replies.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(
+            replied,
+            vec!["even/0/0", "even/0/2", "even/0/4", "odd/0/1", "odd/0/3", "odd/0/5"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lane_that_fails_is_handled_again_one_message_at_a_time_in_order() {
+        let bus = offline_bus();
+        let mut batch: Vec<Incoming> = (0..3).map(|offset| message("t", 0, offset)).collect();
+        let script =
+            Script { lanes_fail: true, fails_once: Mutex::new(Some(1)), ..Script::default() };
+        let replies = handle_batch(&bus, &mut batch, &script).await;
+        let calls: Vec<Vec<i64>> =
+            script.calls.into_inner().unwrap().into_iter().map(|c| c.1).collect();
+        assert_eq!(calls, vec![vec![0, 1, 2], vec![0], vec![1], vec![1], vec![2]]);
+        assert_eq!(
+            keys(&replies),
+            vec![("replies", "t/0/0"), ("replies", "t/0/1"), ("replies", "t/0/2")]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_message_that_keeps_failing_is_dead_lettered_with_its_reason_and_the_rest_answered() {
+        let bus = offline_bus();
+        let mut batch: Vec<Incoming> = (0..3).map(|offset| message("t", 0, offset)).collect();
+        let script = Script { poison: Some(1), ..Script::default() };
+        let replies = handle_batch(&bus, &mut batch, &script).await;
+        assert_eq!(
+            keys(&replies),
+            vec![("replies", "t/0/0"), (topics::DEAD_LETTER, "t/0/1"), ("replies", "t/0/2")]
+        );
+        let reason = replies[1].headers.iter().find(|(name, _)| name == "reason");
+        assert_eq!(reason.map(|(_, value)| value.as_str()), Some("constraint failed"));
+        let attempts = script.calls.into_inner().unwrap().iter().filter(|c| c.1 == [1]).count();
+        assert_eq!(attempts, HANDLER_ATTEMPTS_MAX as usize);
     }
 }

@@ -17,5 +17,5 @@ pub mod message;
 pub mod producer;
 pub mod topics;
 
-pub use client::{Bus, BusConfig, Consumer, HandlerError};
+pub use client::{Bus, BusConfig, Consumer, HandlerError, LaneAnswer, LaneHandler};
 pub use message::{Incoming, Outgoing};

@@ -79,15 +79,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         regions,
         store,
         rules: BenefitRules::default(),
+        bus: bus.clone(),
     };
     let consumer = bus.consumer(
         &format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-")),
         &request_topics,
     )?;
     info!(name = %settings.common.name, topics = ?request_topics, "agency ready");
-    consumer
-        .run(&bus, shutdown.clone().requested(), |incoming| agency.handle(&bus, incoming))
-        .await;
+    consumer.run(&bus, shutdown.clone().requested(), &agency).await;
     health.abort();
     Ok(())
 }

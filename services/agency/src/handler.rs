@@ -1,13 +1,15 @@
 //! The agency's message handler: settlement requests and reversals of its own regions.
 //!
-//! Each message is prefetched (person, contributions, filings, accumulators), decided by the
-//! pure domain, then persisted with its inbox record in one transaction, and only then
-//! answered. A replay finds the inbox record and gets the first answer back.
+//! A lane of messages (one request partition, in order) shares one transaction: each message
+//! is prefetched (person, contributions, filings, accumulators), decided by the pure domain and
+//! persisted with its inbox record; the lane is committed once (group commit) and only then
+//! answered. A later message of the lane sees what an earlier one wrote. A replay finds the
+//! inbox record and gets the first answer back.
 
 use chrono::{Datelike, NaiveDateTime};
 use prost::Message;
 use tracing::{info, warn};
-use yidi_bus::{topics, HandlerError, Incoming, Outgoing};
+use yidi_bus::{topics, Bus, HandlerError, Incoming, LaneAnswer, LaneHandler, Outgoing};
 use yidi_domain::benefit::{self, BenefitRules, Category};
 use yidi_domain::claim::{Claim, Flags, Person};
 use yidi_domain::filing::{self, Episode};
@@ -31,6 +33,8 @@ pub struct Agency {
     pub regions: Vec<InsuredRegion>,
     pub store: Store,
     pub rules: BenefitRules,
+    /// Names the agency in dead letters.
+    pub bus: Bus,
 }
 
 fn retry(error: StoreError) -> HandlerError {
@@ -60,29 +64,28 @@ impl Agency {
             .or_else(|| self.regions.iter().find(|r| r.region == code.province()))
     }
 
-    /// Handles one consumed message.
-    pub async fn handle(
+    /// Decides one consumed message inside the lane's transaction.
+    async fn decide_message(
         &self,
-        bus: &yidi_bus::Bus,
-        incoming: Incoming,
+        tx: &mut Tx,
+        incoming: &Incoming,
     ) -> Result<Vec<Outgoing>, HandlerError> {
+        let bus = &self.bus;
         match incoming.header(headers::MSG_TYPE) {
             Some("yidi.v1.Reversal") => match incoming.decode::<Reversal>("Reversal") {
-                Ok(reversal) => self.reverse(&incoming, &reversal).await,
-                Err(error) => {
-                    Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
-                }
+                Ok(reversal) => self.reverse(tx, incoming, &reversal).await,
+                Err(error) => Ok(vec![bus.dead_letter(incoming, error.code(), &error.to_string())]),
             },
             Some("yidi.v1.SettleRequest") | None => {
                 match incoming.decode::<SettleRequest>("SettleRequest") {
-                    Ok(request) => self.settle(bus, &incoming, &request).await,
+                    Ok(request) => self.settle(tx, incoming, &request).await,
                     Err(error) => {
-                        Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                        Ok(vec![bus.dead_letter(incoming, error.code(), &error.to_string())])
                     }
                 }
             }
             Some(other) => Ok(vec![bus.dead_letter(
-                &incoming,
+                incoming,
                 "UNKNOWN_MSG_TYPE",
                 &format!("msg_type {other:?} is not for an agency"),
             )]),
@@ -91,16 +94,15 @@ impl Agency {
 
     async fn settle(
         &self,
-        bus: &yidi_bus::Bus,
+        tx: &mut Tx,
         incoming: &Incoming,
         request: &SettleRequest,
     ) -> Result<Vec<Outgoing>, HandlerError> {
         let Some(bill) = &request.bill else {
-            return Ok(vec![bus.dead_letter(incoming, "MISSING_BILL", "bill: missing field")]);
+            return Ok(vec![self.bus.dead_letter(incoming, "MISSING_BILL", "bill: missing field")]);
         };
         let request_hash = Fingerprinter::new("bill").bytes(&bill.encode_to_vec()).finish();
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        match inbox::check(&mut tx, &bill.msgid, &request_hash).await {
+        match inbox::check(tx, &bill.msgid, &request_hash).await {
             Ok(Seen::Answered(bytes)) => {
                 let mut first = SettleResult::decode(bytes.as_slice())
                     .map_err(|e| HandlerError(format!("inbox: {e}")))?;
@@ -118,13 +120,13 @@ impl Agency {
             }
             Err(error) => return Err(retry(error)),
         }
-        let result = self.decide(&mut tx, request).await.map_err(retry)?;
+        // A pre-settlement writes nothing: `decide` returns before persisting it.
+        let result = self.decide(tx, request).await.map_err(retry)?;
         if !bill.pre_settle {
             let at = chrono::Local::now().format(TIME_FORMAT).to_string();
-            inbox::record(&mut tx, &bill.msgid, &request_hash, &result.encode_to_vec(), &at)
+            inbox::record(tx, &bill.msgid, &request_hash, &result.encode_to_vec(), &at)
                 .await
                 .map_err(retry)?;
-            tx.commit().await.map_err(|e| retry(e.into()))?;
         }
         info!(msgid = %bill.mdtrt_id, psn_no = %mask(&bill.psn_no), insured = %bill.insuplc_admdvs,
               status = result.status, reason = %result.reason, "settlement decided");
@@ -251,21 +253,19 @@ impl Agency {
     /// 2305/2601: gives back exactly what the settlement took, once.
     async fn reverse(
         &self,
+        tx: &mut Tx,
         incoming: &Incoming,
         reversal: &Reversal,
     ) -> Result<Vec<Outgoing>, HandlerError> {
         let request_hash = Fingerprinter::new("reversal").bytes(&reversal.encode_to_vec()).finish();
         let at = chrono::Local::now().format(TIME_FORMAT).to_string();
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        if let Ok(Seen::Answered(bytes)) =
-            inbox::check(&mut tx, &reversal.msgid, &request_hash).await
-        {
+        if let Ok(Seen::Answered(bytes)) = inbox::check(tx, &reversal.msgid, &request_hash).await {
             let mut first = SettleResult::decode(bytes.as_slice())
                 .map_err(|e| HandlerError(format!("inbox: {e}")))?;
             first.duplicate = true;
             return Ok(vec![reply(incoming, &first)]);
         }
-        let found = tables::find_settlement(&mut tx, &reversal.setl_id, &reversal.omsgid)
+        let found = tables::find_settlement(tx, &reversal.setl_id, &reversal.omsgid)
             .await
             .map_err(retry)?;
         let mut result = SettleResult {
@@ -281,7 +281,7 @@ impl Agency {
         };
         match found {
             Some(record) if !record.reversed => {
-                self.undo(&mut tx, &record).await.map_err(retry)?;
+                self.undo(tx, &record).await.map_err(retry)?;
                 result.setlinfo = Some(yidi_wire::v1::Setlinfo {
                     setl_id: record.setl_id.clone(),
                     ..Default::default()
@@ -297,7 +297,7 @@ impl Agency {
                 // same key, so it never will). A late copy must not settle: leave a tombstone.
                 let tombstone = SettleResult { msgid: reversal.omsgid.clone(), ..result.clone() };
                 inbox::record(
-                    &mut tx,
+                    tx,
                     &reversal.omsgid,
                     inbox::ANY_REQUEST,
                     &tombstone.encode_to_vec(),
@@ -308,10 +308,9 @@ impl Agency {
             }
             None => result.reason = "nothing_to_reverse".into(),
         }
-        inbox::record(&mut tx, &reversal.msgid, &request_hash, &result.encode_to_vec(), &at)
+        inbox::record(tx, &reversal.msgid, &request_hash, &result.encode_to_vec(), &at)
             .await
             .map_err(retry)?;
-        tx.commit().await.map_err(|e| retry(e.into()))?;
         Ok(vec![reply(incoming, &result)])
     }
 
@@ -324,5 +323,18 @@ impl Agency {
                 .await?;
         }
         tables::mark_reversed(tx, &record.setl_id).await
+    }
+}
+
+impl LaneHandler for Agency {
+    /// One transaction for the lane: decided in order, committed once, then answered.
+    async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut answers = Vec::with_capacity(lane.len());
+        for incoming in lane {
+            answers.push(self.decide_message(&mut tx, incoming).await?);
+        }
+        tx.commit().await.map_err(|e| retry(e.into()))?;
+        Ok(answers)
     }
 }

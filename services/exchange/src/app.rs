@@ -76,20 +76,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         &[discharge.clone(), results.clone(), statements.clone()],
     )?;
     info!(%province, grpc = %settings.common.grpc, "exchange ready");
-    let handle = |m: yidi_bus::Incoming| {
-        let exchange = &exchange;
-        let (discharge, results) = (&discharge, &results);
-        async move {
-            if m.topic == *discharge {
-                exchange.on_discharge(m).await
-            } else if m.topic == *results {
-                exchange.on_result(m).await
-            } else {
-                crate::statement::on_request(exchange, m).await
-            }
-        }
-    };
-    consumer.run(&bus, shutdown.clone().requested(), handle).await;
+    consumer.run(&bus, shutdown.clone().requested(), exchange.as_ref()).await;
     grpc.abort();
     Ok(())
 }

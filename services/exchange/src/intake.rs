@@ -6,11 +6,11 @@ use std::sync::Mutex;
 use prost::Message;
 use tokio::sync::oneshot;
 use tracing::info;
-use yidi_bus::{topics, Bus, HandlerError, Incoming, Outgoing};
+use yidi_bus::{topics, Bus, HandlerError, Incoming, LaneAnswer, LaneHandler, Outgoing};
 use yidi_domain::ids::RegionCode;
 use yidi_formats::catalogue_file::TreatmentCatalogue;
 use yidi_runtime::mask;
-use yidi_store::Store;
+use yidi_store::{Store, Tx};
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::headers;
@@ -47,6 +47,18 @@ pub struct Exchange {
     pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<SettleResult>>>>,
 }
 
+/// A message's replies, and the result whose gRPC waiters are told once it is committed.
+struct Decided {
+    replies: Vec<Outgoing>,
+    wake: Option<SettleResult>,
+}
+
+impl From<Outgoing> for Decided {
+    fn from(reply: Outgoing) -> Decided {
+        Decided { replies: vec![reply], wake: None }
+    }
+}
+
 fn retry(error: impl ToString) -> HandlerError {
     HandlerError(error.to_string())
 }
@@ -72,23 +84,27 @@ impl Exchange {
 
     /// `his.<province>.discharge`: decode, validate, submit. Bad input goes to the dead-letter
     /// topic with the reason, and the HIS is told when the bill can be identified.
-    pub async fn on_discharge(&self, incoming: Incoming) -> Result<Vec<Outgoing>, HandlerError> {
+    async fn on_discharge(
+        &self,
+        tx: &mut Tx,
+        incoming: &Incoming,
+    ) -> Result<Decided, HandlerError> {
         let content_type = match incoming.content_type() {
             Ok(content_type) => content_type,
             Err(error) => {
-                return Ok(vec![self.bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                return Ok(self.bus.dead_letter(incoming, error.code(), &error.to_string()).into())
             }
         };
         let bill = match incoming.decode::<DischargeBill>("DischargeBill") {
             Ok(bill) => bill,
             Err(error) => {
-                return Ok(vec![self.bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                return Ok(self.bus.dead_letter(incoming, error.code(), &error.to_string()).into())
             }
         };
         if let Err(error) = convert::validate_bill(&bill, self.province) {
             let reason = error.to_string();
             info!(msgid = %bill.msgid, %reason, "bill refused");
-            let mut replies = vec![self.bus.dead_letter(&incoming, "INVALID_BILL", &reason)];
+            let mut replies = vec![self.bus.dead_letter(incoming, "INVALID_BILL", &reason)];
             if !bill.msgid.is_empty() && !bill.mdtrt_id.is_empty() {
                 let result = convert::rejected_result(
                     &bill,
@@ -97,56 +113,59 @@ impl Exchange {
                 );
                 replies.push(self.to_his(&result, content_type));
             }
-            return Ok(replies);
+            return Ok(Decided { replies, wake: None });
         }
-        self.submit(&bill, Via::Kafka(content_type), incoming.header(headers::TRACEPARENT)).await
+        let traceparent = incoming.header(headers::TRACEPARENT);
+        self.submit_in(tx, &bill, Via::Kafka(content_type), traceparent).await
     }
 
-    /// Records a valid bill and sends it to the hub; a bill already answered gets its first
-    /// result again (`duplicate`). Each HIS send is counted, so that it gets one result.
-    /// The HIS's W3C `traceparent` travels on; a bill without one starts a trace here.
+    /// [`Exchange::submit_in`] in a transaction of its own (a gRPC call).
     pub async fn submit(
         &self,
         bill: &DischargeBill,
         via: Via,
         traceparent: Option<&str>,
     ) -> Result<Vec<Outgoing>, HandlerError> {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let decided = self.submit_in(&mut tx, bill, via, traceparent).await?;
+        tx.commit().await.map_err(retry)?;
+        Ok(self.after_commit(decided))
+    }
+
+    /// Records a valid bill and sends it to the hub; a bill already answered gets its first
+    /// result again (`duplicate`). Each HIS send is counted, so that it gets one result.
+    /// The HIS's W3C `traceparent` travels on; a bill without one starts a trace here.
+    async fn submit_in(
+        &self,
+        tx: &mut Tx,
+        bill: &DischargeBill,
+        via: Via,
+        traceparent: Option<&str>,
+    ) -> Result<Decided, HandlerError> {
         let content_type = match via {
             Via::Kafka(content_type) => content_type,
             Via::Grpc => ContentType::Protobuf,
         };
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        requests::insert(
-            &mut tx,
-            &bill.msgid,
-            &bill.mdtrt_id,
-            via.code(),
-            content_type.header(),
-            &now(),
-        )
-        .await
-        .map_err(retry)?;
-        if matches!(via, Via::Kafka(_)) {
-            requests::count_send(&mut tx, &bill.msgid).await.map_err(retry)?;
-        }
-        let known = requests::find(&mut tx, &bill.msgid).await.map_err(retry)?;
-        if let Some(bytes) = known.and_then(|known| known.result) {
+        let sends = i64::from(matches!(via, Via::Kafka(_)));
+        let (msgid, mdtrt_id, at) = (&bill.msgid, &bill.mdtrt_id, now());
+        let known =
+            requests::receive(tx, msgid, mdtrt_id, via.code(), content_type.header(), sends, &at)
+                .await
+                .map_err(retry)?;
+        if let Some(bytes) = known.result {
             let mut first = SettleResult::decode(bytes.as_slice()).map_err(retry)?;
             first.duplicate = true;
             let replies = match via {
                 Via::Kafka(content_type) => {
-                    requests::count_delivery(&mut tx, &bill.msgid).await.map_err(retry)?;
+                    requests::count_delivery(tx, &bill.msgid).await.map_err(retry)?;
                     vec![self
                         .to_his(&first, content_type)
                         .with_header(headers::TRACEPARENT, traceparent.unwrap_or_default())]
                 }
                 Via::Grpc => Vec::new(),
             };
-            tx.commit().await.map_err(retry)?;
-            self.wake(&first);
-            return Ok(replies);
+            return Ok(Decided { replies, wake: Some(first) });
         }
-        tx.commit().await.map_err(retry)?;
         let request = SettleRequest {
             bill: Some(bill.clone()),
             lines: convert::classify(bill, &self.catalogue.catalogue),
@@ -155,7 +174,7 @@ impl Exchange {
             requested_at: now(),
         };
         info!(msgid = %bill.msgid, mdtrt_id = %bill.mdtrt_id, psn_no = %mask(&bill.psn_no), insured = %bill.insuplc_admdvs, "bill sent to the hub");
-        Ok(vec![Outgoing::new(
+        let to_hub = Outgoing::new(
             topics::HUB_REQUESTS,
             &bill.mdtrt_id,
             "yidi.v1.SettleRequest",
@@ -169,47 +188,54 @@ impl Exchange {
         .with_header(
             headers::TRACEPARENT,
             &traceparent.map_or_else(|| convert::traceparent(&bill.msgid), str::to_owned),
-        )])
+        );
+        Ok(to_hub.into())
     }
 
     /// `exchange.<province>.results`: keep the first result, tell whoever waits, and give the
     /// HIS one result per send it made — never more, however often the network redelivers.
-    pub async fn on_result(&self, incoming: Incoming) -> Result<Vec<Outgoing>, HandlerError> {
+    async fn on_result(&self, tx: &mut Tx, incoming: &Incoming) -> Result<Decided, HandlerError> {
         let result = match incoming.decode::<SettleResult>("SettleResult") {
             Ok(result) => result,
             Err(error) => {
-                return Ok(vec![self.bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                return Ok(self.bus.dead_letter(incoming, error.code(), &error.to_string()).into())
             }
         };
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        requests::set_result(&mut tx, &result.msgid, &result.encode_to_vec())
+        crate::statement::record(tx, &result, incoming.header(headers::CLEARING_PERIOD))
             .await
             .map_err(retry)?;
-        crate::statement::record(&mut tx, &result, incoming.header(headers::CLEARING_PERIOD))
-            .await
-            .map_err(retry)?;
-        let known = requests::find(&mut tx, &result.msgid).await.map_err(retry)?;
+        let known = requests::find(tx, &result.msgid).await.map_err(retry)?;
         let deliver = known
             .as_ref()
             .is_some_and(|known| known.via == "kafka" && known.delivered < known.sends);
-        if deliver {
-            requests::count_delivery(&mut tx, &result.msgid).await.map_err(retry)?;
+        // The first result is kept; each send by the HIS gets one.
+        if known.as_ref().is_some_and(|known| known.result.is_none() || deliver) {
+            requests::answer(tx, &result.msgid, &result.encode_to_vec(), i64::from(deliver))
+                .await
+                .map_err(retry)?;
         }
-        tx.commit().await.map_err(retry)?;
-        self.wake(&result);
         let Some(known) = known.filter(|_| deliver) else {
             // A reversal's answer, a gRPC request, or a copy the HIS already has.
-            return Ok(Vec::new());
+            return Ok(Decided { replies: Vec::new(), wake: Some(result) });
         };
         let content_type =
             ContentType::from_header(Some(&known.content_type)).unwrap_or(ContentType::Protobuf);
         let mut first = match known.result {
             Some(bytes) => SettleResult::decode(bytes.as_slice()).map_err(retry)?,
-            None => result,
+            None => result.clone(),
         };
         // A later send of the same bill gets the first answer, marked as a repeat.
         first.duplicate = known.delivered > 0;
-        Ok(vec![self.to_his(&first, content_type).following(&incoming)])
+        let to_his = self.to_his(&first, content_type).following(incoming);
+        Ok(Decided { replies: vec![to_his], wake: Some(result) })
+    }
+
+    /// What must wait for the commit: the gRPC calls waiting for a result are told.
+    fn after_commit(&self, decided: Decided) -> Vec<Outgoing> {
+        if let Some(result) = &decided.wake {
+            self.wake(result);
+        }
+        decided.replies
     }
 
     /// Registers a gRPC call waiting for `msgid`.
@@ -233,5 +259,34 @@ impl Exchange {
         for sender in senders.into_iter().flatten() {
             let _ = sender.send(result.clone());
         }
+    }
+}
+
+impl LaneHandler for Exchange {
+    /// Bills and results: the lane in one transaction, answered after its commit. Statement
+    /// requests read the store on their own, one at a time.
+    async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {
+        let Some(topic) = lane.first().map(|m| m.topic.clone()) else {
+            return Ok(Vec::new());
+        };
+        let discharge = topic == topics::his_discharge(self.province.as_str());
+        if !discharge && topic != topics::exchange_results(self.province.as_str()) {
+            let mut answers = Vec::with_capacity(lane.len());
+            for incoming in lane {
+                answers.push(crate::statement::on_request(self, incoming).await?);
+            }
+            return Ok(answers);
+        }
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut decisions = Vec::with_capacity(lane.len());
+        for incoming in lane {
+            decisions.push(if discharge {
+                self.on_discharge(&mut tx, incoming).await?
+            } else {
+                self.on_result(&mut tx, incoming).await?
+            });
+        }
+        tx.commit().await.map_err(retry)?;
+        Ok(decisions.into_iter().map(|decided| self.after_commit(decided)).collect())
     }
 }

@@ -41,35 +41,57 @@ pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError>
     .transpose()
 }
 
-pub async fn insert(
+/// Records a bill received (`sends` is 1 for a send by the HIS over Kafka, 0 for a gRPC call,
+/// which gets its result as the call's reply) and returns what is known of its msgid, this
+/// send counted: one statement, the first `via` and content type kept.
+pub async fn receive(
     tx: &mut Tx,
     msgid: &str,
     mdtrt_id: &str,
     via: &str,
     content_type: &str,
+    sends: i64,
     at: &str,
-) -> Result<(), StoreError> {
-    sqlx::query(
+) -> Result<Known, StoreError> {
+    let row = sqlx::query(
         "INSERT INTO request (msgid, mdtrt_id, via, content_type, result, received_at, sends, delivered)
-         VALUES ($1, $2, $3, $4, NULL, $5, 0, 0) ON CONFLICT (msgid) DO NOTHING",
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, 0)
+         ON CONFLICT (msgid) DO UPDATE SET sends = request.sends + excluded.sends
+         RETURNING via, content_type, result, sends, delivered",
     )
-        .bind(msgid)
-        .bind(mdtrt_id)
-        .bind(via)
-        .bind(content_type)
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    .bind(msgid)
+    .bind(mdtrt_id)
+    .bind(via)
+    .bind(content_type)
+    .bind(at)
+    .bind(sends)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Known {
+        via: row.try_get(0)?,
+        content_type: row.try_get(1)?,
+        result: row.try_get(2)?,
+        sends: row.try_get(3)?,
+        delivered: row.try_get(4)?,
+    })
 }
 
-/// Stores the first result of a msgid; later ones leave it as it is.
-pub async fn set_result(tx: &mut Tx, msgid: &str, result: &[u8]) -> Result<(), StoreError> {
-    sqlx::query("UPDATE request SET result = $1 WHERE msgid = $2 AND result IS NULL")
-        .bind(result.to_vec())
-        .bind(msgid)
-        .execute(&mut **tx)
-        .await?;
+/// Stores the first result of a msgid (later ones leave it as it is) and counts `deliveries`
+/// more results given to the HIS.
+pub async fn answer(
+    tx: &mut Tx,
+    msgid: &str,
+    result: &[u8],
+    deliveries: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE request SET result = COALESCE(result, $1), delivered = delivered + $2 WHERE msgid = $3",
+    )
+    .bind(result.to_vec())
+    .bind(deliveries)
+    .bind(msgid)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -80,15 +102,6 @@ pub async fn by_episode(tx: &mut Tx, mdtrt_id: &str) -> Result<Option<Vec<u8>>, 
         .fetch_optional(&mut **tx)
         .await?;
     row.map(|row| row.try_get(0)).transpose().map_err(Into::into)
-}
-
-/// Counts one more send of a bill by the HIS.
-pub async fn count_send(tx: &mut Tx, msgid: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE request SET sends = sends + 1 WHERE msgid = $1")
-        .bind(msgid)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// Counts one more result given to the HIS.

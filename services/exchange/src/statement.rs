@@ -135,17 +135,17 @@ pub async fn statement(
 /// Hub → exchange: answers a statement request.
 pub async fn on_request(
     exchange: &crate::intake::Exchange,
-    incoming: Incoming,
+    incoming: &Incoming,
 ) -> Result<Vec<Outgoing>, HandlerError> {
     let request = match incoming.decode::<StatementRequest>("StatementRequest") {
         Ok(request) => request,
         Err(error) => {
-            return Ok(vec![exchange.bus.dead_letter(&incoming, error.code(), &error.to_string())])
+            return Ok(vec![exchange.bus.dead_letter(incoming, error.code(), &error.to_string())])
         }
     };
     if request.setlym.parse::<yidi_clearing::period::Period>().is_err() {
         return Ok(vec![exchange.bus.dead_letter(
-            &incoming,
+            incoming,
             "INVALID_STATEMENT",
             "setlym: not yyyy-MM",
         )]);
@@ -161,6 +161,6 @@ pub async fn on_request(
         &statement,
         ContentType::Protobuf,
     )
-    .following(&incoming)
+    .following(incoming)
     .with_header(headers::RECEIVER, "hub")])
 }

@@ -114,6 +114,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         overdue_suspended: desk.suspended(),
         desk: Arc::clone(&desk),
         live: Arc::clone(&live),
+        bus: bus.clone(),
     };
     let shutdown = Shutdown::on_signals();
     let health = yidi_runtime::health::serve(settings.common.grpc, None, shutdown.clone());
@@ -187,7 +188,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }
     });
     info!(served = ?hub.served, suspended = ?hub.suspended, "hub ready");
-    consumer.run(&bus, shutdown.clone().requested(), |m| hub.handle(&bus, m)).await;
+    consumer.run(&bus, shutdown.clone().requested(), &hub).await;
     statement_requests.abort();
     health.abort();
     calendar.abort();

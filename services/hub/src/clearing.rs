@@ -429,27 +429,67 @@ impl Desk {
     /// is in both or in neither; the book takes the entry after the commit. Returns the
     /// clearing period the bill (or its reversal) is posted in, for the exchange's statement.
     pub async fn record_result(&self, result: &SettleResult) -> Result<Option<Period>, DeskError> {
+        let periods = self.record_results(std::slice::from_ref(result)).await?;
+        Ok(periods.into_iter().next().flatten())
+    }
+
+    /// Records results in order, each settled bill with its ledger entry, in as few
+    /// transactions as the book allows: entries are decided against the book, which takes
+    /// them only after their commit, so a result about a bill already pending in this
+    /// transaction (its reversal, a second copy) first commits what is pending. Returns each
+    /// result's clearing period.
+    pub async fn record_results(
+        &self,
+        results: &[SettleResult],
+    ) -> Result<Vec<Option<Period>>, DeskError> {
         let mut state = self.state.lock().await;
         let today = Desk::business_date(&state.book);
-        let event = Desk::ledger_event(&state.book, result, today);
         let mut tx = self.store.begin().await?;
-        crate::record::record_result(&mut tx, result).await?;
         let mut last = state.last.clone();
-        if let Some(event) = &event {
-            write(&mut tx, &mut last, std::slice::from_ref(event)).await?;
+        let mut pending: Vec<Event> = Vec::new();
+        let mut pending_bills: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for result in results {
+            let setl_id = result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str());
+            if pending_bills.contains(setl_id) {
+                tx.commit().await.map_err(StoreError::from)?;
+                Desk::apply_committed(&mut state, &mut last, &mut pending)?;
+                pending_bills.clear();
+                tx = self.store.begin().await?;
+            }
+            crate::record::record_result(&mut tx, result).await?;
+            if let Some(event) = Desk::ledger_event(&state.book, result, today) {
+                write(&mut tx, &mut last, std::slice::from_ref(&event)).await?;
+                pending.push(event);
+                pending_bills.insert(setl_id);
+            }
         }
         tx.commit().await.map_err(StoreError::from)?;
-        state.last = last;
-        if let Some(event) = event {
+        Desk::apply_committed(&mut state, &mut last, &mut pending)?;
+        Ok(results
+            .iter()
+            .map(|result| {
+                let setl_id = result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str());
+                let id = if result.status == SettleStatus::Reversed as i32 {
+                    format!("R:{setl_id}")
+                } else {
+                    format!("S:{setl_id}")
+                };
+                state.book.ledger().get(&id).map(|e| e.period)
+            })
+            .collect())
+    }
+
+    /// After a commit: the chain's new head, and the committed events into the book.
+    fn apply_committed(
+        state: &mut State,
+        last: &mut Option<Record>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), DeskError> {
+        state.last.clone_from(last);
+        for event in events.drain(..) {
             state.book.apply(event)?;
         }
-        let setl_id = result.setlinfo.as_ref().map(|i| i.setl_id.as_str()).unwrap_or_default();
-        let id = if result.status == SettleStatus::Reversed as i32 {
-            format!("R:{setl_id}")
-        } else {
-            format!("S:{setl_id}")
-        };
-        Ok(state.book.ledger().get(&id).map(|e| e.period))
+        Ok(())
     }
 
     /// Compares an exchange's statement with the ledger and records the outcome.

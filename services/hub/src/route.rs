@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 use tracing::info;
-use yidi_bus::{topics, Bus, HandlerError, Incoming, Outgoing};
+use yidi_bus::{topics, Bus, HandlerError, Incoming, LaneAnswer, LaneHandler, Outgoing};
 use yidi_clearing::period::Period;
 use yidi_clearing::reconcile::Totals;
 use yidi_clearing::text::parse_amount;
@@ -30,6 +30,8 @@ pub struct Hub {
     pub overdue_suspended: Arc<RwLock<BTreeSet<RegionCode>>>,
     pub desk: Arc<Desk>,
     pub live: Arc<Live>,
+    /// Names the hub in dead letters.
+    pub bus: Bus,
 }
 
 fn status_name(status: i32) -> &'static str {
@@ -52,36 +54,14 @@ impl Hub {
             .to_vec()
     }
 
-    /// Any message of [`Hub::topics`], to the flow of its topic.
-    pub async fn handle(
-        &self,
-        bus: &Bus,
-        incoming: Incoming,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
-        match incoming.topic.as_str() {
-            topics::HUB_REQUESTS => self.route_request(bus, incoming).await,
-            topics::HUB_RESULTS => self.route_result(bus, incoming).await,
-            topics::FILING => self.record_filing(bus, incoming).await,
-            topics::HUB_STATEMENTS => self.record_statement(bus, incoming).await,
-            other => Ok(vec![bus.dead_letter(
-                &incoming,
-                "UNEXPECTED_TOPIC",
-                &format!("the hub does not read {other}"),
-            )]),
-        }
-    }
-
     /// Exchange → agency: route by `insuplc_admdvs`, or answer for the agency.
-    pub async fn route_request(
-        &self,
-        bus: &Bus,
-        incoming: Incoming,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
+    pub fn route_request(&self, incoming: &Incoming) -> Vec<Outgoing> {
+        let bus = &self.bus;
         let (insured, treatment, bill) = match incoming.header(headers::MSG_TYPE) {
             Some("yidi.v1.Reversal") => match incoming.decode::<Reversal>("Reversal") {
                 Ok(r) => (r.insuplc_admdvs.clone(), r.mdtrtarea_admvs.clone(), None),
                 Err(error) => {
-                    return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                    return vec![bus.dead_letter(incoming, error.code(), &error.to_string())]
                 }
             },
             _ => match incoming.decode::<SettleRequest>("SettleRequest") {
@@ -89,25 +69,21 @@ impl Hub {
                     (bill.insuplc_admdvs.clone(), bill.mdtrtarea_admvs.clone(), Some(bill))
                 }
                 Ok(_) => {
-                    return Ok(vec![bus.dead_letter(
-                        &incoming,
-                        "MISSING_BILL",
-                        "bill: missing field",
-                    )])
+                    return vec![bus.dead_letter(incoming, "MISSING_BILL", "bill: missing field")]
                 }
                 Err(error) => {
-                    return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                    return vec![bus.dead_letter(incoming, error.code(), &error.to_string())]
                 }
             },
         };
         let (Some(insured_province), Some(treatment_province)) =
             (province_of(&insured), province_of(&treatment))
         else {
-            return Ok(vec![bus.dead_letter(
-                &incoming,
+            return vec![bus.dead_letter(
+                incoming,
                 "INVALID_REGION",
                 "insuplc_admdvs or mdtrtarea_admvs is not a region code",
-            )]);
+            )];
         };
         let overdue_suspended = self
             .overdue_suspended
@@ -126,63 +102,77 @@ impl Hub {
                 info!(msgid = %bill.msgid, %insured_province, reason, "refused at the hub");
                 let result = convert::rejected_result(&bill, reason, "hub");
                 self.live.answered(&bill.msgid, "REJECTED", reason);
-                Ok(vec![to_exchange(&incoming, treatment_province, &result)])
+                vec![to_exchange(incoming, treatment_province, &result)]
             }
             (None, Some(bill)) => {
                 self.live.requested(&bill.msgid);
-                Ok(vec![forward(&incoming, insured_province)])
+                vec![forward(incoming, insured_province)]
             }
-            (_, None) => Ok(vec![forward(&incoming, insured_province)]),
+            (_, None) => vec![forward(incoming, insured_province)],
         }
     }
 
-    /// Agency → exchange: record (settled bill and clearing ledger), then forward.
-    pub async fn route_result(
-        &self,
-        bus: &Bus,
-        incoming: Incoming,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
-        let result = match incoming.decode::<SettleResult>("SettleResult") {
-            Ok(result) => result,
-            Err(error) => {
-                return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+    /// Agency → exchange: record the lane's results (settled bills and clearing ledger, group
+    /// committed), then forward each.
+    pub async fn route_results(&self, lane: &[Incoming]) -> LaneAnswer {
+        // Each message: its decoded result and treatment province, or its dead letter.
+        let decoded: Vec<Result<(SettleResult, RegionCode), Outgoing>> = lane
+            .iter()
+            .map(|incoming| {
+                let result = incoming
+                    .decode::<SettleResult>("SettleResult")
+                    .map_err(|e| self.bus.dead_letter(incoming, e.code(), &e.to_string()))?;
+                let treatment = province_of(&result.mdtrtarea_admvs).ok_or_else(|| {
+                    self.bus.dead_letter(
+                        incoming,
+                        "INVALID_REGION",
+                        "mdtrtarea_admvs: not a region code",
+                    )
+                })?;
+                Ok((result, treatment))
+            })
+            .collect();
+        let results: Vec<SettleResult> =
+            decoded.iter().filter_map(|d| d.as_ref().ok()).map(|(r, _)| r.clone()).collect();
+        let mut periods = self.desk.record_results(&results).await.map_err(retry)?.into_iter();
+        let mut answers = Vec::with_capacity(lane.len());
+        for (incoming, decoded) in lane.iter().zip(decoded) {
+            let (result, treatment) = match decoded {
+                Ok(decoded) => decoded,
+                Err(dead_letter) => {
+                    answers.push(vec![dead_letter]);
+                    continue;
+                }
+            };
+            if !result.duplicate {
+                self.live.answered(&result.msgid, status_name(result.status), &result.reason);
             }
-        };
-        let Some(treatment) = province_of(&result.mdtrtarea_admvs) else {
-            return Ok(vec![bus.dead_letter(
-                &incoming,
-                "INVALID_REGION",
-                "mdtrtarea_admvs: not a region code",
-            )]);
-        };
-        let period = self.desk.record_result(&result).await.map_err(retry)?;
-        if !result.duplicate {
-            self.live.answered(&result.msgid, status_name(result.status), &result.reason);
+            let mut out = to_exchange(incoming, treatment, &result);
+            if let Some(period) = periods.next().flatten() {
+                out = out.with_header(headers::CLEARING_PERIOD, &period.to_string());
+            }
+            answers.push(vec![out]);
         }
-        let mut out = to_exchange(&incoming, treatment, &result);
-        if let Some(period) = period {
-            out = out.with_header(headers::CLEARING_PERIOD, &period.to_string());
-        }
-        Ok(vec![out])
+        Ok(answers)
     }
 
     /// Exchange → hub: a statement of a clearing period, reconciled against the ledger.
     pub async fn record_statement(
         &self,
-        bus: &Bus,
-        incoming: Incoming,
+        incoming: &Incoming,
     ) -> Result<Vec<Outgoing>, HandlerError> {
+        let bus = &self.bus;
         let statement = match incoming.decode::<Statement>("Statement") {
             Ok(statement) => statement,
             Err(error) => {
-                return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
+                return Ok(vec![bus.dead_letter(incoming, error.code(), &error.to_string())])
             }
         };
         let (Ok(period), Some(treatment)) =
             (statement.setlym.parse::<Period>(), province_of(&statement.clr_optins))
         else {
             return Ok(vec![bus.dead_letter(
-                &incoming,
+                incoming,
                 "INVALID_STATEMENT",
                 "setlym or clr_optins: not a period or region",
             )]);
@@ -191,7 +181,7 @@ impl Hub {
         for row in &statement.rows {
             let Some(insured) = province_of(&row.insuplc_admdvs) else {
                 return Ok(vec![bus.dead_letter(
-                    &incoming,
+                    incoming,
                     "INVALID_STATEMENT",
                     "rows.insuplc_admdvs: not a region code",
                 )]);
@@ -222,7 +212,7 @@ impl Hub {
                 Ok(t) => {
                     totals.insert(insured, t);
                 }
-                Err(why) => return Ok(vec![bus.dead_letter(&incoming, "INVALID_STATEMENT", &why)]),
+                Err(why) => return Ok(vec![bus.dead_letter(incoming, "INVALID_STATEMENT", &why)]),
             }
         }
         let event = self.desk.reconcile(period, treatment, &totals).await.map_err(retry)?;
@@ -236,22 +226,53 @@ impl Hub {
         Ok(Vec::new())
     }
 
-    /// Agency → national filing database.
-    pub async fn record_filing(
-        &self,
-        bus: &Bus,
-        incoming: Incoming,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
-        let filing = match incoming.decode::<FilingRecord>("FilingRecord") {
-            Ok(filing) => filing,
-            Err(error) => {
-                return Ok(vec![bus.dead_letter(&incoming, error.code(), &error.to_string())])
-            }
-        };
+    /// Agency → national filing database, the lane in one transaction.
+    pub async fn record_filings(&self, lane: &[Incoming]) -> LaneAnswer {
         let mut tx = self.store.begin().await.map_err(retry)?;
-        record::record_filing(&mut tx, &filing).await.map_err(retry)?;
+        let mut answers = Vec::with_capacity(lane.len());
+        for incoming in lane {
+            match incoming.decode::<FilingRecord>("FilingRecord") {
+                Ok(filing) => {
+                    record::record_filing(&mut tx, &filing).await.map_err(retry)?;
+                    answers.push(Vec::new());
+                }
+                Err(error) => answers.push(vec![self.bus.dead_letter(
+                    incoming,
+                    error.code(),
+                    &error.to_string(),
+                )]),
+            }
+        }
         tx.commit().await.map_err(retry)?;
-        Ok(Vec::new())
+        Ok(answers)
+    }
+}
+
+impl LaneHandler for Hub {
+    /// A lane is one partition of one of [`Hub::topics`]: to the flow of its topic.
+    async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {
+        let Some(topic) = lane.first().map(|m| m.topic.as_str()) else {
+            return Ok(Vec::new());
+        };
+        match topic {
+            topics::HUB_REQUESTS => Ok(lane.iter().map(|m| self.route_request(m)).collect()),
+            topics::HUB_RESULTS => self.route_results(lane).await,
+            topics::FILING => self.record_filings(lane).await,
+            topics::HUB_STATEMENTS => {
+                let mut answers = Vec::with_capacity(lane.len());
+                for incoming in lane {
+                    answers.push(self.record_statement(incoming).await?);
+                }
+                Ok(answers)
+            }
+            other => Ok(lane
+                .iter()
+                .map(|m| {
+                    let why = format!("the hub does not read {other}");
+                    vec![self.bus.dead_letter(m, "UNEXPECTED_TOPIC", &why)]
+                })
+                .collect()),
+        }
     }
 }
 

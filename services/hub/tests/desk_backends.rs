@@ -174,3 +174,59 @@ async fn clearing_desk_on_postgres() {
         .expect("YIDI_TEST_POSTGRES: a postgres:// URL (make test sets it)");
     exercise(&url).await;
 }
+
+/// Group commit: a lane of results recorded together posts exactly what the same results
+/// recorded one at a time post, even when the lane holds a bill, its repeat and its reversal
+/// (the book decides an entry only from what is committed, so those split the transaction).
+#[tokio::test]
+async fn a_lane_of_results_posts_what_the_results_post_one_at_a_time() {
+    let results = [
+        result("S1", "310000", "440300", "1000.00", "100.00", SettleStatus::Settled),
+        result("S2", "441900", "310000", "500.00", "0.00", SettleStatus::Settled),
+        result("S1", "310000", "440300", "1000.00", "100.00", SettleStatus::Settled),
+        result("S2", "441900", "310000", "500.00", "0.00", SettleStatus::Reversed),
+        result("S3", "110000", "310000", "700.00", "0.00", SettleStatus::Settled),
+        result("S4", "310000", "310100", "900.00", "0.00", SettleStatus::Settled),
+    ];
+    let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
+    let mut outcomes = Vec::new();
+    for grouped in [true, false] {
+        let dir =
+            std::env::temp_dir().join(format!("yidi-desk-lane-{}-{grouped}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("hub.db").display());
+        let store = Store::open(&url, &schema()).await.unwrap();
+        let desk = Desk::open(store.clone(), Settings::default(), start).await.unwrap();
+        let periods = if grouped {
+            desk.record_results(&results).await.unwrap()
+        } else {
+            let mut periods = Vec::new();
+            for r in &results {
+                periods.push(desk.record_result(r).await.unwrap());
+            }
+            periods
+        };
+        let periods: Vec<Option<String>> =
+            periods.into_iter().map(|p| p.map(|p| p.to_string())).collect();
+        let (bills, advance, entries) = desk.ledger_bills().await;
+        let checks = desk.checks(record::settled_advance(&store).await, true).await;
+        assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+        outcomes.push((periods, bills, advance.to_string(), entries));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
+    let expected = |p: &str| Some(p.to_owned());
+    assert_eq!(
+        outcomes[0].0,
+        vec![
+            expected("2027-01"),
+            expected("2027-01"),
+            expected("2027-01"),
+            expected("2027-01"),
+            expected("2027-01"),
+            None
+        ]
+    );
+    assert_eq!((outcomes[0].1, outcomes[0].3), (2, 4), "S1 and S3 stand; S2 posted and reversed");
+}

@@ -1,0 +1,200 @@
+//! Group commit changes nothing of what is decided: a lane of settlement requests (one request
+//! partition, in order) handled in one transaction gets the same answers, and leaves the same
+//! accumulators and balances, as the same messages handled one at a time. Within the lane a
+//! later message sees what an earlier one wrote: a repeated msgid gets the first answer
+//! (`duplicate`), and a 2601 reversal finds the settlement decided just before it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+
+use chrono::NaiveDateTime;
+use prost::Message;
+use yidi_agency::handler::Agency;
+use yidi_agency::store;
+use yidi_bus::{topics, Bus, BusConfig, Incoming, LaneHandler, Outgoing};
+use yidi_domain::benefit::BenefitRules;
+use yidi_domain::ids::RegionCode;
+use yidi_store::Store;
+use yidi_wire::codec::ContentType;
+use yidi_wire::convert;
+use yidi_wire::v1::{Reversal, SettleRequest, SettleResult, SettleStatus};
+
+const INSURED: &str = "120000";
+const TREATMENT: &str = "440000";
+const PERSONS: u64 = 12;
+
+fn now() -> NaiveDateTime {
+    NaiveDateTime::parse_from_str("2026-11-23 10:15:00", convert::TIME_FORMAT).unwrap()
+}
+
+/// A bus whose producer is never used: creating one does not reach any broker.
+fn offline_bus() -> Bus {
+    let config = BusConfig {
+        brokers: "127.0.0.1:1".into(),
+        service: "agency-test".into(),
+        ..Default::default()
+    };
+    Bus::connect(config).unwrap()
+}
+
+async fn agency(name: &str) -> (Agency, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("yidi-lane-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store =
+        Store::open(&format!("sqlite://{}", dir.join("agency.db").display()), store::SCHEMA)
+            .await
+            .unwrap();
+    let region: RegionCode = INSURED.parse().unwrap();
+    let mut tx = store.begin().await.unwrap();
+    for index in 0..PERSONS {
+        store::seed_person(&mut tx, &yidi_sim::registry::person(region, index, now().date()))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let regions =
+        yidi_data::insured_regions().unwrap().into_iter().filter(|r| r.region == region).collect();
+    let agency = Agency {
+        name: format!("agency-{name}"),
+        regions,
+        store,
+        rules: BenefitRules::default(),
+        bus: offline_bus(),
+    };
+    (agency, dir)
+}
+
+fn incoming(offset: i64, message: Outgoing) -> Incoming {
+    Incoming {
+        topic: message.topic,
+        partition: 0,
+        offset,
+        key: Some(message.key),
+        headers: message.headers.into_iter().collect(),
+        payload: message.payload,
+    }
+}
+
+/// The lane: bills of several persons, one person twice, one bill sent twice, and a 2601
+/// reversal of it.
+fn lane() -> Vec<Incoming> {
+    let catalogue = yidi_data::treatment_catalogues()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.region.as_str() == TREATMENT)
+        .unwrap();
+    let topic = topics::agency_requests(INSURED);
+    let mut simulator = yidi_sim::Simulator::new(11);
+    let insured: RegionCode = INSURED.parse().unwrap();
+    let mut messages = Vec::new();
+    let mut first = None;
+    // Person 1 is discharged twice: the second bill's accumulators follow from the first.
+    for (sequence, index) in (0..PERSONS).chain([1]).enumerate() {
+        let sequence = u32::try_from(sequence).unwrap();
+        let bill =
+            yidi_sim::his::discharge(&mut simulator, insured, index, &catalogue, now(), sequence);
+        let request = SettleRequest {
+            lines: convert::classify(&bill, &catalogue.catalogue),
+            catalogue_version: catalogue.catalogue.version.clone(),
+            exchange: TREATMENT.into(),
+            requested_at: "2026-11-23 10:15:01".into(),
+            bill: Some(bill.clone()),
+        };
+        let message = Outgoing::new(
+            &topic,
+            &bill.mdtrt_id,
+            "yidi.v1.SettleRequest",
+            &request,
+            ContentType::Protobuf,
+        );
+        messages.push(message.clone());
+        if first.is_none() {
+            first = Some((bill, message));
+        }
+    }
+    let (bill, message) = first.unwrap();
+    messages.insert(3, message);
+    let reversal = Reversal {
+        msgid: format!("{}R", bill.msgid),
+        mdtrt_id: bill.mdtrt_id.clone(),
+        psn_no: bill.psn_no.clone(),
+        insuplc_admdvs: bill.insuplc_admdvs.clone(),
+        mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
+        setl_id: String::new(),
+        omsgid: bill.msgid.clone(),
+        reason: "refund".into(),
+    };
+    messages.insert(
+        5,
+        Outgoing::new(&topic, &bill.mdtrt_id, "yidi.v1.Reversal", &reversal, ContentType::Protobuf),
+    );
+    messages.into_iter().enumerate().map(|(offset, m)| incoming(offset as i64, m)).collect()
+}
+
+/// What an answer decides, without the time it was decided at.
+fn decided(replies: &[Outgoing]) -> Vec<(String, i32, String, bool, String, String, String)> {
+    replies
+        .iter()
+        .map(|reply| {
+            let result = SettleResult::decode(reply.payload.as_slice()).unwrap();
+            let info = result.setlinfo.unwrap_or_default();
+            (
+                result.msgid,
+                result.status,
+                result.reason,
+                result.duplicate,
+                info.setl_id,
+                info.fund_pay_sumamt,
+                info.balc,
+            )
+        })
+        .collect()
+}
+
+/// Every person's year-to-date accumulators and account balance.
+async fn positions(agency: &Agency) -> Vec<String> {
+    let mut tx = agency.store.begin().await.unwrap();
+    let mut positions = Vec::new();
+    for index in 0..PERSONS {
+        let psn_no = yidi_sim::registry::psn_no(INSURED.parse().unwrap(), index);
+        let person = store::load_person(&mut tx, &psn_no).await.unwrap().unwrap();
+        let ytd = store::load_accumulators(&mut tx, &psn_no, 2026).await.unwrap();
+        positions.push(format!("{psn_no} {ytd:?} {}", person.account_balance));
+    }
+    positions
+}
+
+#[tokio::test]
+async fn a_lane_in_one_transaction_decides_exactly_as_its_messages_one_at_a_time() {
+    let lane = lane();
+    let (grouped, grouped_dir) = agency("grouped").await;
+    let answers = grouped.handle(&lane).await.unwrap();
+    assert_eq!(answers.len(), lane.len(), "one answer per message");
+    let (single, single_dir) = agency("single").await;
+    let mut one_by_one = Vec::new();
+    for message in &lane {
+        let mut answer = single.handle(std::slice::from_ref(message)).await.unwrap();
+        assert_eq!(answer.len(), 1);
+        one_by_one.push(answer.remove(0));
+    }
+    let grouped_decisions: Vec<_> = answers.iter().map(|a| decided(a)).collect();
+    let single_decisions: Vec<_> = one_by_one.iter().map(|a| decided(a)).collect();
+    assert_eq!(grouped_decisions, single_decisions);
+    assert_eq!(positions(&grouped).await, positions(&single).await);
+
+    // Within the lane: the repeated bill got the first answer, and the reversal found it.
+    let first = &grouped_decisions[0][0];
+    let repeated = &grouped_decisions[3][0];
+    assert!(repeated.3, "the second send is marked duplicate");
+    assert_eq!((&repeated.0, repeated.1, &repeated.4), (&first.0, first.1, &first.4));
+    let reversed = &grouped_decisions[5][0];
+    assert_eq!(reversed.1, SettleStatus::Reversed as i32);
+    if first.1 == SettleStatus::Settled as i32 {
+        assert_eq!(reversed.4, first.4, "the reversal names the settlement it undid");
+    }
+    let settled =
+        grouped_decisions.iter().filter(|d| d[0].1 == SettleStatus::Settled as i32).count();
+    assert!(settled >= 2, "the lane settles bills, not only rejects them: {grouped_decisions:?}");
+    let _ = std::fs::remove_dir_all(grouped_dir);
+    let _ = std::fs::remove_dir_all(single_dir);
+}
