@@ -21,7 +21,8 @@ use yidi_domain::settle::{LineBreakdown, Settlement};
 use yidi_formats::FormatError;
 
 use crate::v1::{
-    ClassifiedLine, DischargeBill, LineResult, Setldetail, Setlinfo, SettleResult, SettleStatus,
+    ClassifiedLine, DischargeBill, LineResult, Reversal, Setldetail, Setlinfo, SettleResult,
+    SettleStatus,
 };
 
 /// The time format of the national interface.
@@ -336,6 +337,20 @@ fn answering(bill: &DischargeBill) -> SettleResult {
         insuplc_admdvs: bill.insuplc_admdvs.clone(),
         mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
         ..SettleResult::default()
+    }
+}
+
+/// A 2601 reversal of `bill`'s transaction (by its msgid), sent under `msgid`.
+pub fn reversal_of(bill: &DischargeBill, msgid: String, reason: &str) -> Reversal {
+    Reversal {
+        msgid,
+        mdtrt_id: bill.mdtrt_id.clone(),
+        psn_no: bill.psn_no.clone(),
+        insuplc_admdvs: bill.insuplc_admdvs.clone(),
+        mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
+        setl_id: String::new(),
+        omsgid: bill.msgid.clone(),
+        reason: reason.to_owned(),
     }
 }
 

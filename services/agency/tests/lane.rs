@@ -16,7 +16,7 @@ use yidi_domain::ids::RegionCode;
 use yidi_store::Store;
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert;
-use yidi_wire::v1::{Reversal, SettleRequest, SettleResult, SettleStatus};
+use yidi_wire::v1::{SettleRequest, SettleResult, SettleStatus};
 
 const INSURED: &str = "120000";
 const TREATMENT: &str = "440000";
@@ -114,16 +114,7 @@ fn lane() -> Vec<Incoming> {
     }
     let (bill, message) = first.unwrap();
     messages.insert(3, message);
-    let reversal = Reversal {
-        msgid: format!("{}R", bill.msgid),
-        mdtrt_id: bill.mdtrt_id.clone(),
-        psn_no: bill.psn_no.clone(),
-        insuplc_admdvs: bill.insuplc_admdvs.clone(),
-        mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
-        setl_id: String::new(),
-        omsgid: bill.msgid.clone(),
-        reason: "refund".into(),
-    };
+    let reversal = convert::reversal_of(&bill, format!("{}R", bill.msgid), "refund");
     messages.insert(
         5,
         Outgoing::new(&topic, &bill.mdtrt_id, "yidi.v1.Reversal", &reversal, ContentType::Protobuf),

@@ -87,20 +87,9 @@ impl ExchangeApi {
     /// 2601 on the original msgid: whatever happened, or will, is undone.
     async fn reverse_after_timeout(&self, bill: &DischargeBill) {
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let reversal = Reversal {
-            msgid: convert::msgid(
-                &bill.fixmedins_code,
-                chrono::Local::now().naive_local(),
-                sequence,
-            ),
-            mdtrt_id: bill.mdtrt_id.clone(),
-            psn_no: bill.psn_no.clone(),
-            insuplc_admdvs: bill.insuplc_admdvs.clone(),
-            mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
-            setl_id: String::new(),
-            omsgid: bill.msgid.clone(),
-            reason: "timeout".into(),
-        };
+        let msgid =
+            convert::msgid(&bill.fixmedins_code, chrono::Local::now().naive_local(), sequence);
+        let reversal = convert::reversal_of(bill, msgid, "timeout");
         let message = Outgoing::new(
             topics::HUB_REQUESTS,
             &bill.mdtrt_id,

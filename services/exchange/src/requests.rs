@@ -1,5 +1,6 @@
 //! The exchange's record of each bill (by msgid) and the first result it got.
 
+use sqlx::any::AnyRow;
 use yidi_store::{Row, StoreError, Tx};
 
 pub const SCHEMA: &[&str] = &[
@@ -22,14 +23,9 @@ pub struct Known {
     pub delivered: i64,
 }
 
-pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError> {
-    let row = sqlx::query(
-        "SELECT via, content_type, result, sends, delivered FROM request WHERE msgid = $1",
-    )
-    .bind(msgid)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(|row| {
+impl Known {
+    /// From a row of `via, content_type, result, sends, delivered`.
+    fn from_row(row: &AnyRow) -> Result<Known, StoreError> {
         Ok(Known {
             via: row.try_get(0)?,
             content_type: row.try_get(1)?,
@@ -37,8 +33,17 @@ pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError>
             sends: row.try_get(3)?,
             delivered: row.try_get(4)?,
         })
-    })
-    .transpose()
+    }
+}
+
+pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError> {
+    let row = sqlx::query(
+        "SELECT via, content_type, result, sends, delivered FROM request WHERE msgid = $1",
+    )
+    .bind(msgid)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(Known::from_row).transpose()
 }
 
 /// Records a bill received (`sends` is 1 for a send by the HIS over Kafka, 0 for a gRPC call,
@@ -67,13 +72,7 @@ pub async fn receive(
     .bind(sends)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(Known {
-        via: row.try_get(0)?,
-        content_type: row.try_get(1)?,
-        result: row.try_get(2)?,
-        sends: row.try_get(3)?,
-        delivered: row.try_get(4)?,
-    })
+    Known::from_row(&row)
 }
 
 /// Stores the first result of a msgid (later ones leave it as it is) and counts `deliveries`
