@@ -4,7 +4,9 @@
 //! A replay with the same hash gets the stored response; a different request under the same
 //! msgid is a conflict (house style rule 5, after formance's ledger and zero2prod).
 
-use sqlx::Row;
+use std::collections::HashMap;
+
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::{StoreError, Tx};
 
@@ -32,11 +34,49 @@ pub async fn check(tx: &mut Tx, msgid: &str, request_hash: &str) -> Result<Seen,
     let Some(row) = row else {
         return Ok(Seen::New);
     };
-    let stored_hash: String = row.try_get(0)?;
-    if stored_hash != request_hash && stored_hash != ANY_REQUEST {
-        return Err(StoreError::IdempotencyConflict { msgid: msgid.to_owned() });
+    let stored = Stored { request_hash: row.try_get(0)?, response: row.try_get(1)? };
+    stored.seen(msgid, request_hash)
+}
+
+/// An inbox record as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub request_hash: String,
+    pub response: Vec<u8>,
+}
+
+impl Stored {
+    /// What this record says of `msgid` requested again with `request_hash`.
+    pub fn seen(&self, msgid: &str, request_hash: &str) -> Result<Seen, StoreError> {
+        if self.request_hash != request_hash && self.request_hash != ANY_REQUEST {
+            return Err(StoreError::IdempotencyConflict { msgid: msgid.to_owned() });
+        }
+        Ok(Seen::Answered(self.response.clone()))
     }
-    Ok(Seen::Answered(row.try_get(1)?))
+}
+
+/// The records of `msgids`, in one statement (a consumer's lane looks its messages up once).
+pub async fn find_many(
+    tx: &mut Tx,
+    msgids: &[&str],
+) -> Result<HashMap<String, Stored>, StoreError> {
+    if msgids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT msgid, request_hash, response FROM inbox WHERE msgid IN ({})",
+        crate::placeholders(1, msgids.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for msgid in msgids {
+        query = query.bind(*msgid);
+    }
+    let mut found = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        let stored = Stored { request_hash: row.try_get(1)?, response: row.try_get(2)? };
+        found.insert(row.try_get(0)?, stored);
+    }
+    Ok(found)
 }
 
 /// A hash that matches any request: for tombstones (a reversal that arrived before the

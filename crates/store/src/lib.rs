@@ -39,6 +39,13 @@ impl StoreError {
     }
 }
 
+/// `$first, $first + 1, …`: the placeholders of an `IN (…)` list of `count` values, the same
+/// on both backends. The only text ever spliced into a statement (hence `AssertSqlSafe` where it
+/// is used): values are always bound.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Which database is behind the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

@@ -25,6 +25,7 @@ use yidi_wire::convert::{self, ResultContext, TIME_FORMAT};
 use yidi_wire::headers;
 use yidi_wire::v1::{Reversal, SettleRequest, SettleResult, SettleStatus};
 
+use crate::lane::Prefetched;
 use crate::store::{self as tables, NewSettlement, SettlementRecord};
 
 /// An agency process: the insured regions it hosts and its store.
@@ -64,37 +65,38 @@ impl Agency {
             .or_else(|| self.regions.iter().find(|r| r.region == code.province()))
     }
 
-    /// Decides one consumed message inside the lane's transaction.
-    async fn decide_message(
-        &self,
-        tx: &mut Tx,
-        incoming: &Incoming,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
-        let bus = &self.bus;
+    /// What a consumed message is for the agency.
+    fn decode(&self, incoming: &Incoming) -> Decoded {
+        let refused = |error: yidi_wire::codec::DecodeError| {
+            Decoded::Refused(self.bus.dead_letter(incoming, error.code(), &error.to_string()))
+        };
         match incoming.header(headers::MSG_TYPE) {
-            Some("yidi.v1.Reversal") => match incoming.decode::<Reversal>("Reversal") {
-                Ok(reversal) => self.reverse(tx, incoming, &reversal).await,
-                Err(error) => Ok(vec![bus.dead_letter(incoming, error.code(), &error.to_string())]),
-            },
+            Some("yidi.v1.Reversal") => {
+                incoming.decode::<Reversal>("Reversal").map_or_else(refused, Decoded::Reverse)
+            }
             Some("yidi.v1.SettleRequest") | None => {
                 match incoming.decode::<SettleRequest>("SettleRequest") {
-                    Ok(request) => self.settle(tx, incoming, &request).await,
-                    Err(error) => {
-                        Ok(vec![bus.dead_letter(incoming, error.code(), &error.to_string())])
-                    }
+                    Ok(SettleRequest { bill: None, .. }) => Decoded::Refused(self.bus.dead_letter(
+                        incoming,
+                        "MISSING_BILL",
+                        "bill: missing field",
+                    )),
+                    Ok(request) => Decoded::Settle(Box::new(request)),
+                    Err(error) => refused(error),
                 }
             }
-            Some(other) => Ok(vec![bus.dead_letter(
+            Some(other) => Decoded::Refused(self.bus.dead_letter(
                 incoming,
                 "UNKNOWN_MSG_TYPE",
                 &format!("msg_type {other:?} is not for an agency"),
-            )]),
+            )),
         }
     }
 
     async fn settle(
         &self,
         tx: &mut Tx,
+        lane: &mut Prefetched,
         incoming: &Incoming,
         request: &SettleRequest,
     ) -> Result<Vec<Outgoing>, HandlerError> {
@@ -102,7 +104,7 @@ impl Agency {
             return Ok(vec![self.bus.dead_letter(incoming, "MISSING_BILL", "bill: missing field")]);
         };
         let request_hash = Fingerprinter::new("bill").bytes(&bill.encode_to_vec()).finish();
-        match inbox::check(tx, &bill.msgid, &request_hash).await {
+        match lane.seen(tx, &bill.msgid, &request_hash).await {
             Ok(Seen::Answered(bytes)) => {
                 let mut first = SettleResult::decode(bytes.as_slice())
                     .map_err(|e| HandlerError(format!("inbox: {e}")))?;
@@ -121,10 +123,10 @@ impl Agency {
             Err(error) => return Err(retry(error)),
         }
         // A pre-settlement writes nothing: `decide` returns before persisting it.
-        let result = self.decide(tx, request).await.map_err(retry)?;
+        let result = self.decide(tx, lane, request).await.map_err(retry)?;
         if !bill.pre_settle {
             let at = chrono::Local::now().format(TIME_FORMAT).to_string();
-            inbox::record(tx, &bill.msgid, &request_hash, &result.encode_to_vec(), &at)
+            lane.record(tx, &bill.msgid, &request_hash, &result.encode_to_vec(), &at)
                 .await
                 .map_err(retry)?;
         }
@@ -137,6 +139,7 @@ impl Agency {
     async fn decide(
         &self,
         tx: &mut Tx,
+        lane: &mut Prefetched,
         request: &SettleRequest,
     ) -> Result<SettleResult, StoreError> {
         let Some(bill) = &request.bill else {
@@ -151,7 +154,7 @@ impl Agency {
         let Some(region) = self.region(insured) else {
             return Ok(reject("unknown_region"));
         };
-        let Some(person) = tables::load_person(tx, &bill.psn_no).await? else {
+        let Some(person) = lane.person(tx, &bill.psn_no).await? else {
             return Ok(reject("unknown_person"));
         };
         if bill.insutype != person.scheme.code() {
@@ -180,7 +183,7 @@ impl Agency {
         let day = discharged_at.date();
         let year = day.year();
         let decision = benefit::decide(&person.registration, &self.rules, day);
-        let filings = tables::load_filings(tx, &bill.psn_no).await?;
+        let filings = lane.filings(tx, &bill.psn_no).await?;
         let episode = Episode {
             insured_region: region.region,
             treatment_region: treatment,
@@ -190,7 +193,7 @@ impl Agency {
         };
         let filing_decision =
             filing::decide(&filings, &episode, &region.filing, &policy.cross_province);
-        let ytd = tables::load_accumulators(tx, &bill.psn_no, year).await?;
+        let ytd = lane.accumulators(tx, &bill.psn_no, year).await?;
         let retiree =
             matches!(person.registration.category, Category::Retiree(r) if r.retired_on <= day);
         let claim = Claim {
@@ -226,8 +229,7 @@ impl Agency {
         if bill.pre_settle {
             return Ok(result);
         }
-        tables::save_accumulators(tx, &bill.psn_no, year, &settlement.ytd_after).await?;
-        tables::set_balance(tx, &bill.psn_no, settlement.balc).await?;
+        lane.settled(tx, &bill.psn_no, year, &settlement.ytd_after, settlement.balc).await?;
         let record = SettlementRecord {
             setl_id,
             msgid: bill.msgid.clone(),
@@ -254,12 +256,13 @@ impl Agency {
     async fn reverse(
         &self,
         tx: &mut Tx,
+        lane: &mut Prefetched,
         incoming: &Incoming,
         reversal: &Reversal,
     ) -> Result<Vec<Outgoing>, HandlerError> {
         let request_hash = Fingerprinter::new("reversal").bytes(&reversal.encode_to_vec()).finish();
         let at = chrono::Local::now().format(TIME_FORMAT).to_string();
-        if let Ok(Seen::Answered(bytes)) = inbox::check(tx, &reversal.msgid, &request_hash).await {
+        if let Ok(Seen::Answered(bytes)) = lane.seen(tx, &reversal.msgid, &request_hash).await {
             let mut first = SettleResult::decode(bytes.as_slice())
                 .map_err(|e| HandlerError(format!("inbox: {e}")))?;
             first.duplicate = true;
@@ -282,6 +285,7 @@ impl Agency {
         match found {
             Some(record) if !record.reversed => {
                 self.undo(tx, &record).await.map_err(retry)?;
+                lane.forget(&record.psn_no);
                 result.setlinfo = Some(yidi_wire::v1::Setlinfo {
                     setl_id: record.setl_id.clone(),
                     ..Default::default()
@@ -296,7 +300,7 @@ impl Agency {
                 // The transaction never arrived (or not yet: it is ordered before us on the
                 // same key, so it never will). A late copy must not settle: leave a tombstone.
                 let tombstone = SettleResult { msgid: reversal.omsgid.clone(), ..result.clone() };
-                inbox::record(
+                lane.record(
                     tx,
                     &reversal.omsgid,
                     inbox::ANY_REQUEST,
@@ -308,7 +312,7 @@ impl Agency {
             }
             None => result.reason = "nothing_to_reverse".into(),
         }
-        inbox::record(tx, &reversal.msgid, &request_hash, &result.encode_to_vec(), &at)
+        lane.record(tx, &reversal.msgid, &request_hash, &result.encode_to_vec(), &at)
             .await
             .map_err(retry)?;
         Ok(vec![reply(incoming, &result)])
@@ -327,14 +331,53 @@ impl Agency {
 }
 
 impl LaneHandler for Agency {
-    /// One transaction for the lane: decided in order, committed once, then answered.
+    /// One transaction for the lane: what it needs read once, decided in order, committed
+    /// once, then answered.
     async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {
+        let decoded: Vec<Decoded> = lane.iter().map(|incoming| self.decode(incoming)).collect();
+        let mut msgids = Vec::new();
+        let mut psn_nos = Vec::new();
+        for message in &decoded {
+            match message {
+                Decoded::Settle(request) => {
+                    if let Some(bill) = &request.bill {
+                        msgids.push(bill.msgid.as_str());
+                        psn_nos.push(bill.psn_no.as_str());
+                    }
+                }
+                Decoded::Reverse(reversal) => {
+                    msgids.extend([reversal.msgid.as_str(), reversal.omsgid.as_str()]);
+                }
+                Decoded::Refused(_) => {}
+            }
+        }
+        msgids.sort_unstable();
+        msgids.dedup();
+        psn_nos.sort_unstable();
+        psn_nos.dedup();
         let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut prefetched = Prefetched::read(&mut tx, &msgids, &psn_nos).await.map_err(retry)?;
         let mut answers = Vec::with_capacity(lane.len());
-        for incoming in lane {
-            answers.push(self.decide_message(&mut tx, incoming).await?);
+        for (incoming, message) in lane.iter().zip(decoded) {
+            answers.push(match message {
+                Decoded::Settle(request) => {
+                    self.settle(&mut tx, &mut prefetched, incoming, &request).await?
+                }
+                Decoded::Reverse(reversal) => {
+                    self.reverse(&mut tx, &mut prefetched, incoming, &reversal).await?
+                }
+                Decoded::Refused(dead_letter) => vec![dead_letter],
+            });
         }
         tx.commit().await.map_err(|e| retry(e.into()))?;
         Ok(answers)
     }
+}
+
+/// A consumed message, decoded.
+enum Decoded {
+    Settle(Box<SettleRequest>),
+    Reverse(Reversal),
+    /// Unreadable or not for an agency: its dead letter.
+    Refused(Outgoing),
 }

@@ -3,10 +3,12 @@
 //!
 //! # Layout
 //! - [`handler`]: settlement requests and reversals (prefetch, decide, persist, answer).
+//! - [`lane`]: what a lane of requests reads once (inbox records, persons, filings, accumulators).
 //! - [`store`]: the agency's tables.
 //! - [`app`]: settings and the service's run loop.
 
 pub mod app;
 pub mod grpc;
 pub mod handler;
+pub mod lane;
 pub mod store;

@@ -1,17 +1,19 @@
 //! The agency's tables: registry, contributions, filings, accumulators, settlements.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
+use sqlx::any::AnyRow;
+use sqlx::AssertSqlSafe;
 use yidi_domain::benefit::{Category, Registration, Retirement};
 use yidi_domain::claim::Accumulators;
 use yidi_domain::filing::{Filing, FilingType};
 use yidi_domain::ids::{RegionCode, Scheme};
 use yidi_domain::money::Amount;
 use yidi_sim::registry::SamplePerson;
-use yidi_store::{Row, StoreError, Tx};
+use yidi_store::{placeholders, Row, StoreError, Tx};
 
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS person (
@@ -144,20 +146,61 @@ pub async fn person_count(tx: &mut Tx, region: RegionCode) -> Result<i64, StoreE
 
 /// Loads a person with their contributions.
 pub async fn load_person(tx: &mut Tx, psn_no: &str) -> Result<Option<PersonRecord>, StoreError> {
-    let Some(row) = sqlx::query(
-        "SELECT region, insutype, category, enrolled_on, paused_on, retired_on, female, contribution_years,
-                local_years, lump_sum_paid, assistance_eligible, account_balance FROM person WHERE psn_no = $1",
-    )
-    .bind(psn_no)
-    .fetch_optional(&mut **tx)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let region: String = row.try_get(0)?;
-    let scheme: String = row.try_get(1)?;
-    let category: String = row.try_get(2)?;
-    let retired_on: Option<String> = row.try_get(5)?;
+    Ok(load_persons(tx, &[psn_no]).await?.remove(psn_no))
+}
+
+/// Loads persons with their contributions, two statements however many: an agency's lane of
+/// settlements reads its persons once.
+pub async fn load_persons(
+    tx: &mut Tx,
+    psn_nos: &[&str],
+) -> Result<HashMap<String, PersonRecord>, StoreError> {
+    if psn_nos.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT psn_no, region, insutype, category, enrolled_on, paused_on, retired_on, female, contribution_years,
+                local_years, lump_sum_paid, assistance_eligible, account_balance FROM person WHERE psn_no IN ({})",
+        placeholders(1, psn_nos.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for psn_no in psn_nos {
+        query = query.bind(*psn_no);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    let mut persons = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let psn_no: String = row.try_get(0)?;
+        persons.insert(psn_no, person_from_row(row)?);
+    }
+    let sql = format!(
+        "SELECT psn_no, first_period, last_period, paid_on FROM contribution WHERE psn_no IN ({})
+         ORDER BY psn_no, first_period",
+        placeholders(1, psn_nos.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for psn_no in psn_nos {
+        query = query.bind(*psn_no);
+    }
+    for row in query.fetch_all(&mut **tx).await? {
+        let psn_no: String = row.try_get(0)?;
+        let first: String = row.try_get(1)?;
+        let last: String = row.try_get(2)?;
+        let paid_on = date(&row.try_get::<String, _>(3)?, "contribution.paid_on")?;
+        let Some(person) = persons.get_mut(&psn_no) else { continue };
+        if !person.registration.pay(&first, &last, paid_on) {
+            return Err(corrupt("contribution.period", format!("{first}..{last}")));
+        }
+    }
+    Ok(persons)
+}
+
+/// A `person` row from `psn_no, region, …, account_balance`, contributions not yet read.
+fn person_from_row(row: &AnyRow) -> Result<PersonRecord, StoreError> {
+    let region: String = row.try_get(1)?;
+    let scheme: String = row.try_get(2)?;
+    let category: String = row.try_get(3)?;
+    let retired_on: Option<String> = row.try_get(6)?;
     let category = match (category.as_str(), retired_on) {
         ("employed", _) => Category::Employed,
         ("flexible_worker", _) => Category::FlexibleWorker,
@@ -165,81 +208,118 @@ pub async fn load_person(tx: &mut Tx, psn_no: &str) -> Result<Option<PersonRecor
         ("resident", _) => Category::Resident,
         ("retiree", Some(retired_on)) => Category::Retiree(Retirement {
             retired_on: date(&retired_on, "person.retired_on")?,
-            female: row.try_get::<i64, _>(6)? != 0,
-            contribution_years: u32::try_from(row.try_get::<i64, _>(7)?).unwrap_or(0),
-            local_years: u32::try_from(row.try_get::<i64, _>(8)?).unwrap_or(0),
-            lump_sum_paid: row.try_get::<i64, _>(9)? != 0,
+            female: row.try_get::<i64, _>(7)? != 0,
+            contribution_years: u32::try_from(row.try_get::<i64, _>(8)?).unwrap_or(0),
+            local_years: u32::try_from(row.try_get::<i64, _>(9)?).unwrap_or(0),
+            lump_sum_paid: row.try_get::<i64, _>(10)? != 0,
         }),
         (other, _) => return Err(corrupt("person.category", other)),
     };
-    let paused_on: Option<String> = row.try_get(4)?;
-    let enrolled_on: String = row.try_get(3)?;
-    let balance: String = row.try_get(11)?;
-    let mut registration = Registration {
+    let paused_on: Option<String> = row.try_get(5)?;
+    let enrolled_on: String = row.try_get(4)?;
+    let balance: String = row.try_get(12)?;
+    let registration = Registration {
         category,
         enrolled_on: date(&enrolled_on, "person.enrolled_on")?,
         paid_months: BTreeSet::new(),
         paid_years: Vec::new(),
         paused_on: paused_on.map(|d| date(&d, "person.paused_on")).transpose()?,
     };
-    load_contributions(tx, psn_no, &mut registration).await?;
-    Ok(Some(PersonRecord {
+    Ok(PersonRecord {
         region: region.parse().map_err(|e| corrupt("person.region", e))?,
         scheme: scheme.parse().map_err(|e| corrupt("person.insutype", e))?,
         registration,
-        assistance_eligible: row.try_get::<i64, _>(10)? != 0,
+        assistance_eligible: row.try_get::<i64, _>(11)? != 0,
         account_balance: amount(&balance, "person.account_balance")?,
-    }))
-}
-
-async fn load_contributions(
-    tx: &mut Tx,
-    psn_no: &str,
-    registration: &mut Registration,
-) -> Result<(), StoreError> {
-    let rows = sqlx::query(
-        "SELECT first_period, last_period, paid_on FROM contribution WHERE psn_no = $1",
-    )
-    .bind(psn_no)
-    .fetch_all(&mut **tx)
-    .await?;
-    for row in rows {
-        let first: String = row.try_get(0)?;
-        let last: String = row.try_get(1)?;
-        let paid_on = date(&row.try_get::<String, _>(2)?, "contribution.paid_on")?;
-        if !registration.pay(&first, &last, paid_on) {
-            return Err(corrupt("contribution.period", format!("{first}..{last}")));
-        }
-    }
-    Ok(())
+    })
 }
 
 /// A person's filings in force or not.
 pub async fn load_filings(tx: &mut Tx, psn_no: &str) -> Result<Vec<Filing>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT filing_id, region, filing_type, target, begins_on, ends_on, filed_at, revoked_at FROM filing WHERE psn_no = $1",
-    )
-    .bind(psn_no)
-    .fetch_all(&mut **tx)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let text = |index: usize| row.try_get::<String, _>(index);
-            let optional = |index: usize| row.try_get::<Option<String>, _>(index);
-            Ok(Filing {
-                id: text(0)?,
-                person: psn_no.to_owned(),
-                insured_region: text(1)?.parse().map_err(|e| corrupt("filing.region", e))?,
-                filing_type: FilingType::parse(&text(2)?)
-                    .ok_or_else(|| corrupt("filing.filing_type", "unknown"))?,
-                target: text(3)?.parse().map_err(|e| corrupt("filing.target", e))?,
-                begins_on: date(&text(4)?, "filing.begins_on")?,
-                ends_on: optional(5)?.map(|d| date(&d, "filing.ends_on")).transpose()?,
-                filed_at: time(&text(6)?, "filing.filed_at")?,
-                revoked_at: optional(7)?.map(|t| time(&t, "filing.revoked_at")).transpose()?,
-            })
-        })
-        .collect()
+    Ok(load_filings_of(tx, &[psn_no]).await?.remove(psn_no).unwrap_or_default())
+}
+
+/// The filings of persons, in one statement.
+pub async fn load_filings_of(
+    tx: &mut Tx,
+    psn_nos: &[&str],
+) -> Result<HashMap<String, Vec<Filing>>, StoreError> {
+    if psn_nos.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT psn_no, filing_id, region, filing_type, target, begins_on, ends_on, filed_at, revoked_at
+         FROM filing WHERE psn_no IN ({}) ORDER BY psn_no, filing_id",
+        placeholders(1, psn_nos.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for psn_no in psn_nos {
+        query = query.bind(*psn_no);
+    }
+    let mut filings: HashMap<String, Vec<Filing>> = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        let text = |index: usize| row.try_get::<String, _>(index);
+        let optional = |index: usize| row.try_get::<Option<String>, _>(index);
+        let psn_no = text(0)?;
+        let filing = Filing {
+            id: text(1)?,
+            person: psn_no.clone(),
+            insured_region: text(2)?.parse().map_err(|e| corrupt("filing.region", e))?,
+            filing_type: FilingType::parse(&text(3)?)
+                .ok_or_else(|| corrupt("filing.filing_type", "unknown"))?,
+            target: text(4)?.parse().map_err(|e| corrupt("filing.target", e))?,
+            begins_on: date(&text(5)?, "filing.begins_on")?,
+            ends_on: optional(6)?.map(|d| date(&d, "filing.ends_on")).transpose()?,
+            filed_at: time(&text(7)?, "filing.filed_at")?,
+            revoked_at: optional(8)?.map(|t| time(&t, "filing.revoked_at")).transpose()?,
+        };
+        filings.entry(psn_no).or_default().push(filing);
+    }
+    Ok(filings)
+}
+
+/// Every year's accumulators of persons, in one statement.
+pub async fn load_accumulators_of(
+    tx: &mut Tx,
+    psn_nos: &[&str],
+) -> Result<HashMap<(String, i32), Accumulators>, StoreError> {
+    if psn_nos.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid FROM accumulator
+         WHERE psn_no IN ({})",
+        placeholders(1, psn_nos.len())
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for psn_no in psn_nos {
+        query = query.bind(*psn_no);
+    }
+    let mut found = HashMap::new();
+    for row in query.fetch_all(&mut **tx).await? {
+        let psn_no: String = row.try_get(0)?;
+        let year =
+            i32::try_from(row.try_get::<i64, _>(1)?).map_err(|e| corrupt("accumulator.year", e))?;
+        found.insert((psn_no, year), accumulators_from_row(&row, 2)?);
+    }
+    Ok(found)
+}
+
+/// Accumulators from `admissions, pool_paid, catastrophic_paid, assistance_paid` at `first`.
+fn accumulators_from_row(row: &AnyRow, first: usize) -> Result<Accumulators, StoreError> {
+    Ok(Accumulators {
+        admissions: u32::try_from(row.try_get::<i64, _>(first)?)
+            .map_err(|e| corrupt("accumulator.admissions", e))?,
+        pool_paid: amount(&row.try_get::<String, _>(first + 1)?, "accumulator.pool_paid")?,
+        catastrophic_paid: amount(
+            &row.try_get::<String, _>(first + 2)?,
+            "accumulator.catastrophic_paid",
+        )?,
+        assistance_paid: amount(
+            &row.try_get::<String, _>(first + 3)?,
+            "accumulator.assistance_paid",
+        )?,
+    })
 }
 
 pub async fn load_accumulators(
@@ -254,16 +334,7 @@ pub async fn load_accumulators(
     .bind(i64::from(year))
     .fetch_optional(&mut **tx)
     .await?;
-    let Some(row) = row else {
-        return Ok(Accumulators::default());
-    };
-    Ok(Accumulators {
-        admissions: u32::try_from(row.try_get::<i64, _>(0)?)
-            .map_err(|e| corrupt("accumulator.admissions", e))?,
-        pool_paid: amount(&row.try_get::<String, _>(1)?, "accumulator.pool_paid")?,
-        catastrophic_paid: amount(&row.try_get::<String, _>(2)?, "accumulator.catastrophic_paid")?,
-        assistance_paid: amount(&row.try_get::<String, _>(3)?, "accumulator.assistance_paid")?,
-    })
+    row.map_or_else(|| Ok(Accumulators::default()), |row| accumulators_from_row(&row, 0))
 }
 
 pub async fn save_accumulators(

@@ -75,7 +75,7 @@ fn incoming(offset: i64, message: Outgoing) -> Incoming {
     }
 }
 
-/// The lane: bills of several persons, one person twice, one bill sent twice, and a 2601
+/// The lane: bills of several persons, two of them twice, one bill sent twice, and a 2601
 /// reversal of it.
 fn lane() -> Vec<Incoming> {
     let catalogue = yidi_data::treatment_catalogues()
@@ -88,8 +88,9 @@ fn lane() -> Vec<Incoming> {
     let insured: RegionCode = INSURED.parse().unwrap();
     let mut messages = Vec::new();
     let mut first = None;
-    // Person 1 is discharged twice: the second bill's accumulators follow from the first.
-    for (sequence, index) in (0..PERSONS).chain([1]).enumerate() {
+    // Persons 1 and 0 are discharged twice: the second bill's accumulators follow from the
+    // first (for person 0, from the first as the reversal restored them).
+    for (sequence, index) in (0..PERSONS).chain([1, 0]).enumerate() {
         let sequence = u32::try_from(sequence).unwrap();
         let bill =
             yidi_sim::his::discharge(&mut simulator, insured, index, &catalogue, now(), sequence);
