@@ -42,6 +42,8 @@ pub struct BusConfig {
     /// (`security.protocol`, `ssl.ca.location`, `sasl.username`, …). They cannot override
     /// the delivery guarantees set here.
     pub extra: std::collections::BTreeMap<String, String>,
+    /// Partitions of the topics this service creates ([`topics::PARTITIONS`] when unset).
+    pub partitions: Option<i32>,
 }
 
 impl BusConfig {
@@ -89,7 +91,8 @@ impl Bus {
 
     /// Creates the topics that do not exist yet, with this bus's client settings.
     pub async fn ensure_topics(&self, names: &[String]) -> Result<(), topics::TopicError> {
-        topics::ensure_with(self.config.client(), names).await
+        let partitions = self.config.partitions.unwrap_or(topics::PARTITIONS);
+        topics::ensure_with(self.config.client(), names, partitions).await
     }
 
     pub fn service(&self) -> &str {

@@ -48,8 +48,10 @@ pub const FILING: &str = "filing";
 /// Anything undecodable or invalid, with the reason.
 pub const DEAD_LETTER: &str = "deadletter";
 
-/// Partitions of every topic. One: each role has one consumer process, and tansu (SQLite)
-/// spends per partition on every fetch, so more partitions cost broker CPU and buy nothing.
+/// Partitions of a topic yidi creates, unless the settings say otherwise (`partitions`). One:
+/// on the embedded broker each role has one consumer process, and tansu (SQLite) spends per
+/// partition on every fetch (measured in BENCH.md). Every message about a person carries the
+/// person's key, so any number keeps each person's messages in order.
 pub const PARTITIONS: i32 = 1;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,21 +61,27 @@ pub struct TopicError {
     pub detail: String,
 }
 
-/// Creates the topics that do not exist yet (tansu does not create topics on produce).
+/// Creates the topics that do not exist yet (tansu does not create topics on produce), with
+/// [`PARTITIONS`] partitions.
 pub async fn ensure(brokers: &str, names: &[String]) -> Result<(), TopicError> {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", brokers);
-    ensure_with(config, names).await
+    ensure_with(config, names, PARTITIONS).await
 }
 
-/// [`ensure`] with a full client configuration (TLS, credentials).
-pub async fn ensure_with(config: ClientConfig, names: &[String]) -> Result<(), TopicError> {
+/// [`ensure`] with a full client configuration (TLS, credentials) and a partition count. A
+/// topic that exists keeps the partitions it has.
+pub async fn ensure_with(
+    config: ClientConfig,
+    names: &[String],
+    partitions: i32,
+) -> Result<(), TopicError> {
     let admin: AdminClient<DefaultClientContext> = config
         .create()
         .map_err(|error| TopicError { topic: String::new(), detail: error.to_string() })?;
     let topics: Vec<NewTopic> = names
         .iter()
-        .map(|name| NewTopic::new(name, PARTITIONS, TopicReplication::Fixed(1)))
+        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)))
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin

@@ -20,6 +20,9 @@ pub struct Common {
     pub database: String,
     /// gRPC: the service's API (if any), health and reflection.
     pub grpc: SocketAddr,
+    /// Partitions of the topics this service creates (default one; see `yidi_bus::topics`).
+    #[serde(default)]
+    pub partitions: Option<i32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,7 @@ impl Common {
             brokers: self.brokers.clone(),
             service: self.name.clone(),
             extra: self.kafka.clone(),
+            partitions: self.partitions,
         })?;
         Ok((store, bus))
     }

@@ -221,6 +221,13 @@ pub fn setl_id(insured: RegionCode, msgid: &str) -> String {
     format!("{insured}{}", Fingerprinter::new("setl_id").text(msgid).finish())
 }
 
+/// The Kafka key of everything about one insured person (bills, reversals, results, filings):
+/// one key, so one partition and one order, however many partitions a topic has. A digest, so
+/// the person number is not written into the broker's key index.
+pub fn person_key(psn_no: &str) -> String {
+    Fingerprinter::new("person").text(psn_no).finish()
+}
+
 /// A W3C `traceparent` for a message that arrived without one: version 00, a trace id and a
 /// span id derived from its msgid (so a redelivery stays in the same trace), sampled.
 pub fn traceparent(msgid: &str) -> String {

@@ -121,7 +121,7 @@ async fn seed(store: &Store, bus: &Bus, region: RegionCode, count: u64) -> anyho
         .map(|f| {
             Outgoing::new(
                 topics::FILING,
-                &format!("{}{}", f.insuplc_admdvs, f.psn_no),
+                &yidi_wire::convert::person_key(&f.psn_no),
                 "yidi.v1.FilingRecord",
                 f,
                 ContentType::Protobuf,

@@ -76,7 +76,7 @@ impl AgencyApi {
         let out = record(filing);
         let message = Outgoing::new(
             topics::FILING,
-            &format!("{}{}", out.insuplc_admdvs, out.psn_no),
+            &convert::person_key(&out.psn_no),
             "yidi.v1.FilingRecord",
             &out,
             ContentType::Protobuf,

@@ -45,7 +45,7 @@ fn retry(error: StoreError) -> HandlerError {
 fn reply(incoming: &Incoming, result: &SettleResult) -> Outgoing {
     Outgoing::new(
         topics::HUB_RESULTS,
-        &result.mdtrt_id,
+        &convert::person_key(&result.psn_no),
         "yidi.v1.SettleResult",
         result,
         ContentType::Protobuf,

@@ -92,7 +92,7 @@ impl ExchangeApi {
         let reversal = convert::reversal_of(bill, msgid, "timeout");
         let message = Outgoing::new(
             topics::HUB_REQUESTS,
-            &bill.mdtrt_id,
+            &convert::person_key(&bill.psn_no),
             "yidi.v1.Reversal",
             &reversal,
             ContentType::Protobuf,
@@ -171,7 +171,7 @@ impl ExchangeService for ExchangeApi {
         let waiter = self.exchange.wait_for(&reversal.msgid);
         let message = Outgoing::new(
             topics::HUB_REQUESTS,
-            &reversal.mdtrt_id,
+            &convert::person_key(&reversal.psn_no),
             "yidi.v1.Reversal",
             &reversal,
             ContentType::Protobuf,

@@ -176,7 +176,7 @@ impl Exchange {
         info!(msgid = %bill.msgid, mdtrt_id = %bill.mdtrt_id, psn_no = %mask(&bill.psn_no), insured = %bill.insuplc_admdvs, "bill sent to the hub");
         let to_hub = Outgoing::new(
             topics::HUB_REQUESTS,
-            &bill.mdtrt_id,
+            &convert::person_key(&bill.psn_no),
             "yidi.v1.SettleRequest",
             &request,
             ContentType::Protobuf,

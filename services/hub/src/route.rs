@@ -276,7 +276,8 @@ impl LaneHandler for Hub {
     }
 }
 
-/// Forwards a request as it came: same key (mdtrt_id keeps an episode ordered), same value.
+/// Forwards a request as it came: same key (the person's: their bills and reversals stay in one
+/// partition, in order), same value.
 fn forward(incoming: &Incoming, insured_province: RegionCode) -> Outgoing {
     let mut forward = Outgoing {
         topic: topics::agency_requests(insured_province.as_str()),
@@ -291,7 +292,7 @@ fn forward(incoming: &Incoming, insured_province: RegionCode) -> Outgoing {
 fn to_exchange(incoming: &Incoming, treatment: RegionCode, result: &SettleResult) -> Outgoing {
     Outgoing::new(
         topics::exchange_results(treatment.as_str()),
-        &result.mdtrt_id,
+        &convert::person_key(&result.psn_no),
         "yidi.v1.SettleResult",
         result,
         ContentType::Protobuf,

@@ -157,6 +157,16 @@ pub(crate) fn consumer(
     Ok(consumer)
 }
 
+/// How many partitions `topics` have on the broker (a network may be set up with more than one).
+fn partition_count(consumer: &StreamConsumer, topics: &[String]) -> anyhow::Result<usize> {
+    let mut count = 0;
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        count += metadata.topics().iter().map(|t| t.partitions().len()).sum::<usize>();
+    }
+    Ok(count.max(topics.len()))
+}
+
 /// Waits until the group has its partitions, so nothing produced afterwards is missed.
 pub(crate) async fn assigned(consumer: &StreamConsumer, partitions: usize) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -246,8 +256,8 @@ async fn drive(args: Args) -> anyhow::Result<()> {
         treatments.iter().map(|t| topics::his_settlement(t.as_str())).collect();
     let group = format!("loadgen-{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
     let results = consumer(&args.brokers, &group, &result_topics)?;
-    assigned(&results, result_topics.len() * usize::try_from(topics::PARTITIONS).unwrap_or(1))
-        .await?;
+    let partitions = partition_count(&results, &result_topics)?;
+    assigned(&results, partitions).await?;
     let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
     let tally: Shared = Arc::new(Mutex::new(Tally::new()));
     let receiver = tokio::spawn(receive(results, pending.clone(), tally.clone()));
@@ -399,10 +409,10 @@ impl Hospitals {
                 .insert(Header { key: headers::MSGID, value: Some(bill.msgid.as_str()) })
                 .insert(Header { key: headers::MDTRT_ID, value: Some(bill.mdtrt_id.as_str()) })
                 .insert(Header { key: headers::MSG_TYPE, value: Some("yidi.v1.DischargeBill") });
-            let record = FutureRecord::to(&topic)
-                .key(&bill.mdtrt_id)
-                .payload(&payload)
-                .headers(record_headers);
+            // Keyed by person, as yidi keys everything about a person: one order per person.
+            let key = yidi_wire::convert::person_key(&bill.psn_no);
+            let record =
+                FutureRecord::to(&topic).key(&key).payload(&payload).headers(record_headers);
             let delivery = self.producer.send_result(record).map_err(|(error, _)| error);
             let (tally, pending, msgid) =
                 (self.tally.clone(), self.pending.clone(), bill.msgid.clone());

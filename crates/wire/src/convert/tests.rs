@@ -152,3 +152,14 @@ fn a_bill_without_trace_context_starts_a_w3c_trace_of_its_own() {
     assert_eq!(parent, traceparent("H41130200746202403011642009428"));
     assert_ne!(parent, traceparent("H41130200746202403011642009429"));
 }
+
+#[test]
+fn a_persons_bill_and_its_2601_reversal_share_one_key_that_does_not_show_the_person_number() {
+    let bill = bill();
+    let reversal = reversal_of(&bill, format!("{}R", bill.msgid), "timeout");
+    let key = person_key(&bill.psn_no);
+    assert_eq!(person_key(&reversal.psn_no), key, "one key, so one partition and one order");
+    assert_ne!(person_key("110000000000000002"), key, "another person, another key");
+    assert!(!key.contains(&bill.psn_no));
+    assert_eq!(key.len(), 16);
+}
