@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 use crate::{StoreError, Tx};
 
@@ -63,14 +63,10 @@ pub async fn find_many(
     if msgids.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
-        "SELECT msgid, request_hash, response FROM inbox WHERE msgid IN ({})",
-        crate::placeholders(1, msgids.len())
+    let query = crate::query_in(
+        "SELECT msgid, request_hash, response FROM inbox WHERE msgid IN ({list})",
+        msgids,
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for msgid in msgids {
-        query = query.bind(*msgid);
-    }
     let mut found = HashMap::new();
     for row in query.fetch_all(&mut **tx).await? {
         let stored = Stored { request_hash: row.try_get(1)?, response: row.try_get(2)? };

@@ -12,7 +12,7 @@ pub mod inbox;
 
 use std::time::Duration;
 
-use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::any::{install_default_drivers, AnyArguments, AnyPoolOptions};
 use sqlx::{AnyPool, Transaction};
 use thiserror::Error;
 
@@ -39,11 +39,16 @@ impl StoreError {
     }
 }
 
-/// `$first, $first + 1, …`: the placeholders of an `IN (…)` list of `count` values, the same
-/// on both backends. The only text ever spliced into a statement (hence `AssertSqlSafe` where it
-/// is used): values are always bound.
-pub fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+/// A statement over a list of values: `sql` with `{list}` replaced by one numbered
+/// placeholder per value (`$1, $2, …`, the same on both backends), each value bound. The
+/// placeholders are the only text ever spliced into a statement, hence `AssertSqlSafe`.
+pub fn query_in<'q>(sql: &str, values: &[&'q str]) -> sqlx::query::Query<'q, Any, AnyArguments> {
+    let list = (1..=values.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.replace("{list}", &list)));
+    for value in values {
+        query = query.bind(*value);
+    }
+    query
 }
 
 /// Which database is behind the store.

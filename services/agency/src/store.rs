@@ -6,14 +6,13 @@ use std::str::FromStr;
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
-use sqlx::AssertSqlSafe;
 use yidi_domain::benefit::{Category, Registration, Retirement};
 use yidi_domain::claim::Accumulators;
 use yidi_domain::filing::{Filing, FilingType};
 use yidi_domain::ids::{RegionCode, Scheme};
 use yidi_domain::money::Amount;
 use yidi_sim::registry::SamplePerson;
-use yidi_store::{placeholders, Row, StoreError, Tx};
+use yidi_store::{query_in, Row, StoreError, Tx};
 
 pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS person (
@@ -158,30 +157,22 @@ pub async fn load_persons(
     if psn_nos.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
+    let query = query_in(
         "SELECT psn_no, region, insutype, category, enrolled_on, paused_on, retired_on, female, contribution_years,
-                local_years, lump_sum_paid, assistance_eligible, account_balance FROM person WHERE psn_no IN ({})",
-        placeholders(1, psn_nos.len())
+                local_years, lump_sum_paid, assistance_eligible, account_balance FROM person WHERE psn_no IN ({list})",
+        psn_nos,
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for psn_no in psn_nos {
-        query = query.bind(*psn_no);
-    }
     let rows = query.fetch_all(&mut **tx).await?;
     let mut persons = HashMap::with_capacity(rows.len());
     for row in &rows {
         let psn_no: String = row.try_get(0)?;
         persons.insert(psn_no, person_from_row(row)?);
     }
-    let sql = format!(
-        "SELECT psn_no, first_period, last_period, paid_on FROM contribution WHERE psn_no IN ({})
+    let query = query_in(
+        "SELECT psn_no, first_period, last_period, paid_on FROM contribution WHERE psn_no IN ({list})
          ORDER BY psn_no, first_period",
-        placeholders(1, psn_nos.len())
+        psn_nos,
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for psn_no in psn_nos {
-        query = query.bind(*psn_no);
-    }
     for row in query.fetch_all(&mut **tx).await? {
         let psn_no: String = row.try_get(0)?;
         let first: String = row.try_get(1)?;
@@ -247,15 +238,11 @@ pub async fn load_filings_of(
     if psn_nos.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
+    let query = query_in(
         "SELECT psn_no, filing_id, region, filing_type, target, begins_on, ends_on, filed_at, revoked_at
-         FROM filing WHERE psn_no IN ({}) ORDER BY psn_no, filing_id",
-        placeholders(1, psn_nos.len())
+         FROM filing WHERE psn_no IN ({list}) ORDER BY psn_no, filing_id",
+        psn_nos,
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for psn_no in psn_nos {
-        query = query.bind(*psn_no);
-    }
     let mut filings: HashMap<String, Vec<Filing>> = HashMap::new();
     for row in query.fetch_all(&mut **tx).await? {
         let text = |index: usize| row.try_get::<String, _>(index);
@@ -286,15 +273,11 @@ pub async fn load_accumulators_of(
     if psn_nos.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
+    let query = query_in(
         "SELECT psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid FROM accumulator
-         WHERE psn_no IN ({})",
-        placeholders(1, psn_nos.len())
+         WHERE psn_no IN ({list})",
+        psn_nos,
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for psn_no in psn_nos {
-        query = query.bind(*psn_no);
-    }
     let mut found = HashMap::new();
     for row in query.fetch_all(&mut **tx).await? {
         let psn_no: String = row.try_get(0)?;
