@@ -1,10 +1,11 @@
 //! The Kafka edge of every yidi service.
 //!
 //! At-least-once delivery with exactly-once effect: the producer is idempotent; a consumer
-//! handles one message, the handler makes its effect durable (inbox + effect in one database
-//! transaction), the replies are sent and acknowledged, and only then is the offset stored.
-//! A crash anywhere replays the message, and the inbox answers the replay with the first
-//! response. Kafka transactions are not used (tansu has none; see ARCHITECTURE.md).
+//! hands each lane of a fetched batch (one topic partition's messages, in order) to the
+//! service's [`LaneHandler`], which makes their effects durable together (inbox + effects in
+//! one database transaction); the replies are sent and acknowledged, and only then are the
+//! offsets stored. A crash anywhere replays the messages, and the inbox answers a replay with
+//! the first response. Kafka transactions are not used (tansu has none; see ARCHITECTURE.md).
 //!
 //! # Layout
 //! - [`topics`]: topic names and creation.
