@@ -166,6 +166,11 @@ async fn write(tx: &mut Tx, last: &mut Option<Record>, events: &[Event]) -> Resu
     Ok(())
 }
 
+/// The settlement a result is about (empty for a rejection).
+fn setl_id_of(result: &SettleResult) -> &str {
+    result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str())
+}
+
 /// The advance a settled result reports, per fund.
 fn advance_of(result: &SettleResult) -> Result<Funds, String> {
     let info = result.setlinfo.as_ref().ok_or("setlinfo: missing")?;
@@ -429,7 +434,7 @@ impl Desk {
     /// is in both or in neither; the book takes the entry after the commit. Returns the
     /// clearing period the bill (or its reversal) is posted in, for the exchange's statement.
     pub async fn record_result(&self, result: &SettleResult) -> Result<Option<Period>, DeskError> {
-        let periods = self.record_results(std::slice::from_ref(result)).await?;
+        let periods = self.record_results(&[result]).await?;
         Ok(periods.into_iter().next().flatten())
     }
 
@@ -440,7 +445,7 @@ impl Desk {
     /// result's clearing period.
     pub async fn record_results(
         &self,
-        results: &[SettleResult],
+        results: &[&SettleResult],
     ) -> Result<Vec<Option<Period>>, DeskError> {
         let mut state = self.state.lock().await;
         let today = Desk::business_date(&state.book);
@@ -448,8 +453,8 @@ impl Desk {
         let mut last = state.last.clone();
         let mut pending: Vec<Event> = Vec::new();
         let mut pending_bills: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for result in results {
-            let setl_id = result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str());
+        for &result in results {
+            let setl_id = setl_id_of(result);
             if pending_bills.contains(setl_id) {
                 tx.commit().await.map_err(StoreError::from)?;
                 Desk::apply_committed(&mut state, &mut last, &mut pending)?;
@@ -468,7 +473,7 @@ impl Desk {
         Ok(results
             .iter()
             .map(|result| {
-                let setl_id = result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str());
+                let setl_id = setl_id_of(result);
                 let id = if result.status == SettleStatus::Reversed as i32 {
                     format!("R:{setl_id}")
                 } else {

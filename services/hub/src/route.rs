@@ -132,8 +132,8 @@ impl Hub {
                 Ok((result, treatment))
             })
             .collect();
-        let results: Vec<SettleResult> =
-            decoded.iter().filter_map(|d| d.as_ref().ok()).map(|(r, _)| r.clone()).collect();
+        let results: Vec<&SettleResult> =
+            decoded.iter().filter_map(|d| d.as_ref().ok()).map(|(r, _)| r).collect();
         let mut periods = self.desk.record_results(&results).await.map_err(retry)?.into_iter();
         let mut answers = Vec::with_capacity(lane.len());
         for (incoming, decoded) in lane.iter().zip(decoded) {

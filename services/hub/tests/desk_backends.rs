@@ -199,7 +199,7 @@ async fn a_lane_of_results_posts_what_the_results_post_one_at_a_time() {
         let store = Store::open(&url, &schema()).await.unwrap();
         let desk = Desk::open(store.clone(), Settings::default(), start).await.unwrap();
         let periods = if grouped {
-            desk.record_results(&results).await.unwrap()
+            desk.record_results(&results.iter().collect::<Vec<_>>()).await.unwrap()
         } else {
             let mut periods = Vec::new();
             for r in &results {
