@@ -52,7 +52,11 @@ fn quote(bills: &[DischargeBill]) -> Vec<Value> {
             let discharged = NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT).unwrap();
             let admitted = NaiveDateTime::parse_from_str(&bill.begntime, TIME_FORMAT).unwrap();
             let index = registry::index_of(insured, &bill.psn_no).unwrap();
-            let person = registry::person(insured, index, chrono::Local::now().date_naive());
+            let person = registry::person(
+                insured,
+                index,
+                yidi_runtime::clock::BusinessClock::default().today(),
+            );
             let policy = region.policy(person.scheme).unwrap();
             let day = discharged.date();
             let treatment: RegionCode = bill.mdtrtarea_admvs.parse().unwrap();
@@ -180,7 +184,7 @@ async fn agency_counts(network: &Network) -> (i64, i64) {
             .await
             .unwrap();
         settled += row.try_get::<i64, _>(0).unwrap();
-        let year = i64::from(chrono::Local::now().year());
+        let year = i64::from(yidi_runtime::clock::BusinessClock::default().today().year());
         let row =
             sqlx::query("SELECT COALESCE(SUM(admissions), 0) FROM accumulator WHERE year = $1")
                 .bind(year)
@@ -383,7 +387,7 @@ async fn filings(network: &Network) {
     let address = format!("http://127.0.0.1:{}", network.grpc_port("agency-north"));
     let mut agency = AgencyClient::connect(address).await.unwrap();
     let psn_no = registry::psn_no("120000".parse().unwrap(), 1900);
-    let today = chrono::Local::now().date_naive();
+    let today = yidi_runtime::clock::BusinessClock::default().today();
     let mut request = FileRequest {
         psn_no: psn_no.clone(),
         insuplc_admdvs: "120000".into(),

@@ -183,7 +183,7 @@ pub fn bill(
         insured,
         index,
         catalogue,
-        chrono::Local::now().naive_local(),
+        yidi_runtime::clock::BusinessClock::default().now(),
         sequence,
     )
 }

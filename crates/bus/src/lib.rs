@@ -10,13 +10,23 @@
 //! # Layout
 //! - [`topics`]: topic names and creation.
 //! - [`message`]: incoming and outgoing messages with yidi's headers.
-//! - [`client`]: producer and consumer configuration, the consumer loop, dead letters.
+//! - [`client`]: producer and consumer configuration, sends classified by what failed, dead
+//!   letters.
+//! - [`consume`]: the consumer loop: lanes, group commit, transient failures waited out,
+//!   rejections dead-lettered, offsets stored after the replies.
+//! - [`failure`]: the two kinds of failure a handler returns.
+//! - [`limits`]: message and dead-letter sizes.
 //! - [`producer`]: the idempotent producer whose sends are awaited.
 
 pub mod client;
+pub mod consume;
+pub mod failure;
+pub mod limits;
 pub mod message;
 pub mod producer;
 pub mod topics;
 
-pub use client::{Bus, BusConfig, Consumer, HandlerError, LaneAnswer, LaneHandler};
+pub use client::{Bus, BusConfig, BusError, Health};
+pub use consume::{Consumer, LaneHandler};
+pub use failure::{verdict, Failure, LaneAnswer, Rejection, Transient, Verdict};
 pub use message::{Incoming, Outgoing};

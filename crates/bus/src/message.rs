@@ -109,6 +109,13 @@ impl Outgoing {
         self
     }
 
+    /// The bytes the record carries: value, key and headers.
+    pub fn size(&self) -> usize {
+        let headers: usize =
+            self.headers.iter().map(|(name, value)| name.len() + value.len()).sum();
+        self.payload.len() + self.key.len() + headers
+    }
+
     pub(crate) fn kafka_headers(&self) -> OwnedHeaders {
         self.headers.iter().fold(OwnedHeaders::new(), |headers, (key, value)| {
             headers.insert(Header { key, value: Some(value) })

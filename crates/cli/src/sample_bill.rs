@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("--treatment: no embedded catalogue for {treatment}"))?;
     let mut simulator = Simulator::new(args.seed);
     let person = args.person.unwrap_or_else(|| simulator.below(2000));
-    let now = chrono::Local::now().naive_local();
+    let now = yidi_runtime::clock::BusinessClock::default().now();
     let sequence = u32::try_from(simulator.below(10_000)).unwrap_or(0);
     let bill = yidi_sim::his::discharge(&mut simulator, insured, person, &catalogue, now, sequence);
     println!("{}", serde_json::to_string_pretty(&bill).context("writing the bill")?);

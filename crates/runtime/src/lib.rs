@@ -1,12 +1,14 @@
 //! What every yidi service binary shares.
 //!
 //! # Layout
+//! - [`clock`]: the business clock (China time unless the settings say otherwise).
 //! - [`config`]: a typed config file with `YIDI_<KEY>` environment overrides.
 //! - [`logging`]: structured `tracing` logs, text or JSON.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
 //! - [`health`]: gRPC health and reflection, so `grpcurl` works.
 //! - [`mask`]: personal numbers masked for logs.
 
+pub mod clock;
 pub mod config;
 pub mod health;
 pub mod logging;

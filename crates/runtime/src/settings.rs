@@ -23,6 +23,13 @@ pub struct Common {
     /// Partitions of the topics this service creates (default one; see `yidi_bus::topics`).
     #[serde(default)]
     pub partitions: Option<i32>,
+    /// The zone business dates are reckoned in (an IANA name; default `Asia/Shanghai`).
+    #[serde(default = "default_zone")]
+    pub time_zone: chrono_tz::Tz,
+}
+
+fn default_zone() -> chrono_tz::Tz {
+    crate::clock::DEFAULT_ZONE
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +41,11 @@ pub enum ConnectError {
 }
 
 impl Common {
+    /// The business clock of these settings.
+    pub fn clock(&self) -> crate::clock::BusinessClock {
+        crate::clock::BusinessClock::new(self.time_zone)
+    }
+
     /// Opens the store (applying `schema`) and connects the producer.
     pub async fn connect(&self, schema: &[&'static str]) -> Result<(Store, Bus), ConnectError> {
         let store = Store::open(&self.database, schema)

@@ -59,7 +59,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     ]);
     bus.ensure_topics(&all_topics).await?;
     for region in &regions {
-        seed(&store, &bus, region.region, settings.seed_persons).await?;
+        seed(&store, &bus, region.region, settings.seed_persons, settings.common.clock().today())
+            .await?;
     }
     let shutdown = Shutdown::on_signals();
     let api = AgencyApi {
@@ -67,6 +68,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store: store.clone(),
         bus: bus.clone(),
         rules: BenefitRules::default(),
+        clock: settings.common.clock(),
     };
     let routes = tonic::service::Routes::new(yidi_wire::v1::agency_server::AgencyServer::new(api));
     let health = yidi_runtime::health::serve(
@@ -80,6 +82,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store,
         rules: BenefitRules::default(),
         bus: bus.clone(),
+        clock: settings.common.clock(),
     };
     let consumer = bus.consumer(
         &format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-")),
@@ -92,13 +95,18 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Seeds the sample registry of `region` once, and publishes its filings to the hub.
-async fn seed(store: &Store, bus: &Bus, region: RegionCode, count: u64) -> anyhow::Result<()> {
+async fn seed(
+    store: &Store,
+    bus: &Bus,
+    region: RegionCode,
+    count: u64,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     let existing = store::person_count(&mut tx, region).await?;
     if existing >= i64::try_from(count).unwrap_or(i64::MAX) {
         return Ok(());
     }
-    let today = chrono::Local::now().date_naive();
     let mut filings = Vec::new();
     for index in 0..count {
         let person = yidi_sim::registry::person(region, index, today);

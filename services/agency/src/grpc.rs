@@ -2,7 +2,7 @@
 //! each record published to the hub's national filing database; and the registry (enrol,
 //! contributions, benefit status) under the benefit rules.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
 use yidi_bus::{topics, Bus, Outgoing};
 use yidi_domain::benefit::{self, BenefitRules, Category};
@@ -21,6 +21,8 @@ use yidi_wire::v1::{
     FilingRecord, RevokeRequest, StatusQuery,
 };
 
+use yidi_runtime::clock::BusinessClock;
+
 use crate::store;
 
 pub struct AgencyApi {
@@ -28,6 +30,7 @@ pub struct AgencyApi {
     pub store: Store,
     pub bus: Bus,
     pub rules: BenefitRules,
+    pub clock: BusinessClock,
 }
 
 fn internal(error: StoreError) -> Status {
@@ -36,10 +39,6 @@ fn internal(error: StoreError) -> Status {
 
 fn invalid(error: impl ToString) -> Status {
     Status::invalid_argument(error.to_string())
-}
-
-fn now() -> NaiveDateTime {
-    chrono::Local::now().naive_local()
 }
 
 fn record(filing: &Filing) -> FilingRecord {
@@ -123,7 +122,7 @@ impl AgencyService for AgencyApi {
             .ok_or_else(|| Status::not_found("psn_no: not enrolled"))?;
         let existing = store::load_filings(&mut tx, &request.psn_no).await.map_err(internal)?;
         drop(tx);
-        let id = format!("F{}{}", region.region, now().format("%Y%m%d%H%M%S%3f"));
+        let id = format!("F{}{}", region.region, self.clock.now().format("%Y%m%d%H%M%S%3f"));
         let filed = filing::file(
             FilingRequest {
                 id,
@@ -136,7 +135,7 @@ impl AgencyService for AgencyApi {
             },
             &region.filing,
             &existing,
-            now(),
+            self.clock.now(),
         )
         .map_err(|e| Status::failed_precondition(format!("{}: {e}", e.code())))?;
         self.publish(&filed).await.map(Response::new)
@@ -154,7 +153,7 @@ impl AgencyService for AgencyApi {
             .map_err(internal)?
             .ok_or_else(|| Status::not_found("filing_id: no such filing"))?;
         drop(tx);
-        let revoked = filing::revoke(&filing, &region.filing, now())
+        let revoked = filing::revoke(&filing, &region.filing, self.clock.now())
             .map_err(|e| Status::failed_precondition(format!("{}: {e}", e.code())))?;
         self.publish(&revoked).await.map(Response::new)
     }
@@ -200,7 +199,7 @@ impl AgencyService for AgencyApi {
         let mut tx = self.store.begin().await.map_err(internal)?;
         store::seed_person(&mut tx, &person).await.map_err(internal)?;
         tx.commit().await.map_err(|e| internal(e.into()))?;
-        self.status_on(&request.psn_no, now().date()).await.map(Response::new)
+        self.status_on(&request.psn_no, self.clock.now().date()).await.map(Response::new)
     }
 
     async fn pay_contribution(
@@ -215,7 +214,7 @@ impl AgencyService for AgencyApi {
             .await
             .map_err(internal)?;
         tx.commit().await.map_err(|e| internal(e.into()))?;
-        self.status_on(&request.psn_no, now().date()).await.map(Response::new)
+        self.status_on(&request.psn_no, self.clock.now().date()).await.map(Response::new)
     }
 
     async fn status(
@@ -225,7 +224,7 @@ impl AgencyService for AgencyApi {
         let request = request.into_inner();
         self.region(&request.insuplc_admdvs)?;
         let day = if request.on.is_empty() {
-            now().date()
+            self.clock.now().date()
         } else {
             convert::date(&request.on, "on").map_err(invalid)?
         };

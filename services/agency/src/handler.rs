@@ -9,7 +9,10 @@
 use chrono::{Datelike, NaiveDateTime};
 use prost::Message;
 use tracing::{info, warn};
-use yidi_bus::{topics, Bus, HandlerError, Incoming, LaneAnswer, LaneHandler, Outgoing};
+use yidi_bus::{
+    topics, verdict, Bus, Failure, Incoming, LaneAnswer, LaneHandler, Outgoing, Rejection,
+    Transient,
+};
 use yidi_domain::benefit::{self, BenefitRules, Category};
 use yidi_domain::claim::{Claim, Flags, Person};
 use yidi_domain::filing::{self, Episode};
@@ -17,6 +20,7 @@ use yidi_domain::fingerprint::Fingerprinter;
 use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
 use yidi_domain::policy::InsuredRegion;
 use yidi_domain::settle::{settle, Outcome};
+use yidi_runtime::clock::BusinessClock;
 use yidi_runtime::mask;
 use yidi_store::inbox::{self, Seen};
 use yidi_store::{Store, StoreError, Tx};
@@ -36,10 +40,12 @@ pub struct Agency {
     pub rules: BenefitRules,
     /// Names the agency in dead letters.
     pub bus: Bus,
+    /// Settlement times are business (China) time.
+    pub clock: BusinessClock,
 }
 
-fn retry(error: StoreError) -> HandlerError {
-    HandlerError(format!("store: {error}"))
+fn retry(error: StoreError) -> Transient {
+    Transient(format!("store: {error}"))
 }
 
 fn reply(incoming: &Incoming, result: &SettleResult) -> Outgoing {
@@ -66,29 +72,20 @@ impl Agency {
     }
 
     /// What a consumed message is for the agency.
-    fn decode(&self, incoming: &Incoming) -> Decoded {
-        let refused = |error: yidi_wire::codec::DecodeError| {
-            Decoded::Refused(self.bus.dead_letter(incoming, error.code(), &error.to_string()))
-        };
+    fn decode(incoming: &Incoming) -> Result<Decoded, Rejection> {
         match incoming.header(headers::MSG_TYPE) {
-            Some("yidi.v1.Reversal") => {
-                incoming.decode::<Reversal>("Reversal").map_or_else(refused, Decoded::Reverse)
-            }
+            Some("yidi.v1.Reversal") => Ok(Decoded::Reverse(incoming.decode("Reversal")?)),
             Some("yidi.v1.SettleRequest") | None => {
-                match incoming.decode::<SettleRequest>("SettleRequest") {
-                    Ok(SettleRequest { bill: None, .. }) => Decoded::Refused(self.bus.dead_letter(
-                        incoming,
-                        "MISSING_BILL",
-                        "bill: missing field",
-                    )),
-                    Ok(request) => Decoded::Settle(Box::new(request)),
-                    Err(error) => refused(error),
+                match incoming.decode::<SettleRequest>("SettleRequest")? {
+                    SettleRequest { bill: None, .. } => {
+                        Err(Rejection::new("MISSING_BILL", "bill: missing field"))
+                    }
+                    request => Ok(Decoded::Settle(Box::new(request))),
                 }
             }
-            Some(other) => Decoded::Refused(self.bus.dead_letter(
-                incoming,
+            Some(other) => Err(Rejection::new(
                 "UNKNOWN_MSG_TYPE",
-                &format!("msg_type {other:?} is not for an agency"),
+                format!("msg_type {other:?} is not for an agency"),
             )),
         }
     }
@@ -99,15 +96,15 @@ impl Agency {
         lane: &mut Prefetched,
         incoming: &Incoming,
         request: &SettleRequest,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
+    ) -> Result<Vec<Outgoing>, Failure> {
         let Some(bill) = &request.bill else {
-            return Ok(vec![self.bus.dead_letter(incoming, "MISSING_BILL", "bill: missing field")]);
+            return Err(Rejection::new("MISSING_BILL", "bill: missing field").into());
         };
         let request_hash = Fingerprinter::new("bill").bytes(&bill.encode_to_vec()).finish();
         match lane.seen(tx, &bill.msgid, &request_hash).await {
             Ok(Seen::Answered(bytes)) => {
                 let mut first = SettleResult::decode(bytes.as_slice())
-                    .map_err(|e| HandlerError(format!("inbox: {e}")))?;
+                    .map_err(|e| Transient(format!("inbox: {e}")))?;
                 first.duplicate = true;
                 info!(msgid = %bill.msgid, mdtrt_id = %bill.mdtrt_id, "duplicate answered with the first result");
                 return Ok(vec![reply(incoming, &first)]);
@@ -120,12 +117,12 @@ impl Agency {
                     &convert::rejected_result(bill, "msgid_conflict", &self.name),
                 )]);
             }
-            Err(error) => return Err(retry(error)),
+            Err(error) => return Err(retry(error).into()),
         }
         // A pre-settlement writes nothing: `decide` returns before persisting it.
         let result = self.decide(tx, lane, request).await.map_err(retry)?;
         if !bill.pre_settle {
-            let at = chrono::Local::now().format(TIME_FORMAT).to_string();
+            let at = self.clock.now().format(TIME_FORMAT).to_string();
             lane.record(tx, &bill.msgid, &request_hash, &result.encode_to_vec(), &at)
                 .await
                 .map_err(retry)?;
@@ -215,7 +212,7 @@ impl Agency {
             Outcome::Settled(settlement) => settlement,
         };
         let setl_id = convert::setl_id(region.region, &bill.msgid);
-        let settled_at = chrono::Local::now().naive_local();
+        let settled_at = self.clock.now();
         let context = ResultContext {
             bill,
             setl_id: setl_id.clone(),
@@ -259,12 +256,12 @@ impl Agency {
         lane: &mut Prefetched,
         incoming: &Incoming,
         reversal: &Reversal,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
+    ) -> Result<Vec<Outgoing>, Transient> {
         let request_hash = Fingerprinter::new("reversal").bytes(&reversal.encode_to_vec()).finish();
-        let at = chrono::Local::now().format(TIME_FORMAT).to_string();
+        let at = self.clock.now().format(TIME_FORMAT).to_string();
         if let Ok(Seen::Answered(bytes)) = lane.seen(tx, &reversal.msgid, &request_hash).await {
             let mut first = SettleResult::decode(bytes.as_slice())
-                .map_err(|e| HandlerError(format!("inbox: {e}")))?;
+                .map_err(|e| Transient(format!("inbox: {e}")))?;
             first.duplicate = true;
             return Ok(vec![reply(incoming, &first)]);
         }
@@ -334,21 +331,21 @@ impl LaneHandler for Agency {
     /// One transaction for the lane: what it needs read once, decided in order, committed
     /// once, then answered.
     async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {
-        let decoded: Vec<Decoded> = lane.iter().map(|incoming| self.decode(incoming)).collect();
+        let decoded: Vec<Result<Decoded, Rejection>> = lane.iter().map(Agency::decode).collect();
         let mut msgids = Vec::new();
         let mut psn_nos = Vec::new();
         for message in &decoded {
             match message {
-                Decoded::Settle(request) => {
+                Ok(Decoded::Settle(request)) => {
                     if let Some(bill) = &request.bill {
                         msgids.push(bill.msgid.as_str());
                         psn_nos.push(bill.psn_no.as_str());
                     }
                 }
-                Decoded::Reverse(reversal) => {
+                Ok(Decoded::Reverse(reversal)) => {
                     msgids.extend([reversal.msgid.as_str(), reversal.omsgid.as_str()]);
                 }
-                Decoded::Refused(_) => {}
+                Err(_) => {}
             }
         }
         msgids.sort_unstable();
@@ -360,13 +357,13 @@ impl LaneHandler for Agency {
         let mut answers = Vec::with_capacity(lane.len());
         for (incoming, message) in lane.iter().zip(decoded) {
             answers.push(match message {
-                Decoded::Settle(request) => {
-                    self.settle(&mut tx, &mut prefetched, incoming, &request).await?
+                Ok(Decoded::Settle(request)) => {
+                    verdict(self.settle(&mut tx, &mut prefetched, incoming, &request).await)?
                 }
-                Decoded::Reverse(reversal) => {
-                    self.reverse(&mut tx, &mut prefetched, incoming, &reversal).await?
+                Ok(Decoded::Reverse(reversal)) => {
+                    Ok(self.reverse(&mut tx, &mut prefetched, incoming, &reversal).await?)
                 }
-                Decoded::Refused(dead_letter) => vec![dead_letter],
+                Err(rejection) => Err(rejection),
             });
         }
         tx.commit().await.map_err(|e| retry(e.into()))?;
@@ -378,6 +375,4 @@ impl LaneHandler for Agency {
 enum Decoded {
     Settle(Box<SettleRequest>),
     Reverse(Reversal),
-    /// Unreadable or not for an agency: its dead letter.
-    Refused(Outgoing),
 }

@@ -60,6 +60,7 @@ async fn agency(name: &str) -> (Agency, std::path::PathBuf) {
         store,
         rules: BenefitRules::default(),
         bus: offline_bus(),
+        clock: yidi_runtime::clock::BusinessClock::default(),
     };
     (agency, dir)
 }
@@ -169,8 +170,9 @@ async fn a_lane_in_one_transaction_decides_exactly_as_its_messages_one_at_a_time
         assert_eq!(answer.len(), 1);
         one_by_one.push(answer.remove(0));
     }
-    let grouped_decisions: Vec<_> = answers.iter().map(|a| decided(a)).collect();
-    let single_decisions: Vec<_> = one_by_one.iter().map(|a| decided(a)).collect();
+    let grouped_decisions: Vec<_> = answers.iter().map(|a| decided(a.as_ref().unwrap())).collect();
+    let single_decisions: Vec<_> =
+        one_by_one.iter().map(|a| decided(a.as_ref().unwrap())).collect();
     assert_eq!(grouped_decisions, single_decisions);
     assert_eq!(positions(&grouped).await, positions(&single).await);
 

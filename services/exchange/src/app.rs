@@ -59,6 +59,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store,
         bus: bus.clone(),
         waiters: Mutex::new(HashMap::new()),
+        clock: settings.common.clock(),
     });
     let shutdown = Shutdown::on_signals();
     let api = ExchangeApi::new(exchange.clone(), Duration::from_millis(settings.settle_timeout_ms));

@@ -87,8 +87,7 @@ impl ExchangeApi {
     /// 2601 on the original msgid: whatever happened, or will, is undone.
     async fn reverse_after_timeout(&self, bill: &DischargeBill) {
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let msgid =
-            convert::msgid(&bill.fixmedins_code, chrono::Local::now().naive_local(), sequence);
+        let msgid = convert::msgid(&bill.fixmedins_code, self.exchange.clock.now(), sequence);
         let reversal = convert::reversal_of(bill, msgid, "timeout");
         let message = Outgoing::new(
             topics::HUB_REQUESTS,

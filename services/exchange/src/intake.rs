@@ -6,9 +6,13 @@ use std::sync::Mutex;
 use prost::Message;
 use tokio::sync::oneshot;
 use tracing::info;
-use yidi_bus::{topics, Bus, HandlerError, Incoming, LaneAnswer, LaneHandler, Outgoing};
+use yidi_bus::{
+    topics, verdict, Bus, Failure, Incoming, LaneAnswer, LaneHandler, Outgoing, Rejection,
+    Transient,
+};
 use yidi_domain::ids::RegionCode;
 use yidi_formats::catalogue_file::TreatmentCatalogue;
+use yidi_runtime::clock::BusinessClock;
 use yidi_runtime::mask;
 use yidi_store::{Store, Tx};
 use yidi_wire::codec::ContentType;
@@ -45,6 +49,8 @@ pub struct Exchange {
     pub bus: Bus,
     /// gRPC calls waiting for the result of a msgid.
     pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<SettleResult>>>>,
+    /// Request and statement times are business (China) time.
+    pub clock: BusinessClock,
 }
 
 /// A message's replies, and the result whose gRPC waiters are told once it is committed.
@@ -53,21 +59,16 @@ struct Decided {
     wake: Option<SettleResult>,
 }
 
-impl From<Outgoing> for Decided {
-    fn from(reply: Outgoing) -> Decided {
-        Decided { replies: vec![reply], wake: None }
-    }
-}
-
-fn retry(error: impl ToString) -> HandlerError {
-    HandlerError(error.to_string())
-}
-
-fn now() -> String {
-    chrono::Local::now().format(TIME_FORMAT).to_string()
+fn retry(error: impl ToString) -> Transient {
+    Transient::new(error)
 }
 
 impl Exchange {
+    /// Now in business time, as the messages write it.
+    pub fn now(&self) -> String {
+        self.clock.now().format(TIME_FORMAT).to_string()
+    }
+
     /// A result for the HIS topic, in the content type the HIS used.
     pub fn to_his(&self, result: &SettleResult, content_type: ContentType) -> Outgoing {
         Outgoing::new(
@@ -84,39 +85,25 @@ impl Exchange {
 
     /// `his.<province>.discharge`: decode, validate, submit. Bad input goes to the dead-letter
     /// topic with the reason, and the HIS is told when the bill can be identified.
-    async fn on_discharge(
-        &self,
-        tx: &mut Tx,
-        incoming: &Incoming,
-    ) -> Result<Decided, HandlerError> {
-        let content_type = match incoming.content_type() {
-            Ok(content_type) => content_type,
-            Err(error) => {
-                return Ok(self.bus.dead_letter(incoming, error.code(), &error.to_string()).into())
-            }
-        };
-        let bill = match incoming.decode::<DischargeBill>("DischargeBill") {
-            Ok(bill) => bill,
-            Err(error) => {
-                return Ok(self.bus.dead_letter(incoming, error.code(), &error.to_string()).into())
-            }
-        };
+    async fn on_discharge(&self, tx: &mut Tx, incoming: &Incoming) -> Result<Decided, Failure> {
+        let content_type = incoming.content_type()?;
+        let bill = incoming.decode::<DischargeBill>("DischargeBill")?;
         if let Err(error) = convert::validate_bill(&bill, self.province) {
             let reason = error.to_string();
             info!(msgid = %bill.msgid, %reason, "bill refused");
-            let mut replies = vec![self.bus.dead_letter(incoming, "INVALID_BILL", &reason)];
+            let mut rejection = Rejection::new("INVALID_BILL", reason.clone());
             if !bill.msgid.is_empty() && !bill.mdtrt_id.is_empty() {
                 let result = convert::rejected_result(
                     &bill,
                     &format!("invalid_request: {reason}"),
                     &self.name,
                 );
-                replies.push(self.to_his(&result, content_type));
+                rejection = rejection.with_reply(self.to_his(&result, content_type));
             }
-            return Ok(Decided { replies, wake: None });
+            return Err(rejection.into());
         }
         let traceparent = incoming.header(headers::TRACEPARENT);
-        self.submit_in(tx, &bill, Via::Kafka(content_type), traceparent).await
+        Ok(self.submit_in(tx, &bill, Via::Kafka(content_type), traceparent).await?)
     }
 
     /// [`Exchange::submit_in`] in a transaction of its own (a gRPC call).
@@ -125,7 +112,7 @@ impl Exchange {
         bill: &DischargeBill,
         via: Via,
         traceparent: Option<&str>,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
+    ) -> Result<Vec<Outgoing>, Transient> {
         let mut tx = self.store.begin().await.map_err(retry)?;
         let decided = self.submit_in(&mut tx, bill, via, traceparent).await?;
         tx.commit().await.map_err(retry)?;
@@ -141,13 +128,13 @@ impl Exchange {
         bill: &DischargeBill,
         via: Via,
         traceparent: Option<&str>,
-    ) -> Result<Decided, HandlerError> {
+    ) -> Result<Decided, Transient> {
         let content_type = match via {
             Via::Kafka(content_type) => content_type,
             Via::Grpc => ContentType::Protobuf,
         };
         let sends = i64::from(matches!(via, Via::Kafka(_)));
-        let (msgid, mdtrt_id, at) = (&bill.msgid, &bill.mdtrt_id, now());
+        let (msgid, mdtrt_id, at) = (&bill.msgid, &bill.mdtrt_id, self.now());
         let known =
             requests::receive(tx, msgid, mdtrt_id, via.code(), content_type.header(), sends, &at)
                 .await
@@ -171,7 +158,7 @@ impl Exchange {
             lines: convert::classify(bill, &self.catalogue.catalogue),
             catalogue_version: self.catalogue.catalogue.version.clone(),
             exchange: self.province.to_string(),
-            requested_at: now(),
+            requested_at: self.now(),
         };
         info!(msgid = %bill.msgid, mdtrt_id = %bill.mdtrt_id, psn_no = %mask(&bill.psn_no), insured = %bill.insuplc_admdvs, "bill sent to the hub");
         let to_hub = Outgoing::new(
@@ -189,18 +176,13 @@ impl Exchange {
             headers::TRACEPARENT,
             &traceparent.map_or_else(|| convert::traceparent(&bill.msgid), str::to_owned),
         );
-        Ok(to_hub.into())
+        Ok(Decided { replies: vec![to_hub], wake: None })
     }
 
     /// `exchange.<province>.results`: keep the first result, tell whoever waits, and give the
     /// HIS one result per send it made — never more, however often the network redelivers.
-    async fn on_result(&self, tx: &mut Tx, incoming: &Incoming) -> Result<Decided, HandlerError> {
-        let result = match incoming.decode::<SettleResult>("SettleResult") {
-            Ok(result) => result,
-            Err(error) => {
-                return Ok(self.bus.dead_letter(incoming, error.code(), &error.to_string()).into())
-            }
-        };
+    async fn on_result(&self, tx: &mut Tx, incoming: &Incoming) -> Result<Decided, Failure> {
+        let result = incoming.decode::<SettleResult>("SettleResult")?;
         crate::statement::record(tx, &result, incoming.header(headers::CLEARING_PERIOD))
             .await
             .map_err(retry)?;
@@ -273,20 +255,28 @@ impl LaneHandler for Exchange {
         if !discharge && topic != topics::exchange_results(self.province.as_str()) {
             let mut answers = Vec::with_capacity(lane.len());
             for incoming in lane {
-                answers.push(crate::statement::on_request(self, incoming).await?);
+                answers.push(verdict(crate::statement::on_request(self, incoming).await)?);
             }
             return Ok(answers);
         }
         let mut tx = self.store.begin().await.map_err(retry)?;
         let mut decisions = Vec::with_capacity(lane.len());
         for incoming in lane {
-            decisions.push(if discharge {
-                self.on_discharge(&mut tx, incoming).await?
+            let decided = if discharge {
+                self.on_discharge(&mut tx, incoming).await
             } else {
-                self.on_result(&mut tx, incoming).await?
+                self.on_result(&mut tx, incoming).await
+            };
+            decisions.push(match decided {
+                Ok(decided) => Ok(decided),
+                Err(Failure::Rejected(rejection)) => Err(rejection),
+                Err(Failure::Transient(transient)) => return Err(transient),
             });
         }
         tx.commit().await.map_err(retry)?;
-        Ok(decisions.into_iter().map(|decided| self.after_commit(decided)).collect())
+        Ok(decisions
+            .into_iter()
+            .map(|decided| decided.map(|decided| self.after_commit(decided)))
+            .collect())
     }
 }

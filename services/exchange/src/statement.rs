@@ -4,12 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use yidi_bus::{topics, HandlerError, Incoming, Outgoing};
+use yidi_bus::{topics, Failure, Incoming, Outgoing, Rejection, Transient};
 use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
 use yidi_store::{Row, Store, StoreError, Tx};
 use yidi_wire::codec::ContentType;
-use yidi_wire::convert::TIME_FORMAT;
 use yidi_wire::headers;
 use yidi_wire::v1::{SettleResult, SettleStatus, Statement, StatementRequest, StatementRow};
 
@@ -77,6 +76,7 @@ pub async fn statement(
     store: &Store,
     province: RegionCode,
     period: &str,
+    stmt_time: &str,
 ) -> Result<Statement, StoreError> {
     let rows = sqlx::query(
         "SELECT setl_id, insured, period, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_period
@@ -128,7 +128,7 @@ pub async fn statement(
                 ..s.row
             })
             .collect(),
-        stmt_time: chrono::Local::now().format(TIME_FORMAT).to_string(),
+        stmt_time: stmt_time.to_owned(),
     })
 }
 
@@ -136,23 +136,14 @@ pub async fn statement(
 pub async fn on_request(
     exchange: &crate::intake::Exchange,
     incoming: &Incoming,
-) -> Result<Vec<Outgoing>, HandlerError> {
-    let request = match incoming.decode::<StatementRequest>("StatementRequest") {
-        Ok(request) => request,
-        Err(error) => {
-            return Ok(vec![exchange.bus.dead_letter(incoming, error.code(), &error.to_string())])
-        }
-    };
+) -> Result<Vec<Outgoing>, Failure> {
+    let request = incoming.decode::<StatementRequest>("StatementRequest")?;
     if request.setlym.parse::<yidi_clearing::period::Period>().is_err() {
-        return Ok(vec![exchange.bus.dead_letter(
-            incoming,
-            "INVALID_STATEMENT",
-            "setlym: not yyyy-MM",
-        )]);
+        return Err(Rejection::new("INVALID_STATEMENT", "setlym: not yyyy-MM").into());
     }
-    let statement = statement(&exchange.store, exchange.province, &request.setlym)
+    let statement = statement(&exchange.store, exchange.province, &request.setlym, &exchange.now())
         .await
-        .map_err(|e| HandlerError(e.to_string()))?;
+        .map_err(Transient::new)?;
     tracing::info!(period = %request.setlym, rows = statement.rows.len(), "statement sent to the hub");
     Ok(vec![Outgoing::new(
         topics::HUB_STATEMENTS,

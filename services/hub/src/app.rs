@@ -94,7 +94,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let desk = Arc::new(Desk::open(store.clone(), settings.clearing.clone(), clock_start).await?);
+    let desk = Arc::new(
+        Desk::open(store.clone(), settings.clearing.clone(), settings.common.clock(), clock_start)
+            .await?,
+    );
     let live = Arc::new(Live::default());
     let mut names = vec![
         topics::HUB_REQUESTS.to_owned(),

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
-use chrono::{Days, Local, NaiveDate};
+use chrono::{Days, NaiveDate};
 use tokio::sync::Mutex;
 use tracing::{error, info, warn};
 use yidi_clearing::book::{Overdue, Positions, Prepayment, Settings, Transition};
@@ -20,6 +20,7 @@ use yidi_clearing::text::parse_amount;
 use yidi_clearing::{Book, ClearingError, Event};
 use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
+use yidi_runtime::clock::BusinessClock;
 use yidi_store::{Row, Store, StoreError, Tx};
 use yidi_wire::v1::{SettleResult, SettleStatus};
 
@@ -89,6 +90,8 @@ pub struct Check {
 }
 
 pub struct Desk {
+    /// The real date under the business clock's offset.
+    clock: BusinessClock,
     store: Store,
     state: Mutex<State>,
     /// The last record verified and replayed at start-up: later checks verify what follows it.
@@ -97,10 +100,6 @@ pub struct Desk {
     /// Periods whose cut-off has passed (a round was generated): the hub asks the exchanges
     /// for their statements.
     cut_offs: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Period>>>,
-}
-
-fn now_text() -> String {
-    Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 async fn read_log(store: &Store) -> Result<Vec<Record>, StoreError> {
@@ -146,7 +145,12 @@ fn replay(settings: &Settings, records: &[Record]) -> Result<Book, DeskError> {
     Ok(book)
 }
 
-async fn write(tx: &mut Tx, last: &mut Option<Record>, events: &[Event]) -> Result<(), DeskError> {
+async fn write(
+    tx: &mut Tx,
+    last: &mut Option<Record>,
+    events: &[Event],
+    recorded_at: &str,
+) -> Result<(), DeskError> {
     for event in events {
         let record = chain::link(last.as_ref(), event.kind(), serde_json::to_string(event)?);
         sqlx::query(
@@ -157,7 +161,7 @@ async fn write(tx: &mut Tx, last: &mut Option<Record>, events: &[Event]) -> Resu
         .bind(&record.body)
         .bind(&record.prev_hash)
         .bind(&record.hash)
-        .bind(now_text())
+        .bind(recorded_at)
         .execute(&mut **tx)
         .await
         .map_err(StoreError::from)?;
@@ -193,6 +197,7 @@ impl Desk {
     pub async fn open(
         store: Store,
         settings: Settings,
+        clock: BusinessClock,
         clock_start: Option<NaiveDate>,
     ) -> Result<Desk, DeskError> {
         append_only(&store).await?;
@@ -205,6 +210,7 @@ impl Desk {
         );
         let desk = Desk {
             store,
+            clock,
             verified_at_start: records.last().cloned(),
             state: Mutex::new(State { book, last: records.last().cloned(), ticked: None }),
             suspended: Arc::new(RwLock::new(BTreeSet::new())),
@@ -212,7 +218,7 @@ impl Desk {
         };
         if records.is_empty() {
             if let Some(start) = clock_start {
-                let days = (start - Local::now().date_naive()).num_days();
+                let days = (start - clock.today()).num_days();
                 if days > 0 {
                     desk.advance(days).await?;
                 }
@@ -235,7 +241,7 @@ impl Desk {
         if missing.is_empty() {
             return Ok(());
         }
-        let today = Desk::business_date(&state.book);
+        let today = self.business_date(&state.book);
         let mut events = Vec::new();
         // The reversal of a bill needs its settlement applied first: decide on a copy, and
         // take the copy only once the events are stored.
@@ -264,7 +270,7 @@ impl Desk {
             info!(entries = events.len(), "settled bills posted to the clearing ledger (backfill)");
             let mut tx = self.store.begin().await?;
             let mut last = state.last.clone();
-            write(&mut tx, &mut last, &events).await?;
+            write(&mut tx, &mut last, &events, &self.recorded_at()).await?;
             tx.commit().await.map_err(StoreError::from)?;
             state.last = last;
             state.book = book;
@@ -294,8 +300,13 @@ impl Desk {
         Arc::clone(&self.suspended)
     }
 
-    fn business_date(book: &Book) -> NaiveDate {
-        let real = Local::now().date_naive();
+    /// When a log record is written: real time in the business zone.
+    fn recorded_at(&self) -> String {
+        self.clock.now().format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+
+    fn business_date(&self, book: &Book) -> NaiveDate {
+        let real = self.clock.today();
         u64::try_from(book.clock_days())
             .ok()
             .and_then(|d| real.checked_add_days(Days::new(d)))
@@ -303,7 +314,7 @@ impl Desk {
     }
 
     pub async fn today(&self) -> NaiveDate {
-        Desk::business_date(&self.state.lock().await.book)
+        self.business_date(&self.state.lock().await.book)
     }
 
     fn publish_suspended(&self, book: &Book) {
@@ -323,7 +334,7 @@ impl Desk {
         }
         let mut tx = self.store.begin().await?;
         let mut last = state.last.clone();
-        write(&mut tx, &mut last, &events).await?;
+        write(&mut tx, &mut last, &events, &self.recorded_at()).await?;
         tx.commit().await.map_err(StoreError::from)?;
         state.last = last;
         for event in events {
@@ -339,7 +350,7 @@ impl Desk {
     }
 
     async fn tick_locked(&self, state: &mut State) -> Result<Vec<Event>, DeskError> {
-        let today = Desk::business_date(&state.book);
+        let today = self.business_date(&state.book);
         let mut day = match state.ticked {
             Some(last) => last.checked_add_days(Days::new(1)).unwrap_or(today),
             None => today,
@@ -351,7 +362,7 @@ impl Desk {
             if !events.is_empty() {
                 let mut tx = self.store.begin().await?;
                 let mut last = state.last.clone();
-                let written = match write(&mut tx, &mut last, &events).await {
+                let written = match write(&mut tx, &mut last, &events, &self.recorded_at()).await {
                     Ok(()) => tx.commit().await.map_err(|e| DeskError::Store(e.into())),
                     Err(e) => Err(e),
                 };
@@ -384,7 +395,7 @@ impl Desk {
     /// Advances the business clock by `days` and runs every day in between.
     pub async fn advance(&self, days: i64) -> Result<(NaiveDate, Vec<Event>), DeskError> {
         let mut state = self.state.lock().await;
-        let today = Desk::business_date(&state.book);
+        let today = self.business_date(&state.book);
         if state.ticked.is_none() {
             state.ticked = Some(today);
         }
@@ -395,7 +406,7 @@ impl Desk {
         let event = state.book.advance(days, target)?;
         self.commit(&mut state, vec![event]).await?;
         let events = self.tick_locked(&mut state).await?;
-        Ok((Desk::business_date(&state.book), events))
+        Ok((self.business_date(&state.book), events))
     }
 
     /// The ledger entry a result posts, if any. A result the ledger cannot take (a reversal
@@ -448,7 +459,7 @@ impl Desk {
         results: &[&SettleResult],
     ) -> Result<Vec<Option<Period>>, DeskError> {
         let mut state = self.state.lock().await;
-        let today = Desk::business_date(&state.book);
+        let today = self.business_date(&state.book);
         let mut tx = self.store.begin().await?;
         let mut last = state.last.clone();
         let mut pending: Vec<Event> = Vec::new();
@@ -461,9 +472,10 @@ impl Desk {
                 pending_bills.clear();
                 tx = self.store.begin().await?;
             }
-            crate::record::record_result(&mut tx, result).await?;
+            crate::record::record_result(&mut tx, result, &self.clock.now()).await?;
             if let Some(event) = Desk::ledger_event(&state.book, result, today) {
-                write(&mut tx, &mut last, std::slice::from_ref(&event)).await?;
+                write(&mut tx, &mut last, std::slice::from_ref(&event), &self.recorded_at())
+                    .await?;
                 pending.push(event);
                 pending_bills.insert(setl_id);
             }
@@ -505,7 +517,7 @@ impl Desk {
         exchange: &std::collections::BTreeMap<RegionCode, yidi_clearing::reconcile::Totals>,
     ) -> Result<Event, DeskError> {
         let mut state = self.state.lock().await;
-        let today = Desk::business_date(&state.book);
+        let today = self.business_date(&state.book);
         let event = state.book.reconcile(period, treatment, exchange, today);
         self.commit(&mut state, vec![event.clone()]).await?;
         Ok(event)
@@ -532,7 +544,7 @@ impl Desk {
         F: FnOnce(&Book, NaiveDate) -> Result<Option<Event>, ClearingError>,
     {
         let mut state = self.state.lock().await;
-        let today = Desk::business_date(&state.book);
+        let today = self.business_date(&state.book);
         let event = decide(&state.book, today)?;
         let mut after = Vec::new();
         if let Some(event) = &event {
@@ -553,7 +565,7 @@ impl Desk {
 
     pub async fn overdue(&self) -> (NaiveDate, Vec<Overdue>) {
         let state = self.state.lock().await;
-        let today = Desk::business_date(&state.book);
+        let today = self.business_date(&state.book);
         (today, state.book.overdue(today))
     }
 
@@ -571,7 +583,7 @@ impl Desk {
 
     pub async fn prepayments(&self) -> Vec<Prepayment> {
         let state = self.state.lock().await;
-        state.book.prepayments(Desk::business_date(&state.book))
+        state.book.prepayments(self.business_date(&state.book))
     }
 
     pub async fn transitions(&self) -> Vec<Transition> {

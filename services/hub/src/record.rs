@@ -21,8 +21,12 @@ pub const SCHEMA: &[&str] = &[
 ];
 
 /// Records a result: a settled bill once (by `setl_id`), a reversal as the time it was
-/// reversed. Replays change nothing.
-pub async fn record_result(tx: &mut Tx, result: &SettleResult) -> Result<(), StoreError> {
+/// reversed (`now`, business time). Replays change nothing.
+pub async fn record_result(
+    tx: &mut Tx,
+    result: &SettleResult,
+    now: &chrono::NaiveDateTime,
+) -> Result<(), StoreError> {
     let Some(info) = &result.setlinfo else {
         return Ok(());
     };
@@ -52,7 +56,7 @@ pub async fn record_result(tx: &mut Tx, result: &SettleResult) -> Result<(), Sto
         .execute(&mut **tx)
         .await?;
     } else if result.status == SettleStatus::Reversed as i32 && !info.setl_id.is_empty() {
-        let at = chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        let at = now.format("%Y-%m-%d %H:%M:%S").to_string();
         sqlx::query(
             "UPDATE settled_bill SET reversed_at = $1 WHERE setl_id = $2 AND reversed_at IS NULL",
         )

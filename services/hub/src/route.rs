@@ -4,7 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 use tracing::info;
-use yidi_bus::{topics, Bus, HandlerError, Incoming, LaneAnswer, LaneHandler, Outgoing};
+use yidi_bus::{
+    topics, verdict, Bus, Failure, Incoming, LaneAnswer, LaneHandler, Outgoing, Rejection,
+    Transient, Verdict,
+};
 use yidi_clearing::period::Period;
 use yidi_clearing::reconcile::Totals;
 use yidi_clearing::text::parse_amount;
@@ -38,8 +41,8 @@ fn status_name(status: i32) -> &'static str {
     SettleStatus::try_from(status).map(|s| s.as_str_name()).unwrap_or("SETTLE_STATUS_UNSPECIFIED")
 }
 
-fn retry(error: impl ToString) -> HandlerError {
-    HandlerError(error.to_string())
+fn retry(error: impl ToString) -> Transient {
+    Transient::new(error)
 }
 
 fn province_of(code: &str) -> Option<RegionCode> {
@@ -54,36 +57,28 @@ impl Hub {
             .to_vec()
     }
 
-    /// Exchange → agency: route by `insuplc_admdvs`, or answer for the agency.
-    pub fn route_request(&self, incoming: &Incoming) -> Vec<Outgoing> {
-        let bus = &self.bus;
-        let (insured, treatment, bill) = match incoming.header(headers::MSG_TYPE) {
-            Some("yidi.v1.Reversal") => match incoming.decode::<Reversal>("Reversal") {
-                Ok(r) => (r.insuplc_admdvs.clone(), r.mdtrtarea_admvs.clone(), None),
-                Err(error) => {
-                    return vec![bus.dead_letter(incoming, error.code(), &error.to_string())]
-                }
-            },
-            _ => match incoming.decode::<SettleRequest>("SettleRequest") {
-                Ok(SettleRequest { bill: Some(bill), .. }) => {
-                    (bill.insuplc_admdvs.clone(), bill.mdtrtarea_admvs.clone(), Some(bill))
-                }
-                Ok(_) => {
-                    return vec![bus.dead_letter(incoming, "MISSING_BILL", "bill: missing field")]
-                }
-                Err(error) => {
-                    return vec![bus.dead_letter(incoming, error.code(), &error.to_string())]
-                }
+    /// Exchange → agency: route by `insuplc_admdvs`, or answer for the agency. Nothing is sent
+    /// to a province without an agency: a bill gets `unknown_province`, a reversal is refused
+    /// with the same reason, back to the exchange that sent it.
+    pub fn route_request(&self, incoming: &Incoming) -> Verdict {
+        let request = match incoming.header(headers::MSG_TYPE) {
+            Some("yidi.v1.Reversal") => Request::Reverse(incoming.decode("Reversal")?),
+            _ => match incoming.decode::<SettleRequest>("SettleRequest")? {
+                SettleRequest { bill: Some(bill), .. } => Request::Settle(bill),
+                _ => return Err(Rejection::new("MISSING_BILL", "bill: missing field")),
             },
         };
+        let (insured, treatment) = match &request {
+            Request::Settle(bill) => (&bill.insuplc_admdvs, &bill.mdtrtarea_admvs),
+            Request::Reverse(reversal) => (&reversal.insuplc_admdvs, &reversal.mdtrtarea_admvs),
+        };
         let (Some(insured_province), Some(treatment_province)) =
-            (province_of(&insured), province_of(&treatment))
+            (province_of(insured), province_of(treatment))
         else {
-            return vec![bus.dead_letter(
-                incoming,
+            return Err(Rejection::new(
                 "INVALID_REGION",
                 "insuplc_admdvs or mdtrtarea_admvs is not a region code",
-            )];
+            ));
         };
         let overdue_suspended = self
             .overdue_suspended
@@ -97,37 +92,47 @@ impl Hub {
         } else {
             None
         };
-        match (refusal, bill) {
-            (Some(reason), Some(bill)) => {
+        Ok(match (refusal, request) {
+            (Some(reason), Request::Settle(bill)) => {
                 info!(msgid = %bill.msgid, %insured_province, reason, "refused at the hub");
                 let result = convert::rejected_result(&bill, reason, "hub");
                 self.live.answered(&bill.msgid, "REJECTED", reason);
                 vec![to_exchange(incoming, treatment_province, &result)]
             }
-            (None, Some(bill)) => {
+            (_, Request::Reverse(reversal)) if !self.served.contains(&insured_province) => {
+                info!(msgid = %reversal.msgid, %insured_province, "reversal refused at the hub: no agency");
+                let result = SettleResult {
+                    msgid: reversal.msgid.clone(),
+                    mdtrt_id: reversal.mdtrt_id.clone(),
+                    psn_no: reversal.psn_no.clone(),
+                    insuplc_admdvs: reversal.insuplc_admdvs.clone(),
+                    mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
+                    status: SettleStatus::Rejected as i32,
+                    reason: "unknown_province: no agency serves the insured province".into(),
+                    answered_by: "hub".into(),
+                    ..SettleResult::default()
+                };
+                vec![to_exchange(incoming, treatment_province, &result)]
+            }
+            (None, Request::Settle(bill)) => {
                 self.live.requested(&bill.msgid);
                 vec![forward(incoming, insured_province)]
             }
-            (_, None) => vec![forward(incoming, insured_province)],
-        }
+            // A suspended province still takes reversals: undoing is always allowed.
+            (_, Request::Reverse(_)) => vec![forward(incoming, insured_province)],
+        })
     }
 
     /// Agency → exchange: record the lane's results (settled bills and clearing ledger, group
     /// committed), then forward each.
     pub async fn route_results(&self, lane: &[Incoming]) -> LaneAnswer {
-        // Each message: its decoded result and treatment province, or its dead letter.
-        let decoded: Vec<Result<(SettleResult, RegionCode), Outgoing>> = lane
+        // Each message: its decoded result and treatment province, or its rejection.
+        let decoded: Vec<Result<(SettleResult, RegionCode), Rejection>> = lane
             .iter()
             .map(|incoming| {
-                let result = incoming
-                    .decode::<SettleResult>("SettleResult")
-                    .map_err(|e| self.bus.dead_letter(incoming, e.code(), &e.to_string()))?;
+                let result = incoming.decode::<SettleResult>("SettleResult")?;
                 let treatment = province_of(&result.mdtrtarea_admvs).ok_or_else(|| {
-                    self.bus.dead_letter(
-                        incoming,
-                        "INVALID_REGION",
-                        "mdtrtarea_admvs: not a region code",
-                    )
+                    Rejection::new("INVALID_REGION", "mdtrtarea_admvs: not a region code")
                 })?;
                 Ok((result, treatment))
             })
@@ -139,8 +144,8 @@ impl Hub {
         for (incoming, decoded) in lane.iter().zip(decoded) {
             let (result, treatment) = match decoded {
                 Ok(decoded) => decoded,
-                Err(dead_letter) => {
-                    answers.push(vec![dead_letter]);
+                Err(rejection) => {
+                    answers.push(Err(rejection));
                     continue;
                 }
             };
@@ -151,40 +156,24 @@ impl Hub {
             if let Some(period) = periods.next().flatten() {
                 out = out.with_header(headers::CLEARING_PERIOD, &period.to_string());
             }
-            answers.push(vec![out]);
+            answers.push(Ok(vec![out]));
         }
         Ok(answers)
     }
 
     /// Exchange → hub: a statement of a clearing period, reconciled against the ledger.
-    pub async fn record_statement(
-        &self,
-        incoming: &Incoming,
-    ) -> Result<Vec<Outgoing>, HandlerError> {
-        let bus = &self.bus;
-        let statement = match incoming.decode::<Statement>("Statement") {
-            Ok(statement) => statement,
-            Err(error) => {
-                return Ok(vec![bus.dead_letter(incoming, error.code(), &error.to_string())])
-            }
-        };
+    pub async fn record_statement(&self, incoming: &Incoming) -> Result<Vec<Outgoing>, Failure> {
+        let invalid = |why: &str| Rejection::new("INVALID_STATEMENT", why);
+        let statement = incoming.decode::<Statement>("Statement")?;
         let (Ok(period), Some(treatment)) =
             (statement.setlym.parse::<Period>(), province_of(&statement.clr_optins))
         else {
-            return Ok(vec![bus.dead_letter(
-                incoming,
-                "INVALID_STATEMENT",
-                "setlym or clr_optins: not a period or region",
-            )]);
+            return Err(invalid("setlym or clr_optins: not a period or region").into());
         };
         let mut totals = BTreeMap::new();
         for row in &statement.rows {
             let Some(insured) = province_of(&row.insuplc_admdvs) else {
-                return Ok(vec![bus.dead_letter(
-                    incoming,
-                    "INVALID_STATEMENT",
-                    "rows.insuplc_admdvs: not a region code",
-                )]);
+                return Err(invalid("rows.insuplc_admdvs: not a region code").into());
             };
             let amount = |field: &str, text: &str| {
                 if text.is_empty() {
@@ -212,7 +201,7 @@ impl Hub {
                 Ok(t) => {
                     totals.insert(insured, t);
                 }
-                Err(why) => return Ok(vec![bus.dead_letter(incoming, "INVALID_STATEMENT", &why)]),
+                Err(why) => return Err(invalid(&why).into()),
             }
         }
         let event = self.desk.reconcile(period, treatment, &totals).await.map_err(retry)?;
@@ -234,13 +223,9 @@ impl Hub {
             match incoming.decode::<FilingRecord>("FilingRecord") {
                 Ok(filing) => {
                     record::record_filing(&mut tx, &filing).await.map_err(retry)?;
-                    answers.push(Vec::new());
+                    answers.push(Ok(Vec::new()));
                 }
-                Err(error) => answers.push(vec![self.bus.dead_letter(
-                    incoming,
-                    error.code(),
-                    &error.to_string(),
-                )]),
+                Err(error) => answers.push(Err(error.into())),
             }
         }
         tx.commit().await.map_err(retry)?;
@@ -261,19 +246,27 @@ impl LaneHandler for Hub {
             topics::HUB_STATEMENTS => {
                 let mut answers = Vec::with_capacity(lane.len());
                 for incoming in lane {
-                    answers.push(self.record_statement(incoming).await?);
+                    answers.push(verdict(self.record_statement(incoming).await)?);
                 }
                 Ok(answers)
             }
             other => Ok(lane
                 .iter()
-                .map(|m| {
-                    let why = format!("the hub does not read {other}");
-                    vec![self.bus.dead_letter(m, "UNEXPECTED_TOPIC", &why)]
+                .map(|_| {
+                    Err(Rejection::new(
+                        "UNEXPECTED_TOPIC",
+                        format!("the hub does not read {other}"),
+                    ))
                 })
                 .collect()),
         }
     }
+}
+
+/// A request the hub routes.
+enum Request {
+    Settle(yidi_wire::v1::DischargeBill),
+    Reverse(Reversal),
 }
 
 /// Forwards a request as it came: same key (the person's: their bills and reversals stay in one

@@ -8,6 +8,7 @@
 use yidi_clearing::book::Settings;
 use yidi_hub::clearing::Desk;
 use yidi_hub::record;
+use yidi_runtime::clock::BusinessClock;
 use yidi_store::Store;
 use yidi_wire::v1::{Setlinfo, SettleResult, SettleStatus};
 
@@ -70,7 +71,9 @@ async fn exercise(url: &str) {
         sqlx::query(statement).execute(store.pool()).await.unwrap();
     }
     let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
-    let desk = Desk::open(store.clone(), Settings::default(), start).await.unwrap();
+    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), start)
+        .await
+        .unwrap();
     assert_eq!(desk.today().await.to_string(), "2027-01-04");
 
     // Settled results post; a repeat, a same-province bill and a rejection do not.
@@ -122,7 +125,9 @@ async fn exercise(url: &str) {
     let positions = desk.positions(period).await.unwrap();
     let overdue = desk.overdue().await;
     drop(desk);
-    let desk = Desk::open(store.clone(), Settings::default(), None).await.unwrap();
+    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), None)
+        .await
+        .unwrap();
     assert_eq!(desk.overdue().await, overdue);
     assert_eq!(desk.positions(period).await, Some(positions));
 
@@ -131,12 +136,15 @@ async fn exercise(url: &str) {
     record::record_result(
         &mut tx,
         &result("S9", "120000", "440000", "80.00", "0.00", SettleStatus::Settled),
+        &BusinessClock::default().now(),
     )
     .await
     .unwrap();
     tx.commit().await.unwrap();
     drop(desk);
-    let desk = Desk::open(store.clone(), Settings::default(), None).await.unwrap();
+    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), None)
+        .await
+        .unwrap();
     let checks = desk.checks(record::settled_advance(&store).await, true).await;
     assert!(checks.iter().all(|c| c.ok), "{checks:?}");
     assert_eq!(desk.ledger_bills().await.0, 3);
@@ -155,7 +163,8 @@ async fn exercise(url: &str) {
         .execute(store.pool())
         .await
         .unwrap();
-    let broken = Desk::open(store.clone(), Settings::default(), None).await;
+    let broken =
+        Desk::open(store.clone(), Settings::default(), BusinessClock::default(), None).await;
     assert_eq!(broken.err().map(|e| e.code()), Some("CLR_13"));
 }
 
@@ -197,7 +206,9 @@ async fn a_lane_of_results_posts_what_the_results_post_one_at_a_time() {
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}", dir.join("hub.db").display());
         let store = Store::open(&url, &schema()).await.unwrap();
-        let desk = Desk::open(store.clone(), Settings::default(), start).await.unwrap();
+        let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), start)
+            .await
+            .unwrap();
         let periods = if grouped {
             desk.record_results(&results.iter().collect::<Vec<_>>()).await.unwrap()
         } else {

@@ -392,7 +392,7 @@ impl Hospitals {
             **region,
             person,
             catalogue,
-            chrono::Local::now().naive_local(),
+            yidi_runtime::clock::BusinessClock::default().now(),
             self.sequence,
         );
         let content_type =
