@@ -348,33 +348,59 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator) {
     let timed_out = client.settle(call(late.clone(), 2)).await.unwrap().into_inner();
     assert_eq!(timed_out.status, SettleStatus::TimedOut as i32, "{timed_out:?}");
     assert!(timed_out.reason.contains("reversed"), "{}", timed_out.reason);
+    // A caller that gives up before its own deadline: the exchange still reverses the bill
+    // once the deadline has passed (issue #10: a cancelled call leaves its reversal queued).
+    let abandoned = (1800..1900)
+        .map(|i| bill(simulator, 1, i, 0, 7003 + u32::try_from(i).unwrap()))
+        .find(|b| quote(std::slice::from_ref(b))[0]["status"] == "settled")
+        .unwrap();
+    let gave_up =
+        tokio::time::timeout(Duration::from_secs(1), client.settle(call(abandoned.clone(), 4)))
+            .await;
+    assert!(gave_up.is_err(), "the agency is down: no answer within a second");
+    tokio::time::sleep(Duration::from_secs(4)).await;
     network.spawn("agency-north");
-    // The late bill and its reversal are queued in order on the same key: it settles, then is
-    // reversed; the settled count does not move and the accumulators give everything back.
+    // Each late bill and its reversal are queued in order on the same key: it settles, then
+    // is reversed; the settled count does not move and the accumulators give everything back.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let reversed = loop {
-        let store = Store::open(&network.database("agency-north"), &[]).await.unwrap();
-        let row = sqlx::query("SELECT reversed FROM settlement WHERE msgid = $1")
-            .bind(&late.msgid)
-            .fetch_optional(store.pool())
-            .await
-            .unwrap();
-        if let Some(row) = row {
-            if row.try_get::<i64, _>(0).unwrap() == 1 {
-                break true;
+    for msgid in [&late.msgid, &abandoned.msgid] {
+        loop {
+            let store = Store::open(&network.database("agency-north"), &[]).await.unwrap();
+            let row = sqlx::query("SELECT reversed FROM settlement WHERE msgid = $1")
+                .bind(msgid)
+                .fetch_optional(store.pool())
+                .await
+                .unwrap();
+            if row.is_some_and(|row| row.try_get::<i64, _>(0).unwrap() == 1) {
+                break;
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the unanswered settlement {msgid} was not reversed in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the timed-out settlement was not reversed in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert!(reversed);
+    }
     let (settled, admissions) = agency_counts(network).await;
-    assert_eq!(settled, before, "the timed-out bill left no settlement");
-    assert_eq!(admissions, settled, "its accumulators were given back");
-    println!("e2e 5: gRPC Settle = quote, duplicate call answered first, PreSettle committed nothing, timeout reversed");
+    assert_eq!(settled, before, "the timed-out bills left no settlement");
+    assert_eq!(admissions, settled, "their accumulators were given back");
+    // The exchange records the reversal against the bill: it reads reversed, not settled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = client
+            .get_settlement(GetSettlementRequest {
+                msgid: late.msgid.clone(),
+                mdtrt_id: String::new(),
+            })
+            .await
+            .map(tonic::Response::into_inner);
+        if now.as_ref().is_ok_and(|r| r.status == SettleStatus::Reversed as i32) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "GetSettlement still reads {now:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("e2e 5: gRPC Settle = quote, duplicate call answered first, PreSettle committed nothing, timeout and abandoned call reversed");
     filings(network).await;
 }
 

@@ -107,6 +107,9 @@ pub struct BusConfig {
     pub extra: std::collections::BTreeMap<String, String>,
     /// Partitions of the topics this service creates ([`topics::PARTITIONS`] when unset).
     pub partitions: Option<i32>,
+    /// Replicas of each topic this service creates (one when unset: the one-machine broker);
+    /// three on a production cluster.
+    pub replication: Option<i32>,
 }
 
 impl BusConfig {
@@ -156,7 +159,8 @@ impl Bus {
     /// Creates the topics that do not exist yet, with this bus's client settings.
     pub async fn ensure_topics(&self, names: &[String]) -> Result<(), topics::TopicError> {
         let partitions = self.config.partitions.unwrap_or(topics::PARTITIONS);
-        topics::ensure_with(self.config.client(), names, partitions).await
+        let replication = self.config.replication.unwrap_or(1);
+        topics::ensure_with(self.config.client(), names, partitions, replication).await
     }
 
     pub fn service(&self) -> &str {

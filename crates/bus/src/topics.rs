@@ -66,7 +66,7 @@ pub struct TopicError {
 pub async fn ensure(brokers: &str, names: &[String]) -> Result<(), TopicError> {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", brokers);
-    ensure_with(config, names, PARTITIONS).await
+    ensure_with(config, names, PARTITIONS, 1).await
 }
 
 /// [`ensure`] with a full client configuration (TLS, credentials) and a partition count. A
@@ -75,13 +75,20 @@ pub async fn ensure_with(
     config: ClientConfig,
     names: &[String],
     partitions: i32,
+    replication: i32,
 ) -> Result<(), TopicError> {
     let admin: AdminClient<DefaultClientContext> = config
         .create()
         .map_err(|error| TopicError { topic: String::new(), detail: error.to_string() })?;
+    // Every topic takes yidi's largest record, whatever the cluster's default (Apache Kafka's
+    // is about 1 MB).
+    let max_bytes = crate::limits::CLIENT_MESSAGE_BYTES_MAX.to_string();
     let topics: Vec<NewTopic> = names
         .iter()
-        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)))
+        .map(|name| {
+            NewTopic::new(name, partitions, TopicReplication::Fixed(replication))
+                .set("max.message.bytes", &max_bytes)
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin

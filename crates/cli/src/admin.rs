@@ -16,6 +16,11 @@ pub struct Args {
     /// Bearer token of the hub's admin calls, when it has one.
     #[arg(long, global = true, env = "YIDI_ADMIN_TOKEN")]
     token: Option<String>,
+    /// The idempotency key of a money call (confirm, pay, deduct, top-up): the call repeated
+    /// under the same key is answered as the first and records nothing twice. One is made for
+    /// each invocation when not given; give your own to repeat a call safely from a script.
+    #[arg(long, global = true, env = "YIDI_IDEMPOTENCY_KEY")]
+    idempotency_key: Option<String>,
     #[command(subcommand)]
     command: Admin,
 }
@@ -117,6 +122,36 @@ impl Hub {
         Hub::answer(path, response).await
     }
 
+    /// A money call under `key`: sent again, with the same key, when the hub could not be
+    /// reached or failed (at most [`MONEY_ATTEMPTS`] times) — the key makes a repeat harmless.
+    /// A refusal (4xx) is final.
+    async fn money(&self, path: &str, key: &str, body: Value) -> anyhow::Result<Value> {
+        let mut attempt = 1;
+        loop {
+            let mut request = self
+                .client
+                .post(format!("{}{path}", self.base))
+                .header("Idempotency-Key", key)
+                .json(&body);
+            if let Some(token) = &self.token {
+                request = request.bearer_auth(token);
+            }
+            let retry = match request.send().await {
+                Ok(response) if !response.status().is_server_error() => {
+                    return Hub::answer(path, response).await;
+                }
+                Ok(response) => format!("{path}: {}", response.status()),
+                Err(error) => format!("POST {path}: {error}"),
+            };
+            if attempt == MONEY_ATTEMPTS {
+                bail!("{retry} (after {attempt} attempts under idempotency key {key})");
+            }
+            eprintln!("{retry}; sending again under the same idempotency key");
+            tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+            attempt += 1;
+        }
+    }
+
     async fn answer(path: &str, response: reqwest::Response) -> anyhow::Result<Value> {
         let status = response.status();
         let body: Value = response.json().await.with_context(|| format!("{path}: not JSON"))?;
@@ -131,6 +166,18 @@ impl Hub {
     }
 }
 
+/// Attempts of one money call.
+const MONEY_ATTEMPTS: u32 = 4;
+
+/// A key for one invocation's money call.
+fn fresh_key() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("yidi-cli-{}-{nanos}", std::process::id())
+}
+
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let hub = Hub {
@@ -138,6 +185,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         base: args.hub.trim_end_matches('/').to_owned(),
         token: args.token.clone(),
     };
+    let key = args.idempotency_key.clone().unwrap_or_else(fresh_key);
     runtime.block_on(async {
         match &args.command {
             Admin::Advance { days } => {
@@ -149,23 +197,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             }
             Admin::Clock => println!("{}", hub.get("/api/clock").await?["today"].as_str().unwrap_or("?")),
             Admin::Confirm { period, province, disputed } => {
-                let a = hub.post("/api/clearing/confirm", json!({"period": period, "province": province, "disputed": disputed})).await?;
+                let a = hub.money("/api/clearing/confirm", &key, json!({"period": period, "province": province, "disputed": disputed})).await?;
                 println!("{}", describe(&a["event"]));
             }
             Admin::Pay { period, province, amount, reference } => {
                 let a = hub
-                    .post("/api/clearing/pay", json!({"period": period, "province": province, "amount": amount, "reference": reference}))
+                    .money("/api/clearing/pay", &key, json!({"period": period, "province": province, "amount": amount, "reference": reference}))
                     .await?;
                 println!("{}", describe(&a["event"]));
             }
             Admin::Deduct { id, setl_id, amount, reason } => {
                 let a = hub
-                    .post("/api/clearing/deduct", json!({"deduction_id": id, "setl_id": setl_id, "amount": amount, "reason": reason}))
+                    .money("/api/clearing/deduct", &key, json!({"deduction_id": id, "setl_id": setl_id, "amount": amount, "reason": reason}))
                     .await?;
                 println!("{}", if a["duplicate"] == json!(true) { "already posted".to_owned() } else { describe(&a["event"]) });
             }
             Admin::TopUp { insured, treatment, amount } => {
-                let a = hub.post("/api/clearing/top-up", json!({"insured": insured, "treatment": treatment, "amount": amount})).await?;
+                let a = hub.money("/api/clearing/top-up", &key, json!({"insured": insured, "treatment": treatment, "amount": amount})).await?;
                 println!("{}", describe(&a["event"]));
             }
             Admin::Overdue => print_overdue(&hub.get("/api/overdue").await?),
@@ -290,7 +338,11 @@ async fn provinces(
                         let delay = if late.iter().any(|l| l == province) { late_days } else { 0 };
                         if delay == 0 || (today - pay_by).num_days() >= delay {
                             let a = hub
-                                .post("/api/clearing/pay", json!({"period": period, "province": province, "amount": outstanding, "reference": format!("transfer {period} {province}")}))
+                                .money(
+                                    "/api/clearing/pay",
+                                    &format!("provinces-pay-{period}-{province}-{outstanding}"),
+                                    json!({"period": period, "province": province, "amount": outstanding, "reference": format!("transfer {period} {province}")}),
+                                )
                                 .await?;
                             println!(
                                 "{}: {province} paid {outstanding} for round {period}",
@@ -314,8 +366,9 @@ async fn provinces(
                     p["top_up"].as_str().unwrap_or("0.00"),
                 );
                 if amount != "0.00" {
-                    hub.post(
+                    hub.money(
                         "/api/clearing/top-up",
+                        &format!("provinces-top-up-{today}-{insured}-{treatment}"),
                         json!({"insured": insured, "treatment": treatment, "amount": amount}),
                     )
                     .await?;

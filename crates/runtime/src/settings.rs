@@ -23,6 +23,9 @@ pub struct Common {
     /// Partitions of the topics this service creates (default one; see `yidi_bus::topics`).
     #[serde(default)]
     pub partitions: Option<i32>,
+    /// Replicas of the topics this service creates (default one; three on a cluster).
+    #[serde(default)]
+    pub replication: Option<i32>,
     /// The zone business dates are reckoned in (an IANA name; default `Asia/Shanghai`).
     #[serde(default = "default_zone")]
     pub time_zone: chrono_tz::Tz,
@@ -56,6 +59,7 @@ impl Common {
             service: self.name.clone(),
             extra: self.kafka.clone(),
             partitions: self.partitions,
+            replication: self.replication,
         })?;
         Ok((store, bus))
     }

@@ -7,8 +7,11 @@
 //! # Layout
 //! - [`Store`]: opening, schema, transactions.
 //! - [`inbox`]: `(msgid, request_hash, response)` written in the same transaction as an effect.
+//! - [`outbox`]: messages a service originates, written in the same transaction as their
+//!   effect and sent afterwards by a relay.
 
 pub mod inbox;
+pub mod outbox;
 
 use std::time::Duration;
 
@@ -60,6 +63,21 @@ pub fn query_in<'q>(sql: &str, values: &[&'q str]) -> sqlx::query::Query<'q, Any
 pub const SQLITE_PRAGMAS: &[&str] =
     &["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000"];
 
+/// A column added to a table after its first release (`ALTER TABLE … ADD COLUMN …` in a
+/// schema) that an older database already has: SQLite has no `ADD COLUMN IF NOT EXISTS`.
+fn added_already(statement: &str, error: &sqlx::Error) -> bool {
+    let alter =
+        statement.trim_start().starts_with("ALTER TABLE") && statement.contains("ADD COLUMN");
+    let duplicate = match error {
+        sqlx::Error::Database(error) => {
+            error.code().as_deref() == Some("42701") // PostgreSQL: duplicate_column
+                || error.message().contains("duplicate column name")
+        }
+        _ => false,
+    };
+    alter && duplicate
+}
+
 /// Which database is behind the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -104,8 +122,13 @@ impl Store {
         };
         let pool = options.connect(&url).await?;
         let store = Store { pool, backend };
-        for statement in inbox::SCHEMA.iter().chain(schema) {
-            sqlx::query(*statement).execute(&store.pool).await?;
+        for statement in inbox::SCHEMA.iter().chain(outbox::schema(backend)).chain(schema) {
+            match sqlx::query(*statement).execute(&store.pool).await {
+                Err(error) if added_already(statement, &error) => {}
+                result => {
+                    result?;
+                }
+            }
         }
         Ok(store)
     }

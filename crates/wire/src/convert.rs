@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime};
+use prost::Message as _;
 use rust_decimal::Decimal;
 use yidi_domain::catalogue::{Catalogue, CatalogueItem, ItemClass, Quantity, UnitPrice};
 use yidi_domain::claim::{BillLine, BILL_LINES_MAX};
@@ -24,6 +25,11 @@ use crate::v1::{
     ClassifiedLine, DischargeBill, LineResult, Reversal, Setldetail, Setlinfo, SettleResult,
     SettleStatus,
 };
+
+/// The largest bill taken, as protobuf bytes (whatever content type it came in). With its
+/// classified lines, and its result with a line each, it stays well within one Kafka message
+/// (`yidi_bus::limits::MESSAGE_BYTES_MAX`; `tests/limits.rs` checks the largest bill fits).
+pub const BILL_BYTES_MAX: usize = 2 * 1024 * 1024;
 
 /// The time format of the national interface.
 pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -124,6 +130,12 @@ pub fn validate_bill(bill: &DischargeBill, exchange: RegionCode) -> Result<Valid
     }
     if bill.feedetail.len() > BILL_LINES_MAX {
         return Err(invalid("feedetail", format!("at most {BILL_LINES_MAX} lines per bill")));
+    }
+    if bill.encoded_len() > BILL_BYTES_MAX {
+        return Err(invalid(
+            "feedetail",
+            format!("the bill is {} bytes encoded; at most {BILL_BYTES_MAX}", bill.encoded_len()),
+        ));
     }
     let lines = bill
         .feedetail

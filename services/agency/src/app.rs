@@ -4,12 +4,12 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 use tracing::info;
-use yidi_bus::{topics, Bus, Outgoing};
+use yidi_bus::topics;
 use yidi_domain::benefit::BenefitRules;
 use yidi_domain::ids::RegionCode;
+use yidi_runtime::outbox::Outbox;
 use yidi_runtime::shutdown::Shutdown;
 use yidi_store::Store;
-use yidi_wire::codec::ContentType;
 use yidi_wire::v1::FilingRecord;
 
 use crate::grpc::AgencyApi;
@@ -58,17 +58,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         topics::DEAD_LETTER.to_owned(),
     ]);
     bus.ensure_topics(&all_topics).await?;
+    let outbox = Outbox::new(store.clone(), bus.clone());
     for region in &regions {
-        seed(&store, &bus, region.region, settings.seed_persons, settings.common.clock().today())
-            .await?;
+        let today = settings.common.clock().today();
+        seed(&store, &outbox, region.region, settings.seed_persons, today).await?;
     }
     let shutdown = Shutdown::on_signals();
+    let relay = tokio::spawn({
+        let (outbox, stop) = (outbox.clone(), shutdown.clone());
+        async move { outbox.relay(stop.requested()).await }
+    });
     let api = AgencyApi {
         regions: regions.clone(),
         store: store.clone(),
         bus: bus.clone(),
         rules: BenefitRules::default(),
         clock: settings.common.clock(),
+        outbox: outbox.clone(),
     };
     let routes = tonic::service::Routes::new(yidi_wire::v1::agency_server::AgencyServer::new(api));
     let health = yidi_runtime::health::serve(
@@ -90,14 +96,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     )?;
     info!(name = %settings.common.name, topics = ?request_topics, "agency ready");
     consumer.run(&bus, shutdown.clone().requested(), &agency).await;
+    let _ = relay.await;
     health.abort();
     Ok(())
 }
 
-/// Seeds the sample registry of `region` once, and publishes its filings to the hub.
+/// Seeds the sample registry of `region` once, and queues its filings for the hub.
 async fn seed(
     store: &Store,
-    bus: &Bus,
+    outbox: &Outbox,
     region: RegionCode,
     count: u64,
     today: chrono::NaiveDate,
@@ -123,21 +130,12 @@ async fn seed(
             revoked_at: String::new(),
         }));
     }
+    let at = today.to_string();
+    for filing in &filings {
+        Outbox::put(&mut tx, &crate::grpc::filing_message(filing), &at).await?;
+    }
     tx.commit().await?;
-    let messages: Vec<Outgoing> = filings
-        .iter()
-        .map(|f| {
-            Outgoing::new(
-                topics::FILING,
-                &yidi_wire::convert::person_key(&f.psn_no),
-                "yidi.v1.FilingRecord",
-                f,
-                ContentType::Protobuf,
-            )
-            .with_header(yidi_wire::headers::SENDER, &f.insuplc_admdvs)
-        })
-        .collect();
-    bus.send_all(&messages).await?;
-    info!(%region, persons = count, filings = messages.len(), "registry seeded and filings published");
+    outbox.wake();
+    info!(%region, persons = count, filings = filings.len(), "registry seeded and filings queued for the hub");
     Ok(())
 }

@@ -22,6 +22,7 @@ use yidi_wire::v1::{
 };
 
 use yidi_runtime::clock::BusinessClock;
+use yidi_runtime::outbox::Outbox;
 
 use crate::store;
 
@@ -31,6 +32,19 @@ pub struct AgencyApi {
     pub bus: Bus,
     pub rules: BenefitRules,
     pub clock: BusinessClock,
+    pub outbox: Outbox,
+}
+
+/// A filing record for the hub's national filing database, keyed by the person.
+pub fn filing_message(record: &FilingRecord) -> Outgoing {
+    Outgoing::new(
+        topics::FILING,
+        &convert::person_key(&record.psn_no),
+        "yidi.v1.FilingRecord",
+        record,
+        ContentType::Protobuf,
+    )
+    .with_header(yidi_wire::headers::SENDER, &record.insuplc_admdvs)
 }
 
 fn internal(error: StoreError) -> Status {
@@ -67,21 +81,17 @@ impl AgencyApi {
             .ok_or_else(|| Status::not_found(format!("insuplc_admdvs: {code} is not hosted here")))
     }
 
-    /// Stores a filing and publishes it to the hub (key: region + person, compacted topic).
+    /// Stores a filing and queues it for the hub in the same transaction (the outbox relay
+    /// sends it: a crash after the commit loses nothing).
     async fn publish(&self, filing: &Filing) -> Result<FilingRecord, Status> {
+        let out = record(filing);
+        let message = filing_message(&out);
         let mut tx = self.store.begin().await.map_err(internal)?;
         store::upsert_filing(&mut tx, filing).await.map_err(internal)?;
+        let at = self.clock.now().format("%Y-%m-%d %H:%M:%S").to_string();
+        Outbox::put(&mut tx, &message, &at).await.map_err(internal)?;
         tx.commit().await.map_err(|e| internal(e.into()))?;
-        let out = record(filing);
-        let message = Outgoing::new(
-            topics::FILING,
-            &convert::person_key(&out.psn_no),
-            "yidi.v1.FilingRecord",
-            &out,
-            ContentType::Protobuf,
-        )
-        .with_header(yidi_wire::headers::SENDER, &out.insuplc_admdvs);
-        self.bus.send_all(&[message]).await.map_err(|e| Status::unavailable(e.to_string()))?;
+        self.outbox.wake();
         Ok(out)
     }
 

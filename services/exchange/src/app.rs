@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
-use tracing::info;
+use tracing::{info, warn};
 use yidi_bus::topics;
 use yidi_domain::ids::RegionCode;
+use yidi_runtime::outbox::Outbox;
 use yidi_runtime::shutdown::Shutdown;
 
 use crate::grpc::ExchangeApi;
@@ -29,6 +30,9 @@ pub struct Settings {
 fn default_timeout_ms() -> u64 {
     3000
 }
+
+/// How often the exchange looks for gRPC settlements left unanswered past their deadline.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let province: RegionCode =
@@ -52,12 +56,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         topics::HUB_STATEMENTS.to_owned(),
     ];
     bus.ensure_topics(&names).await?;
+    let outbox = Outbox::new(store.clone(), bus.clone());
     let exchange = Arc::new(Exchange {
         name: settings.common.name.clone(),
         province,
         catalogue,
         store,
         bus: bus.clone(),
+        outbox: outbox.clone(),
         waiters: Mutex::new(HashMap::new()),
         clock: settings.common.clock(),
     });
@@ -76,8 +82,32 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         &format!("exchange-{province}"),
         &[discharge.clone(), results.clone(), statements.clone()],
     )?;
+    let relay = tokio::spawn({
+        let stop = shutdown.clone();
+        async move { outbox.relay(stop.requested()).await }
+    });
+    // gRPC settlements whose caller stopped waiting (cancelled, or cut by a stop): reversed
+    // once their deadline has passed.
+    let sweep = tokio::spawn({
+        let exchange = Arc::clone(&exchange);
+        async move {
+            loop {
+                tokio::time::sleep(SWEEP_EVERY).await;
+                match exchange.sweep_unanswered().await {
+                    Ok(0) => {}
+                    Ok(queued) => info!(queued, "reversals queued for unanswered gRPC settlements"),
+                    Err(error) => {
+                        warn!(%error, "sweep of unanswered gRPC settlements: will try again")
+                    }
+                }
+            }
+        }
+    });
     info!(%province, grpc = %settings.common.grpc, "exchange ready");
     consumer.run(&bus, shutdown.clone().requested(), exchange.as_ref()).await;
+    sweep.abort();
+    // The relay sends what is queued until it sees the stop, then the process ends.
+    let _ = relay.await;
     grpc.abort();
     Ok(())
 }

@@ -8,15 +8,13 @@ use std::time::Duration;
 use prost::Message;
 use tonic::{Request, Response, Status};
 use tracing::warn;
-use yidi_bus::{topics, Outgoing};
+use yidi_bus::Failure;
 use yidi_store::StoreError;
-use yidi_wire::codec::ContentType;
-use yidi_wire::convert;
-use yidi_wire::headers;
+use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::v1::exchange_server::Exchange as ExchangeService;
 use yidi_wire::v1::{DischargeBill, GetSettlementRequest, Reversal, SettleResult, SettleStatus};
 
-use crate::intake::{Exchange, Via};
+use crate::intake::Exchange;
 use crate::requests;
 
 /// The gRPC face of an exchange.
@@ -43,6 +41,11 @@ impl ExchangeApi {
         deadline.saturating_sub(margin).min(Duration::from_secs(60))
     }
 
+    /// Submits the bill and waits for its result until `deadline`. For `Settle`
+    /// (`reverse_on_timeout`) the bill is recorded with its 2601 reversal: if no result comes
+    /// in time the reversal is queued — in the outbox, durably — before the caller is told
+    /// "reversed"; a call the caller cancels, or one interrupted by a stop, is reversed by the
+    /// exchange's sweep once the deadline has passed (`Exchange::sweep_unanswered`).
     async fn run(
         &self,
         bill: DischargeBill,
@@ -52,55 +55,75 @@ impl ExchangeApi {
     ) -> Result<SettleResult, Status> {
         convert::validate_bill(&bill, self.exchange.province)
             .map_err(|error| Status::invalid_argument(error.to_string()))?;
-        let waiter = self.exchange.wait_for(&bill.msgid);
-        let outgoing = self
-            .exchange
-            .submit(&bill, Via::Grpc, traceparent.as_deref())
-            .await
-            .map_err(|error| Status::unavailable(error.0))?;
-        self.exchange
-            .bus
-            .send_all(&outgoing)
-            .await
-            .map_err(|error| Status::unavailable(error.to_string()))?;
-        match tokio::time::timeout(deadline, waiter).await {
-            Ok(Ok(result)) => Ok(result),
-            _ => {
-                self.exchange.forget(&bill.msgid);
-                if reverse_on_timeout {
-                    self.reverse_after_timeout(&bill).await;
-                }
-                Ok(SettleResult {
-                    status: SettleStatus::TimedOut as i32,
-                    reason: if reverse_on_timeout {
-                        "timeout: no answer in time; the settlement was reversed (2601). Settle again, or the patient pays in full and claims at the insured place".into()
-                    } else {
-                        "timeout: no answer in time; nothing was committed".into()
-                    },
-                    answered_by: self.exchange.name.clone(),
-                    ..convert::rejected_result(&bill, "", &self.exchange.name)
-                })
+        let exchange = &self.exchange;
+        let reversal = reverse_on_timeout.then(|| {
+            let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+            let msgid = convert::msgid(&bill.fixmedins_code, exchange.clock.now(), sequence);
+            convert::reversal_of(&bill, msgid, "timeout").encode_to_vec()
+        });
+        let reverse_after = (exchange.clock.now()
+            + chrono::Duration::from_std(deadline).unwrap_or_default())
+        .format(TIME_FORMAT)
+        .to_string();
+        let waiter = exchange.wait_for(&bill.msgid);
+        let submitted = exchange
+            .submit(
+                &bill,
+                traceparent.as_deref(),
+                reversal.as_deref().map(|r| (r, reverse_after.as_str())),
+            )
+            .await;
+        match submitted {
+            Ok(()) => {}
+            Err(Failure::Rejected(rejection)) => {
+                exchange.forget(&bill.msgid);
+                return Err(Status::already_exists(rejection.reason));
+            }
+            Err(Failure::Transient(error)) => {
+                exchange.forget(&bill.msgid);
+                return Err(Status::unavailable(error.0));
             }
         }
-    }
-
-    /// 2601 on the original msgid: whatever happened, or will, is undone.
-    async fn reverse_after_timeout(&self, bill: &DischargeBill) {
-        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-        let msgid = convert::msgid(&bill.fixmedins_code, self.exchange.clock.now(), sequence);
-        let reversal = convert::reversal_of(bill, msgid, "timeout");
-        let message = Outgoing::new(
-            topics::HUB_REQUESTS,
-            &convert::person_key(&bill.psn_no),
-            "yidi.v1.Reversal",
-            &reversal,
-            ContentType::Protobuf,
-        )
-        .with_header(headers::MSGID, &reversal.msgid)
-        .with_header(headers::MDTRT_ID, &reversal.mdtrt_id);
-        if let Err(error) = self.exchange.bus.send_all(&[message]).await {
-            warn!(%error, msgid = %bill.msgid, "timeout reversal could not be sent; the agency's tombstone will not exist");
-        }
+        // The wait and what follows it run on their own: a caller that gives up drops this
+        // call, not the reversal that its silence calls for.
+        let exchange = Arc::clone(exchange);
+        let answer = tokio::spawn(async move {
+            if let Ok(Ok(result)) = tokio::time::timeout(deadline, waiter).await {
+                return Ok(result);
+            }
+            exchange.forget(&bill.msgid);
+            let reversed = if reverse_on_timeout {
+                match exchange.reverse_unanswered(&bill.msgid).await {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        // The result came as the wait ended: the caller gets it after all.
+                        if let Some(result) = exchange.result_of(&bill.msgid).await {
+                            return Ok(result);
+                        }
+                        true
+                    }
+                    Err(error) => {
+                        warn!(%error, msgid = %bill.msgid, "reversal not queued yet; the sweep queues it");
+                        return Err(Status::unavailable(
+                            "no answer in time, and the reversal could not be queued yet: it will be; settle again later or ask GetSettlement",
+                        ));
+                    }
+                }
+            } else {
+                false
+            };
+            Ok(SettleResult {
+                status: SettleStatus::TimedOut as i32,
+                reason: if reversed {
+                    "timeout: no answer in time; the settlement was reversed (2601). Settle again, or the patient pays in full and claims at the insured place".into()
+                } else {
+                    "timeout: no answer in time; nothing was committed".into()
+                },
+                answered_by: exchange.name.clone(),
+                ..convert::rejected_result(&bill, "", &exchange.name)
+            })
+        });
+        answer.await.map_err(|error| Status::internal(error.to_string()))?
     }
 }
 
@@ -167,21 +190,18 @@ impl ExchangeService for ExchangeApi {
         if reversal.setl_id.is_empty() && reversal.omsgid.is_empty() {
             return Err(Status::invalid_argument("setl_id or omsgid: one is required"));
         }
+        for (field, code) in [
+            ("insuplc_admdvs", &reversal.insuplc_admdvs),
+            ("mdtrtarea_admvs", &reversal.mdtrtarea_admvs),
+        ] {
+            code.parse::<yidi_domain::ids::RegionCode>()
+                .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))?;
+        }
         let waiter = self.exchange.wait_for(&reversal.msgid);
-        let message = Outgoing::new(
-            topics::HUB_REQUESTS,
-            &convert::person_key(&reversal.psn_no),
-            "yidi.v1.Reversal",
-            &reversal,
-            ContentType::Protobuf,
-        )
-        .with_header(headers::MSGID, &reversal.msgid)
-        .with_header(headers::MDTRT_ID, &reversal.mdtrt_id);
-        self.exchange
-            .bus
-            .send_all(&[message])
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        if let Err(error) = self.exchange.queue_reversal(&reversal).await {
+            self.exchange.forget(&reversal.msgid);
+            return Err(Status::unavailable(error.0));
+        }
         match tokio::time::timeout(deadline, waiter).await {
             Ok(Ok(result)) => Ok(Response::new(result)),
             _ => {
@@ -199,19 +219,24 @@ impl ExchangeService for ExchangeApi {
     ) -> Result<Response<SettleResult>, Status> {
         let query = request.into_inner();
         let mut tx = self.exchange.store.begin().await.map_err(internal)?;
-        let bytes = if query.msgid.is_empty() {
+        let known = if query.msgid.is_empty() {
             requests::by_episode(&mut tx, &query.mdtrt_id).await.map_err(internal)?
         } else {
-            requests::find(&mut tx, &query.msgid)
-                .await
-                .map_err(internal)?
-                .and_then(|known| known.result)
+            requests::find(&mut tx, &query.msgid).await.map_err(internal)?
         };
-        let bytes =
-            bytes.ok_or_else(|| Status::not_found("no result for that msgid or mdtrt_id"))?;
-        SettleResult::decode(bytes.as_slice())
-            .map(Response::new)
-            .map_err(|e| Status::internal(e.to_string()))
+        let known = known.filter(|known| known.result.is_some());
+        let Some(known) = known else {
+            return Err(Status::not_found("no result for that msgid or mdtrt_id"));
+        };
+        let bytes = known.result.unwrap_or_default();
+        let mut result =
+            SettleResult::decode(bytes.as_slice()).map_err(|e| Status::internal(e.to_string()))?;
+        if let Some(at) = known.reversed_at {
+            // What the bill is now, not only what it first was.
+            result.status = SettleStatus::Reversed as i32;
+            result.reason = format!("reversed at {at}");
+        }
+        Ok(Response::new(result))
     }
 }
 

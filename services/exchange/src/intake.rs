@@ -10,15 +10,17 @@ use yidi_bus::{
     topics, verdict, Bus, Failure, Incoming, LaneAnswer, LaneHandler, Outgoing, Rejection,
     Transient,
 };
+use yidi_domain::fingerprint::Fingerprinter;
 use yidi_domain::ids::RegionCode;
 use yidi_formats::catalogue_file::TreatmentCatalogue;
 use yidi_runtime::clock::BusinessClock;
 use yidi_runtime::mask;
+use yidi_runtime::outbox::Outbox;
 use yidi_store::{Store, Tx};
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::headers;
-use yidi_wire::v1::{DischargeBill, SettleRequest, SettleResult};
+use yidi_wire::v1::{DischargeBill, Reversal, SettleRequest, SettleResult, SettleStatus};
 
 use crate::requests;
 
@@ -49,6 +51,8 @@ pub struct Exchange {
     pub bus: Bus,
     /// gRPC calls waiting for the result of a msgid.
     pub waiters: Mutex<HashMap<String, Vec<oneshot::Sender<SettleResult>>>>,
+    /// What the exchange originates (gRPC bills, reversals), sent after its commit.
+    pub outbox: Outbox,
     /// Request and statement times are business (China) time.
     pub clock: BusinessClock,
 }
@@ -103,20 +107,68 @@ impl Exchange {
             return Err(rejection.into());
         }
         let traceparent = incoming.header(headers::TRACEPARENT);
-        Ok(self.submit_in(tx, &bill, Via::Kafka(content_type), traceparent).await?)
+        self.submit_in(tx, &bill, Via::Kafka(content_type), traceparent, None).await
     }
 
-    /// [`Exchange::submit_in`] in a transaction of its own (a gRPC call).
+    /// A gRPC call's bill: recorded, with the request to the hub queued in the outbox in the
+    /// same transaction (and, for `Settle`, the reversal that undoes it if the caller is not
+    /// answered by `reverse_after`). A bill already answered wakes the caller at once.
     pub async fn submit(
         &self,
         bill: &DischargeBill,
-        via: Via,
         traceparent: Option<&str>,
-    ) -> Result<Vec<Outgoing>, Transient> {
+        reversal: Option<(&[u8], &str)>,
+    ) -> Result<(), Failure> {
         let mut tx = self.store.begin().await.map_err(retry)?;
-        let decided = self.submit_in(&mut tx, bill, via, traceparent).await?;
+        let decided = self.submit_in(&mut tx, bill, Via::Grpc, traceparent, reversal).await?;
+        let at = self.now();
+        for message in &decided.replies {
+            Outbox::put(&mut tx, message, &at).await.map_err(retry)?;
+        }
         tx.commit().await.map_err(retry)?;
-        Ok(self.after_commit(decided))
+        self.outbox.wake();
+        self.after_commit(Decided { replies: Vec::new(), wake: decided.wake });
+        Ok(())
+    }
+
+    /// Queues the reversal of a gRPC settlement whose caller was not answered in time, once:
+    /// `true` when it is queued now or was already; `false` when a result came first (the
+    /// caller can be given it).
+    pub async fn reverse_unanswered(&self, msgid: &str) -> Result<bool, Transient> {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let Some(bytes) = requests::take_reversal(&mut tx, msgid).await.map_err(retry)? else {
+            let known = requests::find(&mut tx, msgid).await.map_err(retry)?;
+            return Ok(known.is_some_and(|known| known.result.is_none()));
+        };
+        let reversal = Reversal::decode(bytes.as_slice()).map_err(retry)?;
+        let message = reversal_message(&reversal);
+        Outbox::put(&mut tx, &message, &self.now()).await.map_err(retry)?;
+        tx.commit().await.map_err(retry)?;
+        self.outbox.wake();
+        info!(%msgid, reversal = %reversal.msgid, "caller not answered in time: 2601 reversal queued");
+        Ok(true)
+    }
+
+    /// A HIS's 2305/2601 reversal, queued in the outbox.
+    pub async fn queue_reversal(&self, reversal: &Reversal) -> Result<(), Transient> {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        Outbox::put(&mut tx, &reversal_message(reversal), &self.now()).await.map_err(retry)?;
+        tx.commit().await.map_err(retry)?;
+        self.outbox.wake();
+        Ok(())
+    }
+
+    /// Queues the reversals of gRPC settlements past their caller's deadline with no result:
+    /// calls that were cancelled, or that waited while the process stopped. How many.
+    pub async fn sweep_unanswered(&self) -> Result<usize, Transient> {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let overdue = requests::overdue(&mut tx, &self.now(), 64).await.map_err(retry)?;
+        drop(tx);
+        let mut queued = 0;
+        for msgid in overdue {
+            queued += usize::from(self.reverse_unanswered(&msgid).await?);
+        }
+        Ok(queued)
     }
 
     /// Records a valid bill and sends it to the hub; a bill already answered gets its first
@@ -128,17 +180,35 @@ impl Exchange {
         bill: &DischargeBill,
         via: Via,
         traceparent: Option<&str>,
-    ) -> Result<Decided, Transient> {
+        reversal: Option<(&[u8], &str)>,
+    ) -> Result<Decided, Failure> {
         let content_type = match via {
             Via::Kafka(content_type) => content_type,
             Via::Grpc => ContentType::Protobuf,
         };
-        let sends = i64::from(matches!(via, Via::Kafka(_)));
-        let (msgid, mdtrt_id, at) = (&bill.msgid, &bill.mdtrt_id, self.now());
-        let known =
-            requests::receive(tx, msgid, mdtrt_id, via.code(), content_type.header(), sends, &at)
-                .await
-                .map_err(retry)?;
+        let request_hash = Fingerprinter::new("bill").bytes(&bill.encode_to_vec()).finish();
+        let at = self.now();
+        let received = requests::Received {
+            msgid: &bill.msgid,
+            mdtrt_id: &bill.mdtrt_id,
+            request_hash: &request_hash,
+            via: via.code(),
+            content_type: content_type.header(),
+            sends: i64::from(matches!(via, Via::Kafka(_))),
+            at: &at,
+            reversal,
+        };
+        let known = requests::receive(tx, &received).await.map_err(retry)?;
+        if known.conflicts(&request_hash) {
+            let reason = "msgid_conflict: the msgid was used before for a different bill";
+            info!(msgid = %bill.msgid, "bill refused: {reason}");
+            let mut rejection = Rejection::new("MSGID_CONFLICT", reason);
+            if let Via::Kafka(content_type) = via {
+                let result = convert::rejected_result(bill, reason, &self.name);
+                rejection = rejection.with_reply(self.to_his(&result, content_type));
+            }
+            return Err(rejection.into());
+        }
         if let Some(bytes) = known.result {
             let mut first = SettleResult::decode(bytes.as_slice()).map_err(retry)?;
             first.duplicate = true;
@@ -191,10 +261,16 @@ impl Exchange {
             .as_ref()
             .is_some_and(|known| known.via == "kafka" && known.delivered < known.sends);
         // The first result is kept; each send by the HIS gets one.
+        let setl_id = result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str());
         if known.as_ref().is_some_and(|known| known.result.is_none() || deliver) {
-            requests::answer(tx, &result.msgid, &result.encode_to_vec(), i64::from(deliver))
+            let deliveries = i64::from(deliver);
+            requests::answer(tx, &result.msgid, &result.encode_to_vec(), setl_id, deliveries)
                 .await
                 .map_err(retry)?;
+        }
+        if result.status == SettleStatus::Reversed as i32 && !setl_id.is_empty() {
+            // The bill this reversal undid reads reversed from now on (GetSettlement).
+            requests::mark_reversed(tx, setl_id, &self.now()).await.map_err(retry)?;
         }
         let Some(known) = known.filter(|_| deliver) else {
             // A reversal's answer, a gRPC request, or a copy the HIS already has.
@@ -218,6 +294,13 @@ impl Exchange {
             self.wake(result);
         }
         decided.replies
+    }
+
+    /// The first result stored for `msgid`, if any.
+    pub async fn result_of(&self, msgid: &str) -> Option<SettleResult> {
+        let mut tx = self.store.begin().await.ok()?;
+        let known = requests::find(&mut tx, msgid).await.ok()??;
+        SettleResult::decode(known.result?.as_slice()).ok()
     }
 
     /// Registers a gRPC call waiting for `msgid`.
@@ -279,4 +362,19 @@ impl LaneHandler for Exchange {
             .map(|decided| decided.map(|decided| self.after_commit(decided)))
             .collect())
     }
+}
+
+/// A reversal for the hub, keyed by the person so it follows the settlement it undoes.
+pub fn reversal_message(reversal: &Reversal) -> Outgoing {
+    Outgoing::new(
+        topics::HUB_REQUESTS,
+        &convert::person_key(&reversal.psn_no),
+        "yidi.v1.Reversal",
+        reversal,
+        ContentType::Protobuf,
+    )
+    .with_header(headers::MSGID, &reversal.msgid)
+    .with_header(headers::MDTRT_ID, &reversal.mdtrt_id)
+    .with_header(headers::SENDER, &reversal.mdtrtarea_admvs)
+    .with_header(headers::RECEIVER, &reversal.insuplc_admdvs)
 }

@@ -1,4 +1,6 @@
-//! The exchange's record of each bill (by msgid) and the first result it got.
+//! The exchange's record of each bill (by msgid): the bill's hash, the first result it got,
+//! and — for a gRPC `Settle` — the reversal that undoes it if the caller is not answered in
+//! time, queued at most once, and the time it was reversed.
 
 use sqlx::any::AnyRow;
 use yidi_store::{Row, StoreError, Tx};
@@ -9,6 +11,16 @@ pub const SCHEMA: &[&str] = &[
     result BYTEA, received_at TEXT NOT NULL,
     sends BIGINT NOT NULL DEFAULT 0, delivered BIGINT NOT NULL DEFAULT 0)",
     "CREATE INDEX IF NOT EXISTS request_episode ON request (mdtrt_id)",
+    // Added after the first release (Store::open skips a column a database has already).
+    "ALTER TABLE request ADD COLUMN request_hash TEXT",
+    "ALTER TABLE request ADD COLUMN setl_id TEXT",
+    "ALTER TABLE request ADD COLUMN reversed_at TEXT",
+    // A gRPC Settle: its 2601 reversal (protobuf), when it is due (the caller's deadline, in
+    // business time), and whether it was queued.
+    "ALTER TABLE request ADD COLUMN reversal BYTEA",
+    "ALTER TABLE request ADD COLUMN reverse_after TEXT",
+    "ALTER TABLE request ADD COLUMN reversal_queued BIGINT NOT NULL DEFAULT 0",
+    "CREATE INDEX IF NOT EXISTS request_setl ON request (setl_id)",
 ];
 
 /// What the exchange knows of a msgid.
@@ -21,10 +33,22 @@ pub struct Known {
     /// gets exactly one result, however often the result is redelivered inside the network.
     pub sends: i64,
     pub delivered: i64,
+    /// The hash of the bill first received under this msgid (none for a record from before
+    /// hashes were kept).
+    pub request_hash: Option<String>,
+    /// When the settlement was reversed, if it was.
+    pub reversed_at: Option<String>,
 }
 
 impl Known {
-    /// From a row of `via, content_type, result, sends, delivered`.
+    /// Whether `request_hash` is a different bill from the one first received.
+    pub fn conflicts(&self, request_hash: &str) -> bool {
+        self.request_hash.as_deref().is_some_and(|first| first != request_hash)
+    }
+}
+
+impl Known {
+    /// From a row of [`COLUMNS`].
     fn from_row(row: &AnyRow) -> Result<Known, StoreError> {
         Ok(Known {
             via: row.try_get(0)?,
@@ -32,47 +56,105 @@ impl Known {
             result: row.try_get(2)?,
             sends: row.try_get(3)?,
             delivered: row.try_get(4)?,
+            request_hash: row.try_get(5)?,
+            reversed_at: row.try_get(6)?,
         })
     }
 }
 
+/// What [`Known::from_row`] reads.
+const COLUMNS: &str = "via, content_type, result, sends, delivered, request_hash, reversed_at";
+
 pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError> {
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM request WHERE msgid = $1")))
+            .bind(msgid)
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.as_ref().map(Known::from_row).transpose()
+}
+
+/// A bill as received.
+pub struct Received<'a> {
+    pub msgid: &'a str,
+    pub mdtrt_id: &'a str,
+    pub request_hash: &'a str,
+    /// `kafka` or `grpc`.
+    pub via: &'a str,
+    pub content_type: &'a str,
+    /// 1 for a send by the HIS over Kafka, 0 for a gRPC call (its result is the call's reply).
+    pub sends: i64,
+    pub at: &'a str,
+    /// A gRPC `Settle`: the reversal to queue if it is not answered by `reverse_after`.
+    pub reversal: Option<(&'a [u8], &'a str)>,
+}
+
+/// Records a bill received and returns what is known of its msgid, this send counted: one
+/// statement, the first `via`, content type and bill kept. A send of a different bill under a
+/// known msgid is not counted (the caller refuses it: [`Known::conflicts`]).
+pub async fn receive(tx: &mut Tx, bill: &Received<'_>) -> Result<Known, StoreError> {
+    let (reversal, reverse_after) =
+        bill.reversal.map_or((None, None), |(r, at)| (Some(r.to_vec()), Some(at)));
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO request (msgid, mdtrt_id, via, content_type, result, received_at, sends, delivered,
+                              request_hash, reversal, reverse_after)
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, 0, $7, $8, $9)
+         ON CONFLICT (msgid) DO UPDATE SET sends = request.sends + CASE
+             WHEN request.request_hash IS NULL OR request.request_hash = excluded.request_hash
+             THEN excluded.sends ELSE 0 END
+         RETURNING {COLUMNS}"
+    )))
+    .bind(bill.msgid)
+    .bind(bill.mdtrt_id)
+    .bind(bill.via)
+    .bind(bill.content_type)
+    .bind(bill.at)
+    .bind(bill.sends)
+    .bind(bill.request_hash)
+    .bind(reversal)
+    .bind(reverse_after)
+    .fetch_one(&mut **tx)
+    .await?;
+    Known::from_row(&row)
+}
+
+/// A gRPC settlement whose caller was not answered in time: its reversal, once. `None` when
+/// there is nothing to queue — a result came first, or the reversal is queued already.
+pub async fn take_reversal(tx: &mut Tx, msgid: &str) -> Result<Option<Vec<u8>>, StoreError> {
     let row = sqlx::query(
-        "SELECT via, content_type, result, sends, delivered FROM request WHERE msgid = $1",
+        "UPDATE request SET reversal_queued = 1
+         WHERE msgid = $1 AND result IS NULL AND reversal IS NOT NULL AND reversal_queued = 0
+         RETURNING reversal",
     )
     .bind(msgid)
     .fetch_optional(&mut **tx)
     .await?;
-    row.as_ref().map(Known::from_row).transpose()
+    row.map(|row| row.try_get(0)).transpose().map_err(Into::into)
 }
 
-/// Records a bill received (`sends` is 1 for a send by the HIS over Kafka, 0 for a gRPC call,
-/// which gets its result as the call's reply) and returns what is known of its msgid, this
-/// send counted: one statement, the first `via` and content type kept.
-pub async fn receive(
-    tx: &mut Tx,
-    msgid: &str,
-    mdtrt_id: &str,
-    via: &str,
-    content_type: &str,
-    sends: i64,
-    at: &str,
-) -> Result<Known, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO request (msgid, mdtrt_id, via, content_type, result, received_at, sends, delivered)
-         VALUES ($1, $2, $3, $4, NULL, $5, $6, 0)
-         ON CONFLICT (msgid) DO UPDATE SET sends = request.sends + excluded.sends
-         RETURNING via, content_type, result, sends, delivered",
+/// gRPC settlements past their caller's deadline with no result and no reversal queued: a
+/// call that was cancelled, or a process that stopped while the call waited.
+pub async fn overdue(tx: &mut Tx, now: &str, limit: i64) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT msgid FROM request
+         WHERE reversal IS NOT NULL AND reversal_queued = 0 AND result IS NULL AND reverse_after < $1
+         ORDER BY reverse_after LIMIT $2",
     )
-    .bind(msgid)
-    .bind(mdtrt_id)
-    .bind(via)
-    .bind(content_type)
-    .bind(at)
-    .bind(sends)
-    .fetch_one(&mut **tx)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut **tx)
     .await?;
-    Known::from_row(&row)
+    rows.iter().map(|row| row.try_get(0).map_err(Into::into)).collect()
+}
+
+/// Marks the bill a reversal undid (by its settlement id).
+pub async fn mark_reversed(tx: &mut Tx, setl_id: &str, at: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE request SET reversed_at = $1 WHERE setl_id = $2 AND reversed_at IS NULL")
+        .bind(at)
+        .bind(setl_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Stores the first result of a msgid (later ones leave it as it is) and counts `deliveries`
@@ -81,12 +163,15 @@ pub async fn answer(
     tx: &mut Tx,
     msgid: &str,
     result: &[u8],
+    setl_id: &str,
     deliveries: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE request SET result = COALESCE(result, $1), delivered = delivered + $2 WHERE msgid = $3",
+        "UPDATE request SET result = COALESCE(result, $1), setl_id = COALESCE(setl_id, $2),
+                delivered = delivered + $3 WHERE msgid = $4",
     )
     .bind(result.to_vec())
+    .bind((!setl_id.is_empty()).then_some(setl_id))
     .bind(deliveries)
     .bind(msgid)
     .execute(&mut **tx)
@@ -94,13 +179,16 @@ pub async fn answer(
     Ok(())
 }
 
-/// The latest result of an episode.
-pub async fn by_episode(tx: &mut Tx, mdtrt_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    let row = sqlx::query("SELECT result FROM request WHERE mdtrt_id = $1 AND result IS NOT NULL ORDER BY received_at DESC LIMIT 1")
-        .bind(mdtrt_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(|row| row.try_get(0)).transpose().map_err(Into::into)
+/// What is known of the latest answered bill of an episode.
+pub async fn by_episode(tx: &mut Tx, mdtrt_id: &str) -> Result<Option<Known>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM request WHERE mdtrt_id = $1 AND result IS NOT NULL
+         ORDER BY received_at DESC LIMIT 1"
+    )))
+    .bind(mdtrt_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(Known::from_row).transpose()
 }
 
 /// Counts one more result given to the HIS.

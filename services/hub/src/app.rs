@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tracing::info;
 use yidi_bus::topics;
 use yidi_domain::ids::RegionCode;
+use yidi_runtime::outbox::Outbox;
 use yidi_runtime::shutdown::Shutdown;
 
 use crate::clearing::Desk;
@@ -86,6 +87,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let schema: Vec<&'static str> =
         record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
     let (store, bus) = settings.common.connect(&schema).await?;
+    let outbox = Outbox::new(store.clone(), bus.clone());
     let clock_start = match &settings.clock_start {
         Some(text) => Some(
             text.0
@@ -160,39 +162,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     });
     // One consumer for all of the hub's topics: every consumer costs the broker a fetch loop.
     let consumer = bus.consumer("hub", &Hub::topics())?;
-    // After each cut-off, ask every treatment province's exchange for its statement.
-    let (cut_off, mut cut_offs) = tokio::sync::mpsc::unbounded_channel();
-    desk.on_cut_off(cut_off);
-    let request_bus = bus.clone();
-    let requests_for = treatment.clone();
-    let statement_requests = tokio::spawn(async move {
-        while let Some(period) = cut_offs.recv().await {
-            let asks: Vec<_> = requests_for
-                .iter()
-                .map(|t| {
-                    let ask = yidi_wire::v1::StatementRequest {
-                        setlym: period.to_string(),
-                        clr_optins: t.to_string(),
-                    };
-                    yidi_bus::Outgoing::new(
-                        topics::exchange_statements(t.as_str()),
-                        &ask.setlym,
-                        "yidi.v1.StatementRequest",
-                        &ask,
-                        yidi_wire::codec::ContentType::Protobuf,
-                    )
-                    .with_header(yidi_wire::headers::RECEIVER, t.as_str())
-                })
-                .collect();
-            match request_bus.send_all(&asks).await {
-                Ok(()) => info!(%period, exchanges = asks.len(), "statements requested"),
-                Err(error) => tracing::error!(%period, %error, "statement requests not sent"),
-            }
-        }
+    // After each cut-off, every treatment province's exchange is asked for its statement,
+    // queued in the outbox with the round that cut it off.
+    desk.request_statements_from(outbox.clone(), treatment.iter().copied().collect());
+    let relay = tokio::spawn({
+        let stop = shutdown.clone();
+        async move { outbox.relay(stop.requested()).await }
     });
     info!(served = ?hub.served, suspended = ?hub.suspended, "hub ready");
     consumer.run(&bus, shutdown.clone().requested(), &hub).await;
-    statement_requests.abort();
+    let _ = relay.await;
     health.abort();
     calendar.abort();
     let _ = web.await;

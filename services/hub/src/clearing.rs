@@ -21,6 +21,8 @@ use yidi_clearing::{Book, ClearingError, Event};
 use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
 use yidi_runtime::clock::BusinessClock;
+use yidi_runtime::outbox::Outbox;
+use yidi_store::inbox;
 use yidi_store::{Row, Store, StoreError, Tx};
 use yidi_wire::v1::{SettleResult, SettleStatus};
 
@@ -99,7 +101,7 @@ pub struct Desk {
     suspended: Arc<RwLock<BTreeSet<RegionCode>>>,
     /// Periods whose cut-off has passed (a round was generated): the hub asks the exchanges
     /// for their statements.
-    cut_offs: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Period>>>,
+    statements: std::sync::Mutex<Option<Statements>>,
 }
 
 async fn read_log(store: &Store) -> Result<Vec<Record>, StoreError> {
@@ -214,7 +216,7 @@ impl Desk {
             verified_at_start: records.last().cloned(),
             state: Mutex::new(State { book, last: records.last().cloned(), ticked: None }),
             suspended: Arc::new(RwLock::new(BTreeSet::new())),
-            cut_offs: std::sync::Mutex::new(None),
+            statements: std::sync::Mutex::new(None),
         };
         if records.is_empty() {
             if let Some(start) = clock_start {
@@ -278,21 +280,36 @@ impl Desk {
         Ok(())
     }
 
-    /// Where to announce cut-offs (each generated round's period).
-    pub fn on_cut_off(&self, sender: tokio::sync::mpsc::UnboundedSender<Period>) {
-        if let Ok(mut slot) = self.cut_offs.lock() {
-            *slot = Some(sender);
+    /// After each cut-off (a generated round), the hub asks these treatment provinces'
+    /// exchanges for their statements: queued in `outbox` with the round, in one transaction.
+    pub fn request_statements_from(&self, outbox: Outbox, treatment: Vec<RegionCode>) {
+        if let Ok(mut slot) = self.statements.lock() {
+            *slot = Some(Statements { outbox, treatment });
         }
     }
 
-    fn announce(&self, events: &[Event]) {
-        let Ok(slot) = self.cut_offs.lock() else { return };
-        let Some(sender) = slot.as_ref() else { return };
+    /// Queues the statement requests the `events` call for inside `tx`; the outbox to wake
+    /// after the commit, if any.
+    async fn queue_statements(
+        &self,
+        tx: &mut Tx,
+        events: &[Event],
+    ) -> Result<Option<Outbox>, DeskError> {
+        let Some(statements) = self.statements.lock().ok().and_then(|slot| slot.clone()) else {
+            return Ok(None);
+        };
+        let at = self.recorded_at();
+        let mut queued = false;
         for event in events {
             if let Event::RoundGenerated { period, .. } = event {
-                let _ = sender.send(*period);
+                for message in statements.requests(*period) {
+                    Outbox::put(tx, &message, &at).await?;
+                    queued = true;
+                }
+                info!(%period, exchanges = statements.treatment.len(), "statements requested");
             }
         }
+        Ok(queued.then_some(statements.outbox))
     }
 
     /// The set the router refuses (`province_suspended`).
@@ -329,12 +346,33 @@ impl Desk {
 
     /// Writes and applies command events in one transaction.
     async fn commit(&self, state: &mut State, events: Vec<Event>) -> Result<(), DeskError> {
-        if events.is_empty() {
+        self.commit_once(state, events, None).await
+    }
+
+    /// [`Desk::commit`], with an admin call's answer recorded under its idempotency key in the
+    /// same transaction.
+    async fn commit_once(
+        &self,
+        state: &mut State,
+        events: Vec<Event>,
+        once: Option<(&Once, &[u8])>,
+    ) -> Result<(), DeskError> {
+        if events.is_empty() && once.is_none() {
             return Ok(());
         }
         let mut tx = self.store.begin().await?;
         let mut last = state.last.clone();
         write(&mut tx, &mut last, &events, &self.recorded_at()).await?;
+        if let Some((once, answer)) = once {
+            inbox::record(
+                &mut tx,
+                &once.inbox_key(),
+                &once.request_hash,
+                answer,
+                &self.recorded_at(),
+            )
+            .await?;
+        }
         tx.commit().await.map_err(StoreError::from)?;
         state.last = last;
         for event in events {
@@ -362,10 +400,17 @@ impl Desk {
             if !events.is_empty() {
                 let mut tx = self.store.begin().await?;
                 let mut last = state.last.clone();
-                let written = match write(&mut tx, &mut last, &events, &self.recorded_at()).await {
-                    Ok(()) => tx.commit().await.map_err(|e| DeskError::Store(e.into())),
-                    Err(e) => Err(e),
-                };
+                let mut wake = None;
+                let mut written = write(&mut tx, &mut last, &events, &self.recorded_at()).await;
+                if written.is_ok() {
+                    written = match self.queue_statements(&mut tx, &events).await {
+                        Ok(outbox) => {
+                            wake = outbox;
+                            tx.commit().await.map_err(|e| DeskError::Store(e.into()))
+                        }
+                        Err(e) => Err(e),
+                    };
+                }
                 if let Err(e) = written {
                     error!(error = %e, "clearing events not stored; rebuilding the book from the log");
                     let records = read_log(&self.store).await?;
@@ -374,7 +419,9 @@ impl Desk {
                     return Err(e);
                 }
                 state.last = last;
-                self.announce(&events);
+                if let Some(outbox) = wake {
+                    outbox.wake();
+                }
                 for event in &events {
                     if let Event::Transition { province, from, to, reason, .. } = event {
                         warn!(%province, from = from.label(), to = to.label(), %reason, %day, "clearing ladder");
@@ -543,22 +590,59 @@ impl Desk {
     where
         F: FnOnce(&Book, NaiveDate) -> Result<Option<Event>, ClearingError>,
     {
+        match self.command_once(None, decide).await? {
+            Commanded::Decided(event, after) => Ok((event, after)),
+            Commanded::Repeated(event) => Ok((event, Vec::new())),
+        }
+    }
+
+    /// [`Desk::command`] under an admin call's idempotency key: the first call's event is
+    /// recorded with the key in the same transaction; a repeat with the same key and request
+    /// gets that event again and changes nothing; the same key with a different request is
+    /// refused (`STO_03`). Money recorded twice by a retried call is impossible.
+    pub async fn command_once<F>(
+        &self,
+        once: Option<&Once>,
+        decide: F,
+    ) -> Result<Commanded, DeskError>
+    where
+        F: FnOnce(&Book, NaiveDate) -> Result<Option<Event>, ClearingError>,
+    {
         let mut state = self.state.lock().await;
+        if let Some(once) = once {
+            let mut tx = self.store.begin().await?;
+            let seen = inbox::check(&mut tx, &once.inbox_key(), &once.request_hash).await?;
+            drop(tx);
+            if let inbox::Seen::Answered(first) = seen {
+                return Ok(Commanded::Repeated(serde_json::from_slice(&first)?));
+            }
+        }
         let today = self.business_date(&state.book);
         let event = decide(&state.book, today)?;
+        let answer = serde_json::to_vec(&event)?;
+        let events: Vec<Event> = event.iter().cloned().collect();
+        self.commit_once(&mut state, events, once.map(|once| (once, answer.as_slice()))).await?;
         let mut after = Vec::new();
-        if let Some(event) = &event {
-            self.commit(&mut state, vec![event.clone()]).await?;
+        if event.is_some() {
             state.ticked = state.ticked.map(|t| t.pred_opt().unwrap_or(t));
             after = self.tick_locked(&mut state).await?;
         }
-        Ok((event, after))
+        Ok(Commanded::Decided(event, after))
     }
 
     /// Asks the exchanges for their statements of `period` again.
-    pub fn request_statements(&self, period: Period) -> bool {
-        let Ok(slot) = self.cut_offs.lock() else { return false };
-        slot.as_ref().is_some_and(|sender| sender.send(period).is_ok())
+    pub async fn request_statements(&self, period: Period) -> Result<bool, DeskError> {
+        let Some(statements) = self.statements.lock().ok().and_then(|slot| slot.clone()) else {
+            return Ok(false);
+        };
+        let mut tx = self.store.begin().await?;
+        let at = self.recorded_at();
+        for message in statements.requests(period) {
+            Outbox::put(&mut tx, &message, &at).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        statements.outbox.wake();
+        Ok(true)
     }
 
     // ---- views ----------------------------------------------------------------------------
@@ -696,4 +780,58 @@ impl Desk {
         });
         checks
     }
+}
+
+/// Where statement requests go: the outbox, to these treatment provinces' exchanges.
+#[derive(Clone)]
+struct Statements {
+    outbox: Outbox,
+    treatment: Vec<RegionCode>,
+}
+
+impl Statements {
+    /// One request a treatment province, for `period`.
+    fn requests(&self, period: Period) -> Vec<yidi_bus::Outgoing> {
+        self.treatment
+            .iter()
+            .map(|t| {
+                let ask = yidi_wire::v1::StatementRequest {
+                    setlym: period.to_string(),
+                    clr_optins: t.to_string(),
+                };
+                yidi_bus::Outgoing::new(
+                    yidi_bus::topics::exchange_statements(t.as_str()),
+                    &ask.setlym,
+                    "yidi.v1.StatementRequest",
+                    &ask,
+                    yidi_wire::codec::ContentType::Protobuf,
+                )
+                .with_header(yidi_wire::headers::RECEIVER, t.as_str())
+            })
+            .collect()
+    }
+}
+
+/// An admin call's idempotency key (the `Idempotency-Key` header) and the hash of the call.
+#[derive(Clone, Debug)]
+pub struct Once {
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl Once {
+    /// Keys live in the hub's inbox beside message ids, under their own prefix.
+    fn inbox_key(&self) -> String {
+        format!("admin:{}", self.key)
+    }
+}
+
+/// What a command came to.
+#[derive(Debug)]
+pub enum Commanded {
+    /// Decided now: the command's event (none when it changes nothing) and what the calendar
+    /// decided after it.
+    Decided(Option<Event>, Vec<Event>),
+    /// A repeat of an earlier call under the same key: its event.
+    Repeated(Option<Event>),
 }

@@ -19,11 +19,12 @@ use yidi_clearing::book::{Overdue, Positions, Prepayment};
 use yidi_clearing::overdue::{Level, BUCKETS};
 use yidi_clearing::period::Period;
 use yidi_clearing::text::parse_amount;
+use yidi_domain::fingerprint::Fingerprinter;
 use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
-use yidi_store::Store;
+use yidi_store::{Store, StoreError};
 
-use crate::clearing::{Desk, DeskError};
+use crate::clearing::{Commanded, Desk, DeskError, Once};
 use crate::live::Live;
 use crate::record;
 
@@ -77,10 +78,46 @@ impl From<DeskError> for ApiError {
     fn from(e: DeskError) -> ApiError {
         let status = match e {
             DeskError::Clearing(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            DeskError::Store(StoreError::IdempotencyConflict { .. }) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError(status, e.code().to_owned(), e.to_string())
     }
+}
+
+/// The longest idempotency key taken.
+const IDEMPOTENCY_KEY_MAX: usize = 128;
+
+/// The call's `Idempotency-Key`, if it has one, with the hash of what it asks (`path` and
+/// `body`): a repeat of the call gets the first answer; the key reused for another call is
+/// refused.
+fn once(
+    headers: &HeaderMap,
+    path: &str,
+    body: &impl std::fmt::Debug,
+) -> Result<Option<Once>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| bad("Idempotency-Key", "not text"))?.trim();
+    if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX {
+        return Err(bad("Idempotency-Key", format!("1 to {IDEMPOTENCY_KEY_MAX} characters")));
+    }
+    let request_hash = Fingerprinter::new("admin-call")
+        .bytes(path.as_bytes())
+        .bytes(format!("{body:?}").as_bytes())
+        .finish();
+    Ok(Some(Once { key: key.to_owned(), request_hash }))
+}
+
+/// The JSON answer of a money command.
+fn commanded(answer: Commanded) -> Json<serde_json::Value> {
+    Json(match answer {
+        Commanded::Decided(event, events) => {
+            json!({"event": event, "events": events, "duplicate": event.is_none()})
+        }
+        Commanded::Repeated(event) => json!({"event": event, "events": [], "duplicate": true}),
+    })
 }
 
 fn bad(field: &str, why: impl std::fmt::Display) -> ApiError {
@@ -342,7 +379,7 @@ async fn advance(
     Ok(Json(json!({"today": today, "events": events})))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Confirm {
     period: String,
     province: String,
@@ -356,16 +393,19 @@ async fn confirm(
     Json(body): Json<Confirm>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/confirm", &body)?;
     let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
     let province = region("province", &body.province)?;
-    let (event, events) = d
+    let answer = d
         .desk
-        .command(|book, today| book.confirm(period, province, body.disputed, today).map(Some))
+        .command_once(once.as_ref(), |book, today| {
+            book.confirm(period, province, body.disputed, today).map(Some)
+        })
         .await?;
-    Ok(Json(json!({"event": event, "events": events})))
+    Ok(commanded(answer))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Pay {
     period: String,
     province: String,
@@ -380,17 +420,20 @@ async fn pay(
     Json(body): Json<Pay>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/pay", &body)?;
     let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
     let province = region("province", &body.province)?;
     let paid = amount("amount", &body.amount)?;
-    let (event, events) = d
+    let answer = d
         .desk
-        .command(|book, today| book.pay(period, province, paid, &body.reference, today).map(Some))
+        .command_once(once.as_ref(), |book, today| {
+            book.pay(period, province, paid, &body.reference, today).map(Some)
+        })
         .await?;
-    Ok(Json(json!({"event": event, "events": events})))
+    Ok(commanded(answer))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Deduct {
     deduction_id: String,
     setl_id: String,
@@ -404,20 +447,21 @@ async fn deduct(
     Json(body): Json<Deduct>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/deduct", &body)?;
     if body.deduction_id.trim().is_empty() {
         return Err(bad("deduction_id", "must not be empty"));
     }
     let taken = amount("amount", &body.amount)?;
-    let (event, events) = d
+    let answer = d
         .desk
-        .command(|book, today| {
+        .command_once(once.as_ref(), |book, today| {
             book.deduct(&body.deduction_id, &body.setl_id, taken, &body.reason, today)
         })
         .await?;
-    Ok(Json(json!({"event": event, "events": events, "duplicate": event.is_none()})))
+    Ok(commanded(answer))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct TopUpBody {
     insured: String,
     treatment: String,
@@ -430,14 +474,17 @@ async fn top_up(
     Json(body): Json<TopUpBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/top-up", &body)?;
     let insured = region("insured", &body.insured)?;
     let treatment = region("treatment", &body.treatment)?;
     let paid = amount("amount", &body.amount)?;
-    let (event, events) = d
+    let answer = d
         .desk
-        .command(|book, today| book.top_up(insured, treatment, paid, today).map(Some))
+        .command_once(once.as_ref(), |book, today| {
+            book.top_up(insured, treatment, paid, today).map(Some)
+        })
         .await?;
-    Ok(Json(json!({"event": event, "events": events})))
+    Ok(commanded(answer))
 }
 
 #[derive(Deserialize)]
@@ -452,7 +499,8 @@ async fn request_statements(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
     let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
-    Ok(Json(json!({"requested": d.desk.request_statements(period), "period": period.to_string()})))
+    let requested = d.desk.request_statements(period).await?;
+    Ok(Json(json!({"requested": requested, "period": period.to_string()})))
 }
 
 async fn reconciliation(

@@ -241,3 +241,44 @@ async fn a_lane_of_results_posts_what_the_results_post_one_at_a_time() {
     );
     assert_eq!((outcomes[0].1, outcomes[0].3), (2, 4), "S1 and S3 stand; S2 posted and reversed");
 }
+
+/// A money call repeated under its idempotency key records nothing twice and gets the first
+/// answer; the key reused for a different call is refused (issue #10 §6).
+#[tokio::test]
+async fn a_retried_top_up_under_its_idempotency_key_is_recorded_once() {
+    use yidi_hub::clearing::{Commanded, Once};
+    let dir = std::env::temp_dir().join(format!("yidi-desk-once-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("hub.db").display());
+    let store = Store::open(&url, &schema()).await.unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
+    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), start)
+        .await
+        .unwrap();
+    let top_up = |amount: &'static str| {
+        move |book: &yidi_clearing::Book, today| {
+            let amount = yidi_clearing::text::parse_amount(amount).unwrap();
+            book.top_up("310000".parse().unwrap(), "440000".parse().unwrap(), amount, today)
+                .map(Some)
+        }
+    };
+    let log = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM clearing_log")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    let once = Once { key: "transfer-2027-001".into(), request_hash: "h1".into() };
+    let first = desk.command_once(Some(&once), top_up("5000.00")).await.unwrap();
+    let Commanded::Decided(Some(event), _) = first else { panic!("{first:?}") };
+    let logged = log().await;
+    let again = desk.command_once(Some(&once), top_up("5000.00")).await.unwrap();
+    let Commanded::Repeated(Some(repeated)) = again else { panic!("{again:?}") };
+    assert_eq!(serde_json::to_value(&repeated).unwrap(), serde_json::to_value(&event).unwrap());
+    assert_eq!(log().await, logged, "the repeat recorded nothing");
+    let other = Once { key: "transfer-2027-001".into(), request_hash: "h2".into() };
+    let refused = desk.command_once(Some(&other), top_up("9000.00")).await;
+    assert_eq!(refused.err().map(|e| e.code()), Some("STO_03"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,214 @@
+//! The exchange's handlers in-process (no broker): a reused msgid is compared with the bill it
+//! first carried, a reversal is recorded against the bill it undid, and a gRPC settlement left
+//! unanswered has its reversal queued in the outbox exactly once (issue #10 §2, §8).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use prost::Message;
+use yidi_bus::{topics, Bus, BusConfig, Incoming, LaneHandler, Outgoing};
+use yidi_exchange::intake::Exchange;
+use yidi_exchange::requests;
+use yidi_runtime::clock::BusinessClock;
+use yidi_runtime::outbox::Outbox;
+use yidi_store::Store;
+use yidi_wire::codec::ContentType;
+use yidi_wire::convert;
+use yidi_wire::v1::{DischargeBill, Reversal, Setlinfo, SettleResult, SettleStatus};
+
+const TREATMENT: &str = "440000";
+
+async fn exchange(name: &str) -> (Exchange, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("yidi-exchange-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let schema: Vec<&str> =
+        requests::SCHEMA.iter().chain(yidi_exchange::statement::SCHEMA).copied().collect();
+    let store = Store::open(&format!("sqlite://{}", dir.join("exchange.db").display()), &schema)
+        .await
+        .unwrap();
+    let config = BusConfig {
+        brokers: "127.0.0.1:1".into(),
+        service: "exchange-test".into(),
+        ..Default::default()
+    };
+    let bus = Bus::connect(config).unwrap();
+    let province = TREATMENT.parse().unwrap();
+    let catalogue = yidi_data::treatment_catalogues()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.region == province)
+        .unwrap();
+    let exchange = Exchange {
+        name: format!("exchange-{name}"),
+        province,
+        catalogue,
+        outbox: Outbox::new(store.clone(), bus.clone()),
+        store,
+        bus,
+        waiters: Mutex::new(HashMap::new()),
+        clock: BusinessClock::default(),
+    };
+    (exchange, dir)
+}
+
+fn bill(sequence: u32) -> DischargeBill {
+    let catalogue = yidi_data::treatment_catalogues()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.region.as_str() == TREATMENT)
+        .unwrap();
+    let mut simulator = yidi_sim::Simulator::new(u64::from(sequence));
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap().and_hms_opt(9, 0, 0).unwrap();
+    yidi_sim::his::discharge(
+        &mut simulator,
+        "120000".parse().unwrap(),
+        3,
+        &catalogue,
+        now,
+        sequence,
+    )
+}
+
+fn incoming(message: Outgoing, offset: i64) -> Incoming {
+    Incoming {
+        topic: message.topic,
+        partition: 0,
+        offset,
+        key: Some(message.key),
+        headers: message.headers.into_iter().collect(),
+        payload: message.payload,
+    }
+}
+
+fn discharge(bill: &DischargeBill, offset: i64) -> Incoming {
+    incoming(
+        Outgoing::new(
+            topics::his_discharge(TREATMENT),
+            &bill.mdtrt_id,
+            "yidi.v1.DischargeBill",
+            bill,
+            ContentType::Json,
+        ),
+        offset,
+    )
+}
+
+async fn outbox_rows(exchange: &Exchange) -> Vec<(String, String)> {
+    yidi_store::outbox::oldest(exchange.store.pool(), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let msg_type = p.headers.iter().find(|(n, _)| n == "msg_type").map(|(_, v)| v.clone());
+            (p.topic, msg_type.unwrap_or_default())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_msgid_reused_for_a_different_bill_is_refused_and_the_first_bill_kept() {
+    let (exchange, dir) = exchange("conflict").await;
+    let first = bill(1);
+    let mut forged = first.clone();
+    forged.feedetail.truncate(1);
+    let lane = [discharge(&first, 0), discharge(&forged, 1), discharge(&first, 2)];
+    let verdicts = exchange.handle(&lane).await.unwrap();
+    let to_hub = verdicts[0].as_ref().unwrap();
+    assert_eq!(to_hub[0].topic, topics::HUB_REQUESTS);
+    let refused = verdicts[1].as_ref().unwrap_err();
+    assert_eq!(refused.code, "MSGID_CONFLICT");
+    let told = SettleResult::decode_json_or_proto(&refused.replies[0]);
+    assert_eq!(told.status, SettleStatus::Rejected as i32);
+    assert!(told.reason.starts_with("msgid_conflict"), "{}", told.reason);
+    // The same bill again is a resend, not a conflict: it goes on to the hub.
+    assert_eq!(verdicts[2].as_ref().unwrap()[0].topic, topics::HUB_REQUESTS);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Decodes a reply to the HIS in the content type it was sent in.
+trait Decode {
+    fn decode_json_or_proto(message: &Outgoing) -> SettleResult;
+}
+
+impl Decode for SettleResult {
+    fn decode_json_or_proto(message: &Outgoing) -> SettleResult {
+        let content_type = message.headers.iter().find(|(n, _)| n == "content-type");
+        let content_type = ContentType::from_header(content_type.map(|(_, v)| v.as_str())).unwrap();
+        yidi_wire::codec::decode(&message.payload, content_type, "SettleResult").unwrap()
+    }
+}
+
+fn result_of(bill: &DischargeBill, msgid: &str, status: SettleStatus) -> Incoming {
+    let result = SettleResult {
+        msgid: msgid.to_owned(),
+        mdtrt_id: bill.mdtrt_id.clone(),
+        psn_no: bill.psn_no.clone(),
+        insuplc_admdvs: bill.insuplc_admdvs.clone(),
+        mdtrtarea_admvs: bill.mdtrtarea_admvs.clone(),
+        status: status as i32,
+        setlinfo: Some(Setlinfo { setl_id: format!("S-{}", bill.msgid), ..Setlinfo::default() }),
+        ..SettleResult::default()
+    };
+    incoming(
+        Outgoing::new(
+            topics::exchange_results(TREATMENT),
+            "k",
+            "yidi.v1.SettleResult",
+            &result,
+            ContentType::Protobuf,
+        ),
+        0,
+    )
+}
+
+#[tokio::test]
+async fn a_grpc_settlement_left_unanswered_is_reversed_once_and_then_reads_reversed() {
+    let (exchange, dir) = exchange("unanswered").await;
+    let bill = bill(2);
+    let reversal = convert::reversal_of(&bill, "H44000020261120090000009999".into(), "timeout");
+    let due = "2000-01-01 00:00:00"; // long past: the caller's deadline has gone by
+    exchange.submit(&bill, None, Some((reversal.encode_to_vec().as_slice(), due))).await.unwrap();
+    assert_eq!(
+        outbox_rows(&exchange).await,
+        [(topics::HUB_REQUESTS.to_owned(), "yidi.v1.SettleRequest".to_owned())],
+        "the bill waits in the outbox, committed with its record"
+    );
+    // The caller gave up (or the process stopped): the sweep queues the reversal, once.
+    assert_eq!(exchange.sweep_unanswered().await.unwrap(), 1);
+    assert_eq!(exchange.sweep_unanswered().await.unwrap(), 0);
+    assert!(exchange.reverse_unanswered(&bill.msgid).await.unwrap(), "already queued");
+    let rows = outbox_rows(&exchange).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].1, "yidi.v1.Reversal");
+    let queued = yidi_store::outbox::oldest(exchange.store.pool(), 100).await.unwrap();
+    assert_eq!(Reversal::decode(queued[1].payload.as_slice()).unwrap().omsgid, bill.msgid);
+
+    // The late settlement arrives, then the reversal's answer: the bill reads reversed.
+    let settled = result_of(&bill, &bill.msgid, SettleStatus::Settled);
+    let reversed = result_of(&bill, &reversal.msgid, SettleStatus::Reversed);
+    exchange.handle(&[settled, reversed]).await.unwrap();
+    let mut tx = exchange.store.begin().await.unwrap();
+    let known = requests::find(&mut tx, &bill.msgid).await.unwrap().unwrap();
+    assert!(known.result.is_some());
+    assert!(known.reversed_at.is_some(), "recorded against the original bill");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_result_before_the_deadline_leaves_nothing_to_reverse() {
+    let (exchange, dir) = exchange("answered").await;
+    let bill = bill(3);
+    let reversal = convert::reversal_of(&bill, "H44000020261120090000009998".into(), "timeout");
+    exchange
+        .submit(&bill, None, Some((reversal.encode_to_vec().as_slice(), "2000-01-01 00:00:00")))
+        .await
+        .unwrap();
+    exchange.handle(&[result_of(&bill, &bill.msgid, SettleStatus::Settled)]).await.unwrap();
+    assert!(!exchange.reverse_unanswered(&bill.msgid).await.unwrap(), "a result came first");
+    assert_eq!(exchange.sweep_unanswered().await.unwrap(), 0);
+    assert_eq!(outbox_rows(&exchange).await.len(), 1, "only the bill itself");
+    let _ = std::fs::remove_dir_all(&dir);
+}
