@@ -15,6 +15,7 @@
 #[path = "e2e/his.rs"]
 mod his;
 #[path = "e2e/network.rs"]
+#[allow(dead_code)] // shared with faults.rs, which restarts the broker
 mod network;
 
 use std::collections::HashMap;

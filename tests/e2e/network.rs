@@ -42,6 +42,27 @@ fn wait_port(port: u16, what: &str) {
     panic!("{what} did not open port {port}");
 }
 
+/// tansu on `brokers`, its data (SQLite) in `dir`; its log appended to `broker.log`.
+fn start_broker(dir: &Path, brokers: &str) -> Child {
+    let log =
+        std::fs::OpenOptions::new().create(true).append(true).open(dir.join("broker.log")).unwrap();
+    Command::new(tansu())
+        .args([
+            "broker",
+            "--listener-url",
+            &format!("tcp://{brokers}"),
+            "--advertised-listener-url",
+            &format!("tcp://{brokers}"),
+        ])
+        // tansu resolves a SQLite URL against its working directory.
+        .args(["--storage-engine", "sqlite://tansu.db"])
+        .current_dir(dir)
+        .stdout(log)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
 /// One service process and how to start it again.
 struct Service {
     binary: &'static str,
@@ -79,21 +100,7 @@ impl Network {
         std::fs::create_dir_all(&dir).unwrap();
         let port = free_port();
         let brokers = format!("127.0.0.1:{port}");
-        let broker = Command::new(tansu())
-            .args([
-                "broker",
-                "--listener-url",
-                &format!("tcp://{brokers}"),
-                "--advertised-listener-url",
-                &format!("tcp://{brokers}"),
-            ])
-            // tansu resolves a SQLite URL against its working directory.
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(&dir)
-            .stdout(std::fs::File::create(dir.join("broker.log")).unwrap())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let broker = start_broker(&dir, &brokers);
         wait_port(port, "broker");
         let mut services = BTreeMap::new();
         services.insert(
@@ -184,6 +191,19 @@ impl Network {
             });
         service.child = Some(child);
         wait_port(service.grpc, name);
+    }
+
+    /// SIGKILL of the broker: whatever it had not written is gone.
+    pub fn kill_broker(&mut self) {
+        let _ = self.broker.kill();
+        let _ = self.broker.wait();
+    }
+
+    /// The broker again, on the same port and data.
+    pub fn restart_broker(&mut self) {
+        self.broker = start_broker(&self.dir, &self.brokers);
+        let port = self.brokers.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap();
+        wait_port(port, "broker");
     }
 
     /// SIGKILL: no shutdown, no offset commit, nothing flushed.

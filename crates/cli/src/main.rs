@@ -5,9 +5,11 @@
 //! - `sample`: realistic cases drawn from the embedded policies and catalogues.
 //! - `data`: checks policy and catalogue files.
 //! - `sample-bill`, `loadgen`: a HIS's discharge events, one or a stream against the network.
+//! - `admin`: the hub's clearing desk; `dlq`: dead letters and parking.
 
 mod admin;
 mod data;
+mod dlq;
 mod loadgen;
 mod quote;
 mod sample;
@@ -39,6 +41,9 @@ enum Command {
     /// The clearing desk of the running hub: business clock, confirmations, payments,
     /// deductions, top-ups, overdue funds.
     Admin(admin::Args),
+    /// Dead letters: list them by reason, show one, replay chosen ones after a fix; park a
+    /// message that keeps failing.
+    Dlq(dlq::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,7 @@ fn main() -> ExitCode {
         Command::SampleBill(args) => report(sample_bill::run(&args)),
         Command::Loadgen(args) => report(loadgen::run(&args)),
         Command::Admin(args) => report(admin::run(&args)),
+        Command::Dlq(args) => report(dlq::run(&args)),
     }
 }
 

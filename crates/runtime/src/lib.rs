@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`clock`]: the business clock (China time unless the settings say otherwise).
 //! - [`config`]: a typed config file with `YIDI_<KEY>` environment overrides.
+//! - [`lease`]: one writer per role: take the lease at start, renew it while running.
 //! - [`outbox`]: the relay that sends what a service queued in its transactions.
 //! - [`logging`]: structured `tracing` logs, text or JSON.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
@@ -12,6 +13,7 @@
 pub mod clock;
 pub mod config;
 pub mod health;
+pub mod lease;
 pub mod logging;
 pub mod outbox;
 pub mod settings;

@@ -7,11 +7,15 @@
 //! # Layout
 //! - [`Store`]: opening, schema, transactions.
 //! - [`inbox`]: `(msgid, request_hash, response)` written in the same transaction as an effect.
+//! - [`lease`]: one writer per role: a lease row renewed by the holder's heartbeat.
 //! - [`outbox`]: messages a service originates, written in the same transaction as their
 //!   effect and sent afterwards by a relay.
+//! - [`parked`]: messages an operator set aside, which the consumer stops waiting for.
 
 pub mod inbox;
+pub mod lease;
 pub mod outbox;
+pub mod parked;
 
 use std::time::Duration;
 
@@ -30,6 +34,10 @@ pub enum StoreError {
     Corrupt { column: &'static str, detail: String },
     #[error("msgid {msgid} was already used for a different request")]
     IdempotencyConflict { msgid: String },
+    /// A conditional write found the row changed since it was read: another writer got there
+    /// first. Nothing was written; read again and decide again.
+    #[error("{what} changed since it was read")]
+    Changed { what: String },
 }
 
 impl StoreError {
@@ -38,6 +46,7 @@ impl StoreError {
             StoreError::Database(_) => "STO_01",
             StoreError::Corrupt { .. } => "STO_02",
             StoreError::IdempotencyConflict { .. } => "STO_03",
+            StoreError::Changed { .. } => "STO_04",
         }
     }
 }
@@ -122,7 +131,13 @@ impl Store {
         };
         let pool = options.connect(&url).await?;
         let store = Store { pool, backend };
-        for statement in inbox::SCHEMA.iter().chain(outbox::schema(backend)).chain(schema) {
+        for statement in inbox::SCHEMA
+            .iter()
+            .chain(outbox::schema(backend))
+            .chain(parked::SCHEMA)
+            .chain(lease::SCHEMA)
+            .chain(schema)
+        {
             match sqlx::query(*statement).execute(&store.pool).await {
                 Err(error) if added_already(statement, &error) => {}
                 result => {

@@ -47,6 +47,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.regions
     );
     let (store, bus) = settings.common.connect(store::SCHEMA).await?;
+    // One writer per role: a second copy of this service on the same database stops here.
+    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let provinces: BTreeSet<String> =
         regions.iter().map(|r| r.region.province().to_string()).collect();
     let request_topics: Vec<String> =
@@ -64,6 +66,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         seed(&store, &outbox, region.region, settings.seed_persons, today).await?;
     }
     let shutdown = Shutdown::on_signals();
+    let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
     let relay = tokio::spawn({
         let (outbox, stop) = (outbox.clone(), shutdown.clone());
         async move { outbox.relay(stop.requested()).await }
@@ -98,6 +101,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     consumer.run(&bus, shutdown.clone().requested(), &agency).await;
     let _ = relay.await;
     health.abort();
+    let _ = keeper.await;
     Ok(())
 }
 

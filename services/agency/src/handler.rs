@@ -226,7 +226,8 @@ impl Agency {
         if bill.pre_settle {
             return Ok(result);
         }
-        lane.settled(tx, &bill.psn_no, year, &settlement.ytd_after, settlement.balc).await?;
+        let ytds = (&ytd, &settlement.ytd_after);
+        lane.settled(tx, &bill.psn_no, year, ytds, settlement.balc).await?;
         let record = SettlementRecord {
             setl_id,
             msgid: bill.msgid.clone(),
@@ -318,7 +319,7 @@ impl Agency {
     async fn undo(&self, tx: &mut Tx, record: &SettlementRecord) -> Result<(), StoreError> {
         let ytd = tables::load_accumulators(tx, &record.psn_no, record.year).await?;
         let restored = ytd.without(record.hifp_pay, record.catastrophic_pay, record.maf_pay);
-        tables::save_accumulators(tx, &record.psn_no, record.year, &restored).await?;
+        tables::save_accumulators(tx, &record.psn_no, record.year, &ytd, &restored).await?;
         if let Some(person) = tables::load_person(tx, &record.psn_no).await? {
             tables::set_balance(tx, &record.psn_no, person.account_balance + record.acct_pay)
                 .await?;
@@ -328,6 +329,16 @@ impl Agency {
 }
 
 impl LaneHandler for Agency {
+    /// An operator's `yidi dlq park` of a message that keeps failing.
+    async fn parked(&self, incoming: &Incoming) -> Option<String> {
+        let at = yidi_store::parked::At {
+            topic: &incoming.topic,
+            partition: incoming.partition,
+            offset: incoming.offset,
+        };
+        yidi_store::parked::find(self.store.pool(), at).await.ok().flatten()
+    }
+
     /// One transaction for the lane: what it needs read once, decided in order, committed
     /// once, then answered.
     async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {

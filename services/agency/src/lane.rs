@@ -113,16 +113,17 @@ impl Prefetched {
         tables::load_accumulators(tx, psn_no, year).await
     }
 
-    /// Saves a settlement's accumulators and account balance, and the copy after them.
+    /// Saves a settlement's accumulators (on condition they are still `before`) and account
+    /// balance, and the copy after them.
     pub async fn settled(
         &mut self,
         tx: &mut Tx,
         psn_no: &str,
         year: i32,
-        ytd: &Accumulators,
+        (before, ytd): (&Accumulators, &Accumulators),
         balance: Amount,
     ) -> Result<(), StoreError> {
-        tables::save_accumulators(tx, psn_no, year, ytd).await?;
+        tables::save_accumulators(tx, psn_no, year, before, ytd).await?;
         tables::set_balance(tx, psn_no, balance).await?;
         if self.psn_nos.contains(psn_no) {
             self.ytd.insert((psn_no.to_owned(), year), *ytd);

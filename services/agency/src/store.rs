@@ -320,27 +320,68 @@ pub async fn load_accumulators(
     row.map_or_else(|| Ok(Accumulators::default()), |row| accumulators_from_row(&row, 0))
 }
 
+/// Writes a person's year-to-date accumulators `before` → `after`, on condition that they
+/// still are `before`: a second writer (another replica, another connection) that changed them
+/// since they were read makes this fail with [`StoreError::Changed`] instead of overwriting
+/// its update, and the caller's transaction is rolled back and decided again.
 pub async fn save_accumulators(
     tx: &mut Tx,
     psn_no: &str,
     year: i32,
-    ytd: &Accumulators,
+    before: &Accumulators,
+    after: &Accumulators,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO accumulator (psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (psn_no, year) DO UPDATE SET admissions = excluded.admissions, pool_paid = excluded.pool_paid,
-            catastrophic_paid = excluded.catastrophic_paid, assistance_paid = excluded.assistance_paid",
+    let fresh = *before == Accumulators::default();
+    let written = if fresh {
+        sqlx::query(
+            "INSERT INTO accumulator (psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (psn_no, year) DO NOTHING",
+        )
+        .bind(psn_no)
+        .bind(i64::from(year))
+        .bind(i64::from(after.admissions))
+        .bind(after.pool_paid.to_string())
+        .bind(after.catastrophic_paid.to_string())
+        .bind(after.assistance_paid.to_string())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+    } else {
+        0
+    };
+    if written == 1 {
+        return Ok(());
+    }
+    // Not fresh, or a row of zeros is there already (a reversal gave everything back).
+    let updated = sqlx::query(
+        "UPDATE accumulator SET admissions = $1, pool_paid = $2, catastrophic_paid = $3, assistance_paid = $4
+         WHERE psn_no = $5 AND year = $6
+           AND admissions = $7 AND pool_paid = $8 AND catastrophic_paid = $9 AND assistance_paid = $10",
     )
+    .bind(i64::from(after.admissions))
+    .bind(after.pool_paid.to_string())
+    .bind(after.catastrophic_paid.to_string())
+    .bind(after.assistance_paid.to_string())
     .bind(psn_no)
     .bind(i64::from(year))
-    .bind(i64::from(ytd.admissions))
-    .bind(ytd.pool_paid.to_string())
-    .bind(ytd.catastrophic_paid.to_string())
-    .bind(ytd.assistance_paid.to_string())
+    .bind(i64::from(before.admissions))
+    .bind(before.pool_paid.to_string())
+    .bind(before.catastrophic_paid.to_string())
+    .bind(before.assistance_paid.to_string())
     .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Changed { what: format!("accumulators of {} for {year}", mask(psn_no)) })
+    }
+}
+
+/// A person number as logs show it.
+fn mask(psn_no: &str) -> String {
+    let shown: String = psn_no.chars().take(4).collect();
+    format!("{shown}…")
 }
 
 pub async fn set_balance(tx: &mut Tx, psn_no: &str, balance: Amount) -> Result<(), StoreError> {

@@ -58,8 +58,20 @@ async fn exercise(url: &str) {
         catastrophic_paid: money("0.01"),
         assistance_paid: money("350.00"),
     };
-    store::save_accumulators(&mut tx, &person.psn_no, 2026, &ytd).await.unwrap();
+    let fresh = Accumulators::default();
+    store::save_accumulators(&mut tx, &person.psn_no, 2026, &fresh, &ytd).await.unwrap();
     assert_eq!(store::load_accumulators(&mut tx, &person.psn_no, 2026).await.unwrap(), ytd);
+
+    // A second writer that read the accumulators before the first wrote them cannot
+    // overwrite them: its conditional write finds them changed (issue #10 §5, lost update).
+    let stale = store::save_accumulators(&mut tx, &person.psn_no, 2026, &fresh, &ytd).await;
+    assert_eq!(stale.err().map(|e| e.code()), Some("STO_04"));
+    let more = Accumulators { admissions: 3, ..ytd };
+    store::save_accumulators(&mut tx, &person.psn_no, 2026, &ytd, &more).await.unwrap();
+    let stale = store::save_accumulators(&mut tx, &person.psn_no, 2026, &ytd, &more).await;
+    assert_eq!(stale.err().map(|e| e.code()), Some("STO_04"));
+    assert_eq!(store::load_accumulators(&mut tx, &person.psn_no, 2026).await.unwrap(), more);
+    store::save_accumulators(&mut tx, &person.psn_no, 2026, &more, &ytd).await.unwrap();
 
     let record = SettlementRecord {
         setl_id: "120000abcdef".into(),

@@ -44,6 +44,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let schema: Vec<&'static str> =
         requests::SCHEMA.iter().chain(crate::statement::SCHEMA).copied().collect();
     let (store, bus) = settings.common.connect(&schema).await?;
+    // One writer per role: a second copy of this service on the same database stops here.
+    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let discharge = topics::his_discharge(province.as_str());
     let results = topics::exchange_results(province.as_str());
     let names = [
@@ -68,6 +70,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         clock: settings.common.clock(),
     });
     let shutdown = Shutdown::on_signals();
+    let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
     let api = ExchangeApi::new(exchange.clone(), Duration::from_millis(settings.settle_timeout_ms));
     let routes =
         tonic::service::Routes::new(yidi_wire::v1::exchange_server::ExchangeServer::new(api));
@@ -109,5 +112,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // The relay sends what is queued until it sees the stop, then the process ends.
     let _ = relay.await;
     grpc.abort();
+    let _ = keeper.await;
     Ok(())
 }

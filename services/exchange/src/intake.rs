@@ -107,7 +107,8 @@ impl Exchange {
             return Err(rejection.into());
         }
         let traceparent = incoming.header(headers::TRACEPARENT);
-        self.submit_in(tx, &bill, Via::Kafka(content_type), traceparent, None).await
+        let at = (i64::from(incoming.partition), incoming.offset);
+        self.submit_in(tx, &bill, Via::Kafka(content_type), traceparent, None, Some(at)).await
     }
 
     /// A gRPC call's bill: recorded, with the request to the hub queued in the outbox in the
@@ -120,7 +121,7 @@ impl Exchange {
         reversal: Option<(&[u8], &str)>,
     ) -> Result<(), Failure> {
         let mut tx = self.store.begin().await.map_err(retry)?;
-        let decided = self.submit_in(&mut tx, bill, Via::Grpc, traceparent, reversal).await?;
+        let decided = self.submit_in(&mut tx, bill, Via::Grpc, traceparent, reversal, None).await?;
         let at = self.now();
         for message in &decided.replies {
             Outbox::put(&mut tx, message, &at).await.map_err(retry)?;
@@ -142,7 +143,11 @@ impl Exchange {
         };
         let reversal = Reversal::decode(bytes.as_slice()).map_err(retry)?;
         let message = reversal_message(&reversal);
-        Outbox::put(&mut tx, &message, &self.now()).await.map_err(retry)?;
+        let at = self.now();
+        requests::reversal_sent(&mut tx, &reversal.msgid, &reversal.mdtrt_id, &at)
+            .await
+            .map_err(retry)?;
+        Outbox::put(&mut tx, &message, &at).await.map_err(retry)?;
         tx.commit().await.map_err(retry)?;
         self.outbox.wake();
         info!(%msgid, reversal = %reversal.msgid, "caller not answered in time: 2601 reversal queued");
@@ -152,7 +157,11 @@ impl Exchange {
     /// A HIS's 2305/2601 reversal, queued in the outbox.
     pub async fn queue_reversal(&self, reversal: &Reversal) -> Result<(), Transient> {
         let mut tx = self.store.begin().await.map_err(retry)?;
-        Outbox::put(&mut tx, &reversal_message(reversal), &self.now()).await.map_err(retry)?;
+        let at = self.now();
+        requests::reversal_sent(&mut tx, &reversal.msgid, &reversal.mdtrt_id, &at)
+            .await
+            .map_err(retry)?;
+        Outbox::put(&mut tx, &reversal_message(reversal), &at).await.map_err(retry)?;
         tx.commit().await.map_err(retry)?;
         self.outbox.wake();
         Ok(())
@@ -181,6 +190,7 @@ impl Exchange {
         via: Via,
         traceparent: Option<&str>,
         reversal: Option<(&[u8], &str)>,
+        kafka_at: Option<(i64, i64)>,
     ) -> Result<Decided, Failure> {
         let content_type = match via {
             Via::Kafka(content_type) => content_type,
@@ -188,13 +198,25 @@ impl Exchange {
         };
         let request_hash = Fingerprinter::new("bill").bytes(&bill.encode_to_vec()).finish();
         let at = self.now();
+        // A HIS message read again after a crash was counted the first time.
+        let read_again = match (via, kafka_at) {
+            (Via::Kafka(_), Some(position)) => requests::find(tx, &bill.msgid)
+                .await
+                .map_err(retry)?
+                .is_some_and(|known| known.counted(position)),
+            _ => false,
+        };
+        let send = match via {
+            Via::Kafka(_) if !read_again => Some(kafka_at.unwrap_or((-1, -1))),
+            _ => None,
+        };
         let received = requests::Received {
             msgid: &bill.msgid,
             mdtrt_id: &bill.mdtrt_id,
             request_hash: &request_hash,
             via: via.code(),
             content_type: content_type.header(),
-            sends: i64::from(matches!(via, Via::Kafka(_))),
+            send,
             at: &at,
             reversal,
         };
@@ -214,7 +236,11 @@ impl Exchange {
             first.duplicate = true;
             let replies = match via {
                 Via::Kafka(content_type) => {
-                    requests::count_delivery(tx, &bill.msgid).await.map_err(retry)?;
+                    // Read again after a crash: the answer given then may not have reached the
+                    // HIS; it is given again, not counted again.
+                    if !read_again {
+                        requests::count_delivery(tx, &bill.msgid).await.map_err(retry)?;
+                    }
                     vec![self
                         .to_his(&first, content_type)
                         .with_header(headers::TRACEPARENT, traceparent.unwrap_or_default())]
@@ -253,18 +279,31 @@ impl Exchange {
     /// HIS one result per send it made — never more, however often the network redelivers.
     async fn on_result(&self, tx: &mut Tx, incoming: &Incoming) -> Result<Decided, Failure> {
         let result = incoming.decode::<SettleResult>("SettleResult")?;
+        let known = requests::find(tx, &result.msgid).await.map_err(retry)?;
+        if known.is_none() {
+            // Every result answers a bill or a reversal this exchange sent and recorded.
+            return Err(Rejection::new(
+                "UNKNOWN_MSGID",
+                format!("a result for msgid {:?}, which this exchange never sent", result.msgid),
+            )
+            .into());
+        }
         crate::statement::record(tx, &result, incoming.header(headers::CLEARING_PERIOD))
             .await
             .map_err(retry)?;
-        let known = requests::find(tx, &result.msgid).await.map_err(retry)?;
-        let deliver = known
-            .as_ref()
-            .is_some_and(|known| known.via == "kafka" && known.delivered < known.sends);
+        let position = (i64::from(incoming.partition), incoming.offset);
+        // Read again after a crash: its answer may not have reached the HIS; give it again
+        // (the same answer, so the HIS can only see a repeat, never a loss).
+        let read_again = known.as_ref().is_some_and(|known| known.answered_by(position));
+        let deliver = read_again
+            || known
+                .as_ref()
+                .is_some_and(|known| known.via == "kafka" && known.delivered < known.sends);
         // The first result is kept; each send by the HIS gets one.
         let setl_id = result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str());
-        if known.as_ref().is_some_and(|known| known.result.is_none() || deliver) {
-            let deliveries = i64::from(deliver);
-            requests::answer(tx, &result.msgid, &result.encode_to_vec(), setl_id, deliveries)
+        if !read_again && known.as_ref().is_some_and(|known| known.result.is_none() || deliver) {
+            let delivery = deliver.then_some(position);
+            requests::answer(tx, &result.msgid, &result.encode_to_vec(), setl_id, delivery)
                 .await
                 .map_err(retry)?;
         }
@@ -283,7 +322,7 @@ impl Exchange {
             None => result.clone(),
         };
         // A later send of the same bill gets the first answer, marked as a repeat.
-        first.duplicate = known.delivered > 0;
+        first.duplicate = known.delivered > i64::from(read_again);
         let to_his = self.to_his(&first, content_type).following(incoming);
         Ok(Decided { replies: vec![to_his], wake: Some(result) })
     }
@@ -328,6 +367,16 @@ impl Exchange {
 }
 
 impl LaneHandler for Exchange {
+    /// An operator's `yidi dlq park` of a message that keeps failing.
+    async fn parked(&self, incoming: &Incoming) -> Option<String> {
+        let at = yidi_store::parked::At {
+            topic: &incoming.topic,
+            partition: incoming.partition,
+            offset: incoming.offset,
+        };
+        yidi_store::parked::find(self.store.pool(), at).await.ok().flatten()
+    }
+
     /// Bills and results: the lane in one transaction, answered after its commit. Statement
     /// requests read the store on their own, one at a time.
     async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {

@@ -20,6 +20,13 @@ pub const SCHEMA: &[&str] = &[
     "ALTER TABLE request ADD COLUMN reversal BYTEA",
     "ALTER TABLE request ADD COLUMN reverse_after TEXT",
     "ALTER TABLE request ADD COLUMN reversal_queued BIGINT NOT NULL DEFAULT 0",
+    // Where the last counted HIS send lies on the discharge topic: a message read again after
+    // a crash (at or before it) is not a new send.
+    "ALTER TABLE request ADD COLUMN send_partition BIGINT",
+    "ALTER TABLE request ADD COLUMN send_offset BIGINT",
+    // Where the result message that last gave the HIS an answer lies on the results topic.
+    "ALTER TABLE request ADD COLUMN answer_partition BIGINT",
+    "ALTER TABLE request ADD COLUMN answer_offset BIGINT",
     "CREATE INDEX IF NOT EXISTS request_setl ON request (setl_id)",
 ];
 
@@ -38,12 +45,29 @@ pub struct Known {
     pub request_hash: Option<String>,
     /// When the settlement was reversed, if it was.
     pub reversed_at: Option<String>,
+    /// Where the last counted HIS send lies (discharge partition, offset).
+    pub send_at: Option<(i64, i64)>,
+    /// Where the result message that last gave the HIS an answer lies (results partition,
+    /// offset).
+    pub answer_at: Option<(i64, i64)>,
 }
 
 impl Known {
     /// Whether `request_hash` is a different bill from the one first received.
     pub fn conflicts(&self, request_hash: &str) -> bool {
         self.request_hash.as_deref().is_some_and(|first| first != request_hash)
+    }
+
+    /// Whether the HIS message at `(partition, offset)` was counted already: it is read again
+    /// after a crash, not sent again by the HIS.
+    pub fn counted(&self, (partition, offset): (i64, i64)) -> bool {
+        self.send_at.is_some_and(|(p, o)| p == partition && o >= offset)
+    }
+
+    /// Whether the result message at `(partition, offset)` gave the HIS its answer already:
+    /// it is read again after a crash.
+    pub fn answered_by(&self, (partition, offset): (i64, i64)) -> bool {
+        self.answer_at.is_some_and(|(p, o)| p == partition && o >= offset)
     }
 }
 
@@ -58,12 +82,16 @@ impl Known {
             delivered: row.try_get(4)?,
             request_hash: row.try_get(5)?,
             reversed_at: row.try_get(6)?,
+            send_at: row.try_get::<Option<i64>, _>(7)?.zip(row.try_get::<Option<i64>, _>(8)?),
+            answer_at: row.try_get::<Option<i64>, _>(9)?.zip(row.try_get::<Option<i64>, _>(10)?),
         })
     }
 }
 
 /// What [`Known::from_row`] reads.
-const COLUMNS: &str = "via, content_type, result, sends, delivered, request_hash, reversed_at";
+const COLUMNS: &str =
+    "via, content_type, result, sends, delivered, request_hash, reversed_at, send_partition, send_offset,
+     answer_partition, answer_offset";
 
 pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError> {
     let row =
@@ -82,8 +110,10 @@ pub struct Received<'a> {
     /// `kafka` or `grpc`.
     pub via: &'a str,
     pub content_type: &'a str,
-    /// 1 for a send by the HIS over Kafka, 0 for a gRPC call (its result is the call's reply).
-    pub sends: i64,
+    /// A new send by the HIS over Kafka: where it lies (partition, offset), counted as one
+    /// send. `None` for a gRPC call (its result is the call's reply) and for a HIS message read
+    /// again after a crash.
+    pub send: Option<(i64, i64)>,
     pub at: &'a str,
     /// A gRPC `Settle`: the reversal to queue if it is not answered by `reverse_after`.
     pub reversal: Option<(&'a [u8], &'a str)>,
@@ -97,11 +127,14 @@ pub async fn receive(tx: &mut Tx, bill: &Received<'_>) -> Result<Known, StoreErr
         bill.reversal.map_or((None, None), |(r, at)| (Some(r.to_vec()), Some(at)));
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO request (msgid, mdtrt_id, via, content_type, result, received_at, sends, delivered,
-                              request_hash, reversal, reverse_after)
-         VALUES ($1, $2, $3, $4, NULL, $5, $6, 0, $7, $8, $9)
-         ON CONFLICT (msgid) DO UPDATE SET sends = request.sends + CASE
-             WHEN request.request_hash IS NULL OR request.request_hash = excluded.request_hash
-             THEN excluded.sends ELSE 0 END
+                              request_hash, reversal, reverse_after, send_partition, send_offset)
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, 0, $7, $8, $9, $10, $11)
+         ON CONFLICT (msgid) DO UPDATE SET
+             sends = request.sends + CASE
+                 WHEN request.request_hash IS NULL OR request.request_hash = excluded.request_hash
+                 THEN excluded.sends ELSE 0 END,
+             send_partition = COALESCE(excluded.send_partition, request.send_partition),
+             send_offset = COALESCE(excluded.send_offset, request.send_offset)
          RETURNING {COLUMNS}"
     )))
     .bind(bill.msgid)
@@ -109,13 +142,34 @@ pub async fn receive(tx: &mut Tx, bill: &Received<'_>) -> Result<Known, StoreErr
     .bind(bill.via)
     .bind(bill.content_type)
     .bind(bill.at)
-    .bind(bill.sends)
+    .bind(i64::from(bill.send.is_some()))
     .bind(bill.request_hash)
     .bind(reversal)
     .bind(reverse_after)
+    .bind(bill.send.map(|(partition, _)| partition))
+    .bind(bill.send.map(|(_, offset)| offset))
     .fetch_one(&mut **tx)
     .await?;
     Known::from_row(&row)
+}
+
+/// Records a reversal the exchange sends, so that its answer is recognised as one of ours.
+pub async fn reversal_sent(
+    tx: &mut Tx,
+    msgid: &str,
+    mdtrt_id: &str,
+    at: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO request (msgid, mdtrt_id, via, content_type, result, received_at, sends, delivered)
+         VALUES ($1, $2, 'reversal', '', NULL, $3, 0, 0) ON CONFLICT (msgid) DO NOTHING",
+    )
+    .bind(msgid)
+    .bind(mdtrt_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// A gRPC settlement whose caller was not answered in time: its reversal, once. `None` when
@@ -157,22 +211,27 @@ pub async fn mark_reversed(tx: &mut Tx, setl_id: &str, at: &str) -> Result<(), S
     Ok(())
 }
 
-/// Stores the first result of a msgid (later ones leave it as it is) and counts `deliveries`
-/// more results given to the HIS.
+/// Stores the first result of a msgid (later ones leave it as it is) and, when the HIS is
+/// given an answer, counts it with where the result message that gave it lies.
 pub async fn answer(
     tx: &mut Tx,
     msgid: &str,
     result: &[u8],
     setl_id: &str,
-    deliveries: i64,
+    delivery: Option<(i64, i64)>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE request SET result = COALESCE(result, $1), setl_id = COALESCE(setl_id, $2),
-                delivered = delivered + $3 WHERE msgid = $4",
+                delivered = delivered + $3,
+                answer_partition = COALESCE($4, answer_partition),
+                answer_offset = COALESCE($5, answer_offset)
+         WHERE msgid = $6",
     )
     .bind(result.to_vec())
     .bind((!setl_id.is_empty()).then_some(setl_id))
-    .bind(deliveries)
+    .bind(i64::from(delivery.is_some()))
+    .bind(delivery.map(|(partition, _)| partition))
+    .bind(delivery.map(|(_, offset)| offset))
     .bind(msgid)
     .execute(&mut **tx)
     .await?;

@@ -212,3 +212,53 @@ async fn a_result_before_the_deadline_leaves_nothing_to_reverse() {
     assert_eq!(outbox_rows(&exchange).await.len(), 1, "only the bill itself");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_result_for_a_msgid_the_exchange_never_sent_is_refused() {
+    let (exchange, dir) = exchange("unknown").await;
+    let stranger = bill(4);
+    let verdicts = exchange
+        .handle(&[result_of(&stranger, &stranger.msgid, SettleStatus::Settled)])
+        .await
+        .unwrap();
+    assert_eq!(verdicts[0].as_ref().unwrap_err().code, "UNKNOWN_MSGID");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// After a crash a consumer reads again what it had handled but not yet marked: the HIS
+/// gets the same answer again, never a second count and never a loss.
+#[tokio::test]
+async fn messages_read_again_after_a_crash_are_answered_again_but_never_counted_twice() {
+    let (exchange, dir) = exchange("replay").await;
+    let bill = bill(5);
+    let his = |verdicts: Vec<yidi_bus::Verdict>| -> usize {
+        verdicts
+            .into_iter()
+            .flat_map(|v| v.unwrap())
+            .filter(|m| m.topic == topics::his_settlement(TREATMENT))
+            .count()
+    };
+    let counts = |exchange: &Exchange| {
+        let store = exchange.store.clone();
+        let msgid = bill.msgid.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let known = requests::find(&mut tx, &msgid).await.unwrap().unwrap();
+            (known.sends, known.delivered)
+        }
+    };
+    assert_eq!(his(exchange.handle(&[discharge(&bill, 5)]).await.unwrap()), 0);
+    let result = result_of(&bill, &bill.msgid, SettleStatus::Settled);
+    assert_eq!(his(exchange.handle(std::slice::from_ref(&result)).await.unwrap()), 1);
+    assert_eq!(counts(&exchange).await, (1, 1));
+    // The result read again: the answer again, not counted.
+    assert_eq!(his(exchange.handle(std::slice::from_ref(&result)).await.unwrap()), 1);
+    assert_eq!(counts(&exchange).await, (1, 1));
+    // The discharge read again: not a new send.
+    exchange.handle(&[discharge(&bill, 5)]).await.unwrap();
+    assert_eq!(counts(&exchange).await, (1, 1));
+    // The HIS really sends it again (a later offset): counted, answered with the first answer.
+    assert_eq!(his(exchange.handle(&[discharge(&bill, 9)]).await.unwrap()), 1);
+    assert_eq!(counts(&exchange).await, (2, 2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

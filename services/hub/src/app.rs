@@ -87,6 +87,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let schema: Vec<&'static str> =
         record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
     let (store, bus) = settings.common.connect(&schema).await?;
+    // One writer per role: a second copy of this service on the same database stops here.
+    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());
     let clock_start = match &settings.clock_start {
         Some(text) => Some(
@@ -122,6 +124,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         bus: bus.clone(),
     };
     let shutdown = Shutdown::on_signals();
+    let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
     let health = yidi_runtime::health::serve(settings.common.grpc, None, shutdown.clone());
     if !settings.dashboard.ip().is_loopback()
         && settings.admin_token.as_deref().is_none_or(str::is_empty)
@@ -140,6 +143,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         live,
         store,
         admin_token: settings.admin_token.clone(),
+        health: Arc::clone(bus.health()),
     }));
     let web_shutdown = shutdown.clone();
     let web = tokio::spawn(async move {
@@ -173,6 +177,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     consumer.run(&bus, shutdown.clone().requested(), &hub).await;
     let _ = relay.await;
     health.abort();
+    let _ = keeper.await;
     calendar.abort();
     let _ = web.await;
     Ok(())

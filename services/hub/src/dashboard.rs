@@ -24,6 +24,8 @@ use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
 use yidi_store::{Store, StoreError};
 
+use yidi_bus::Health;
+
 use crate::clearing::{Commanded, Desk, DeskError, Once};
 use crate::live::Live;
 use crate::record;
@@ -33,6 +35,18 @@ pub struct Dashboard {
     pub live: Arc<Live>,
     pub store: Store,
     pub admin_token: Option<String>,
+    /// The hub consumer's health: messages waiting out a fault.
+    pub health: Arc<Health>,
+}
+
+impl Dashboard {
+    /// The live figures with the consumer's health.
+    fn live(&self) -> crate::live::Snapshot {
+        let mut live = self.live.snapshot();
+        live.retrying = self.health.retrying();
+        live.alarmed = self.health.alarmed();
+        live
+    }
 }
 
 type Shared = Arc<Dashboard>;
@@ -342,7 +356,7 @@ async fn transitions_csv(State(d): State<Shared>) -> Response {
 }
 
 async fn live(State(d): State<Shared>) -> Json<crate::live::Snapshot> {
-    Json(d.live.snapshot())
+    Json(d.live())
 }
 
 #[derive(Deserialize)]
@@ -649,7 +663,7 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
         Some(p) => d.desk.reconciliations(Some(p)).await,
         None => Vec::new(),
     };
-    let live = d.live.snapshot();
+    let live = d.live();
     let settled = record::settled_advance(&d.store).await;
     let checks = d.desk.checks(settled, false).await;
 
@@ -846,6 +860,13 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
         live.results,
         live.settled
     );
+    if live.retrying > 0 {
+        let _ = write!(
+            html,
+            "<p class=\"bad\">Waiting out a fault (database or broker): <b data-key=\"live.retrying\">{}</b> messages, <b data-key=\"live.alarmed\">{}</b> failing for over two minutes — see the hub's log; <code>yidi dlq park</code> sets one aside.</p>",
+            live.retrying, live.alarmed
+        );
+    }
     html.push_str("<table><tr><th>Rejection reason</th><th>Count</th></tr>");
     for (reason, count) in &live.rejections {
         let _ = write!(

@@ -27,6 +27,10 @@ pub struct Live(Mutex<Inner>);
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Snapshot {
     pub window_seconds: u64,
+    /// The hub's messages now waiting out a transient fault (database, broker), and how many
+    /// of them have failed past the alarm (`yidi dlq park` can set them aside).
+    pub retrying: usize,
+    pub alarmed: usize,
     /// Results per second over the window.
     pub rate: String,
     pub results_in_window: usize,
@@ -96,6 +100,7 @@ impl Live {
             results: inner.results,
             settled: inner.settled,
             rejections: inner.rejections.clone(),
+            ..Snapshot::default()
         }
     }
 }

@@ -220,12 +220,13 @@ impl Hub {
         let mut tx = self.store.begin().await.map_err(retry)?;
         let mut answers = Vec::with_capacity(lane.len());
         for incoming in lane {
-            match incoming.decode::<FilingRecord>("FilingRecord") {
+            let filing = incoming.decode::<FilingRecord>("FilingRecord").map_err(Rejection::from);
+            match filing.and_then(valid_filing) {
                 Ok(filing) => {
                     record::record_filing(&mut tx, &filing).await.map_err(retry)?;
                     answers.push(Ok(Vec::new()));
                 }
-                Err(error) => answers.push(Err(error.into())),
+                Err(rejection) => answers.push(Err(rejection)),
             }
         }
         tx.commit().await.map_err(retry)?;
@@ -234,6 +235,16 @@ impl Hub {
 }
 
 impl LaneHandler for Hub {
+    /// An operator's `yidi dlq park` of a message that keeps failing.
+    async fn parked(&self, incoming: &Incoming) -> Option<String> {
+        let at = yidi_store::parked::At {
+            topic: &incoming.topic,
+            partition: incoming.partition,
+            offset: incoming.offset,
+        };
+        yidi_store::parked::find(self.store.pool(), at).await.ok().flatten()
+    }
+
     /// A lane is one partition of one of [`Hub::topics`]: to the flow of its topic.
     async fn handle(&self, lane: &[Incoming]) -> LaneAnswer {
         let Some(topic) = lane.first().map(|m| m.topic.as_str()) else {
@@ -261,6 +272,23 @@ impl LaneHandler for Hub {
                 .collect()),
         }
     }
+}
+
+/// A filing record the national filing database takes: identified, of a person, from an
+/// insured region, with dates that read as dates.
+fn valid_filing(filing: FilingRecord) -> Result<FilingRecord, Rejection> {
+    let invalid = |why: &str| Rejection::new("INVALID_FILING", why);
+    if filing.filing_id.trim().is_empty() || filing.psn_no.trim().is_empty() {
+        return Err(invalid("filing_id and psn_no: required"));
+    }
+    if filing.insuplc_admdvs.parse::<RegionCode>().is_err() {
+        return Err(invalid("insuplc_admdvs: not a region code"));
+    }
+    let date = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
+    if !date(&filing.begndate) || !(filing.enddate.is_empty() || date(&filing.enddate)) {
+        return Err(invalid("begndate or enddate: not yyyy-MM-dd"));
+    }
+    Ok(filing)
 }
 
 /// A request the hub routes.
