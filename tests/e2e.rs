@@ -202,7 +202,9 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let mut network = Network::start();
-        let his = His::connect(&network.brokers, &EXCHANGES);
+        // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
+        // network (declared first, so dropped after it) would never be stopped.
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
         let mut simulator = Simulator::new(2026);
 
         // 1. A thousand bills, one per person, across every insured region and exchange.

@@ -55,7 +55,9 @@ fn bills_stream_through_a_three_minute_hub_database_outage_and_all_complete_once
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let network = Network::start();
-        let his = His::connect(&network.brokers, &EXCHANGES);
+        // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
+        // network (declared first, so dropped after it) would never be stopped.
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
         let mut simulator = Simulator::new(1010);
         let bills: Vec<DischargeBill> = (0..240u32)
             .map(|i| bill(&mut simulator, (i % 4) as usize, u64::from(i / 4), (i / 4) as usize, i))
@@ -162,7 +164,9 @@ fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_sett
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let network = Network::start();
-        let his = His::connect(&network.brokers, &EXCHANGES);
+        // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
+        // network (declared first, so dropped after it) would never be stopped.
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
         let mut simulator = Simulator::new(77);
         let valid: Vec<Vec<u8>> = (0..8u32)
             .flat_map(|i| {
@@ -248,7 +252,9 @@ fn two_thousand_bills_through_sigkills_of_the_broker_the_hub_the_agencies_and_an
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let mut network = Network::start();
-        let his = His::connect(&network.brokers, &EXCHANGES);
+        // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
+        // network (declared first, so dropped after it) would never be stopped.
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
         let mut simulator = Simulator::new(2027);
         let bills: Vec<DischargeBill> = (0..BILLS)
             .map(|i| bill(&mut simulator, (i % 4) as usize, 600 + u64::from(i / 4), (i / 4) as usize, 20_000 + i))

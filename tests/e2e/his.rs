@@ -35,8 +35,20 @@ fn consumer(brokers: &str, topics: &[String]) -> StreamConsumer {
         .set("fetch.wait.max.ms", "10")
         .create()
         .unwrap();
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&names).unwrap();
+    // Every partition from the beginning, by assignment rather than a group subscription: a
+    // group's state does not survive a broker SIGKILLed under it (tansu 0.6), assignments do.
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+        for found in metadata.topics() {
+            for partition in found.partitions() {
+                assignment
+                    .add_partition_offset(topic, partition.id(), rdkafka::Offset::Beginning)
+                    .unwrap();
+            }
+        }
+    }
+    consumer.assign(&assignment).unwrap();
     consumer
 }
 

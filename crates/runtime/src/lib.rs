@@ -30,6 +30,17 @@ pub fn mask(psn_no: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
 }
 
+/// Why an operator parked `incoming` (`yidi dlq park`), if they did: what a service's
+/// `LaneHandler::parked` answers. A store that cannot be read answers no.
+pub async fn parked(store: &yidi_store::Store, incoming: &yidi_bus::Incoming) -> Option<String> {
+    let at = yidi_store::parked::At {
+        topic: &incoming.topic,
+        partition: incoming.partition,
+        offset: incoming.offset,
+    };
+    yidi_store::parked::find(store.pool(), at).await.ok().flatten()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

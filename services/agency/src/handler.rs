@@ -331,12 +331,7 @@ impl Agency {
 impl LaneHandler for Agency {
     /// An operator's `yidi dlq park` of a message that keeps failing.
     async fn parked(&self, incoming: &Incoming) -> Option<String> {
-        let at = yidi_store::parked::At {
-            topic: &incoming.topic,
-            partition: incoming.partition,
-            offset: incoming.offset,
-        };
-        yidi_store::parked::find(self.store.pool(), at).await.ok().flatten()
+        yidi_runtime::parked(&self.store, incoming).await
     }
 
     /// One transaction for the lane: what it needs read once, decided in order, committed

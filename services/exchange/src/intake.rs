@@ -369,12 +369,7 @@ impl Exchange {
 impl LaneHandler for Exchange {
     /// An operator's `yidi dlq park` of a message that keeps failing.
     async fn parked(&self, incoming: &Incoming) -> Option<String> {
-        let at = yidi_store::parked::At {
-            topic: &incoming.topic,
-            partition: incoming.partition,
-            offset: incoming.offset,
-        };
-        yidi_store::parked::find(self.store.pool(), at).await.ok().flatten()
+        yidi_runtime::parked(&self.store, incoming).await
     }
 
     /// Bills and results: the lane in one transaction, answered after its commit. Statement

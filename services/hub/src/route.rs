@@ -237,12 +237,7 @@ impl Hub {
 impl LaneHandler for Hub {
     /// An operator's `yidi dlq park` of a message that keeps failing.
     async fn parked(&self, incoming: &Incoming) -> Option<String> {
-        let at = yidi_store::parked::At {
-            topic: &incoming.topic,
-            partition: incoming.partition,
-            offset: incoming.offset,
-        };
-        yidi_store::parked::find(self.store.pool(), at).await.ok().flatten()
+        yidi_runtime::parked(&self.store, incoming).await
     }
 
     /// A lane is one partition of one of [`Hub::topics`]: to the flow of its topic.
