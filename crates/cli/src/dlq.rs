@@ -201,6 +201,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                     letter.reason
                 );
             }
+            if by_code.is_empty() {
+                println!("# no dead letters");
+            }
             for (code, count) in by_code {
                 println!("# {code}: {count}");
             }
