@@ -46,6 +46,11 @@ impl BusError {
     }
 }
 
+/// A payload's SHA-256 in hex, as a dead letter names a payload it does not carry.
+pub fn payload_sha256(payload: &[u8]) -> String {
+    Sha256::digest(payload).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Kafka's answers that no resend changes, as dead-letter reason codes.
 fn permanent_code(code: RDKafkaErrorCode) -> Option<&'static str> {
     use RDKafkaErrorCode as K;
@@ -234,8 +239,7 @@ impl Bus {
         let (payload, payload_sha256) = if incoming.payload.len() <= DEAD_LETTER_PAYLOAD_MAX {
             (incoming.payload.clone(), String::new())
         } else {
-            let digest = Sha256::digest(&incoming.payload);
-            (Vec::new(), digest.iter().map(|b| format!("{b:02x}")).collect())
+            (Vec::new(), payload_sha256(&incoming.payload))
         };
         let mut headers: std::collections::HashMap<String, String> =
             incoming.headers.clone().into_iter().collect();

@@ -39,6 +39,19 @@ impl Incoming {
         }
     }
 
+    /// What a consumer reads of `message` once the broker has put it at `partition` and
+    /// `offset`: how tests hand a handler the very message another handler produced.
+    pub fn read_back(message: Outgoing, partition: i32, offset: i64) -> Incoming {
+        Incoming {
+            topic: message.topic,
+            partition,
+            offset,
+            key: Some(message.key),
+            headers: message.headers.into_iter().collect(),
+            payload: message.payload,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
     }

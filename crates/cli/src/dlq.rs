@@ -17,7 +17,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
-use sha2::{Digest, Sha256};
 use yidi_bus::topics;
 use yidi_wire::codec::{self, ContentType};
 use yidi_wire::v1::DeadLetter;
@@ -168,7 +167,7 @@ fn original_payload(brokers: &str, letter: &DeadLetter) -> anyhow::Result<Vec<u8
         ),
     };
     let payload = message.payload().unwrap_or_default().to_vec();
-    let digest: String = Sha256::digest(&payload).iter().map(|b| format!("{b:02x}")).collect();
+    let digest = yidi_bus::client::payload_sha256(&payload);
     if message.offset() != letter.offset || digest != letter.payload_sha256 {
         bail!(
             "{}/{}/{}: the message there is not the one refused (retention may have removed it)",

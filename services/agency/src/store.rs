@@ -374,14 +374,9 @@ pub async fn save_accumulators(
     if updated == 1 {
         Ok(())
     } else {
-        Err(StoreError::Changed { what: format!("accumulators of {} for {year}", mask(psn_no)) })
+        let who = yidi_runtime::mask(psn_no);
+        Err(StoreError::Changed { what: format!("accumulators of {who} for {year}") })
     }
-}
-
-/// A person number as logs show it.
-fn mask(psn_no: &str) -> String {
-    let shown: String = psn_no.chars().take(4).collect();
-    format!("{shown}…")
 }
 
 pub async fn set_balance(tx: &mut Tx, psn_no: &str, balance: Amount) -> Result<(), StoreError> {

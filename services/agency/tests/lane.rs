@@ -66,14 +66,7 @@ async fn agency(name: &str) -> (Agency, std::path::PathBuf) {
 }
 
 fn incoming(offset: i64, message: Outgoing) -> Incoming {
-    Incoming {
-        topic: message.topic,
-        partition: 0,
-        offset,
-        key: Some(message.key),
-        headers: message.headers.into_iter().collect(),
-        payload: message.payload,
-    }
+    Incoming::read_back(message, 0, offset)
 }
 
 /// The lane: bills of several persons, two of them twice, one bill sent twice, and a 2601

@@ -58,16 +58,16 @@ impl Known {
         self.request_hash.as_deref().is_some_and(|first| first != request_hash)
     }
 
-    /// Whether the HIS message at `(partition, offset)` was counted already: it is read again
-    /// after a crash, not sent again by the HIS.
-    pub fn counted(&self, (partition, offset): (i64, i64)) -> bool {
-        self.send_at.is_some_and(|(p, o)| p == partition && o >= offset)
+    /// Whether the HIS message at `position` was counted already: it is read again after a
+    /// crash, not sent again by the HIS.
+    pub fn counted(&self, position: (i64, i64)) -> bool {
+        read_again(self.send_at, position)
     }
 
-    /// Whether the result message at `(partition, offset)` gave the HIS its answer already:
-    /// it is read again after a crash.
-    pub fn answered_by(&self, (partition, offset): (i64, i64)) -> bool {
-        self.answer_at.is_some_and(|(p, o)| p == partition && o >= offset)
+    /// Whether the result message at `position` gave the HIS its answer already: it is read
+    /// again after a crash.
+    pub fn answered_by(&self, position: (i64, i64)) -> bool {
+        read_again(self.answer_at, position)
     }
 }
 
@@ -86,6 +86,12 @@ impl Known {
             answer_at: row.try_get::<Option<i64>, _>(9)?.zip(row.try_get::<Option<i64>, _>(10)?),
         })
     }
+}
+
+/// Whether a message at `position` (partition, offset) lies at or before `recorded` in the
+/// same partition: a consumer reads it again after a crash, it is not new.
+fn read_again(recorded: Option<(i64, i64)>, (partition, offset): (i64, i64)) -> bool {
+    recorded.is_some_and(|(p, o)| p == partition && o >= offset)
 }
 
 /// What [`Known::from_row`] reads.

@@ -73,14 +73,7 @@ fn bill(sequence: u32) -> DischargeBill {
 }
 
 fn incoming(message: Outgoing, offset: i64) -> Incoming {
-    Incoming {
-        topic: message.topic,
-        partition: 0,
-        offset,
-        key: Some(message.key),
-        headers: message.headers.into_iter().collect(),
-        payload: message.payload,
-    }
+    Incoming::read_back(message, 0, offset)
 }
 
 fn discharge(bill: &DischargeBill, offset: i64) -> Incoming {

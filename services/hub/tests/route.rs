@@ -62,14 +62,7 @@ fn reversal_to(insured: &str) -> Incoming {
         ContentType::Protobuf,
     )
     .with_header(headers::MSGID, &reversal.msgid);
-    Incoming {
-        topic: message.topic,
-        partition: 0,
-        offset: 0,
-        key: Some(message.key),
-        headers: message.headers.into_iter().collect(),
-        payload: message.payload,
-    }
+    Incoming::read_back(message, 0, 0)
 }
 
 #[tokio::test]

@@ -218,6 +218,11 @@ async fn past_the_alarm_an_operator_may_park_a_message_and_its_partition_goes_on
     assert_eq!(code.map(|(_, v)| v.as_str()), Some("PARKED"));
 }
 
+/// One reply to each message of `batch`.
+fn replies_to(batch: &[Incoming]) -> Vec<Reply<'_>> {
+    batch.iter().map(|cause| Reply { cause, message: reply_to(cause) }).collect()
+}
+
 fn failed(topic: &str, permanent: Option<&'static str>) -> Result<(), BusError> {
     Err(BusError::Delivery { topic: topic.into(), detail: "refused".into(), permanent })
 }
@@ -225,12 +230,8 @@ fn failed(topic: &str, permanent: Option<&'static str>) -> Result<(), BusError> 
 #[test]
 fn a_reply_the_broker_can_never_take_becomes_its_causes_dead_letter_and_nothing_waits() {
     let bus = offline_bus();
-    let (a, b, c) = (message("t", 0, 0), message("t", 0, 1), message("t", 0, 2));
-    let replies = vec![
-        Reply { cause: &a, message: reply_to(&a) },
-        Reply { cause: &b, message: reply_to(&b) },
-        Reply { cause: &c, message: reply_to(&c) },
-    ];
+    let batch: Vec<Incoming> = (0..3).map(|offset| message("t", 0, offset)).collect();
+    let replies = replies_to(&batch);
     let results = vec![Ok(()), failed("replies", Some("MESSAGE_TOO_LARGE")), Ok(())];
     let (again, wait) = after_send(&bus, replies, results);
     assert!(!wait);
@@ -242,12 +243,8 @@ fn a_reply_the_broker_can_never_take_becomes_its_causes_dead_letter_and_nothing_
 #[test]
 fn after_a_transient_failure_everything_from_it_on_is_sent_again_in_order() {
     let bus = offline_bus();
-    let (a, b, c) = (message("t", 0, 0), message("t", 0, 1), message("t", 0, 2));
-    let replies = vec![
-        Reply { cause: &a, message: reply_to(&a) },
-        Reply { cause: &b, message: reply_to(&b) },
-        Reply { cause: &c, message: reply_to(&c) },
-    ];
+    let batch: Vec<Incoming> = (0..3).map(|offset| message("t", 0, offset)).collect();
+    let replies = replies_to(&batch);
     let results = vec![Ok(()), failed("replies", None), Ok(())];
     let (again, wait) = after_send(&bus, replies, results);
     assert!(wait);
