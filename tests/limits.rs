@@ -1,7 +1,9 @@
 //! The limits agree (issue #10 §3): the largest bill the exchange takes — `BILL_LINES_MAX`
 //! lines, `BILL_BYTES_MAX` bytes — becomes a settlement request, and a result with a line
 //! each, that fit in one Kafka message in either content type; one byte more is refused with
-//! a reason at the exchange, before anything is sent.
+//! a reason at the exchange, before anything is sent. A month's statement whose detail would
+//! not fit goes in parts that each fit, and the hub reads the same totals from the parts as
+//! from the whole.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 
@@ -109,4 +111,71 @@ fn a_bill_one_byte_over_the_limit_is_refused_at_the_exchange_with_its_size() {
     let province = bill.mdtrtarea_admvs.parse::<yidi_domain::ids::RegionCode>().unwrap().province();
     let error = convert::validate_bill(&bill, province).unwrap_err().to_string();
     assert!(error.contains(&format!("at most {BILL_BYTES_MAX}")), "{error}");
+}
+
+fn fen(fen: i64) -> yidi_domain::money::Amount {
+    yidi_domain::money::Amount::round2(rust_decimal::Decimal::new(fen, 2))
+}
+
+/// A month of a busy treatment province: 400,000 settlements (a tenth of them reversed in the
+/// same month) for 31 insured provinces — about 17 MB of settlement ids.
+fn busy_month() -> Vec<yidi_exchange::statement::Detail> {
+    let provinces: Vec<String> =
+        (11..=65).step_by(2).take(31).map(|p| format!("{p}0000")).collect();
+    (0..400_000u32)
+        .map(|n| {
+            let insured = provinces[n as usize % provinces.len()].clone();
+            let fund = fen(i64::from(n % 9_000_000) + 1);
+            yidi_exchange::statement::Detail {
+                setl_id: format!("{insured}{n:032x}"),
+                insured,
+                settled: true,
+                reversed: n % 10 == 0,
+                medfee: fund + fund,
+                fund,
+                acct: fen(i64::from(n % 1000)),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_statement_too_large_for_one_message_goes_in_parts_that_add_up_to_the_whole() {
+    let mut details = busy_month();
+    details.sort_by(|a, b| (&a.insured, &a.setl_id).cmp(&(&b.insured, &b.setl_id)));
+    let province = "310000".parse().unwrap();
+    let (period, at) = ("2026-10", "2026-11-01 00:00:00");
+    let whole = yidi_exchange::statement::parts(province, period, at, &details, usize::MAX);
+    assert_eq!(whole.len(), 1);
+    assert!(
+        codec::encode(&whole[0], ContentType::Protobuf).len() > MESSAGE_BYTES_MAX,
+        "the month must be too large for one message, or this test shows nothing"
+    );
+    let parts = yidi_exchange::statement::parts(
+        province,
+        period,
+        at,
+        &details,
+        yidi_bus::limits::STATEMENT_PART_ID_BYTES,
+    );
+    assert!(parts.len() > 2, "{} parts", parts.len());
+    for part in &parts {
+        assert_eq!(
+            (part.parts as usize, part.stmt_id.as_str()),
+            (parts.len(), parts[0].stmt_id.as_str())
+        );
+        for content_type in [ContentType::Protobuf, ContentType::Json] {
+            let size = codec::encode(part, content_type).len();
+            assert!(
+                size + 4096 <= MESSAGE_BYTES_MAX,
+                "part {} as {content_type:?}: {size} bytes, over {MESSAGE_BYTES_MAX}",
+                part.part
+            );
+        }
+    }
+    assert_eq!(
+        yidi_hub::statement::whole(&parts).unwrap(),
+        yidi_hub::statement::totals(&whole[0]).unwrap(),
+        "the hub reconciles the same totals and ids from the parts as from the whole"
+    );
 }

@@ -13,6 +13,20 @@ pub const MESSAGE_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// framing, so a record within [`MESSAGE_BYTES_MAX`] is never refused by the client.
 pub const CLIENT_MESSAGE_BYTES_MAX: usize = MESSAGE_BYTES_MAX + 64 * 1024;
 
+/// The settlement ids of one statement part take at most this many bytes (each id counted
+/// with [`STATEMENT_ID_OVERHEAD`] for its framing in either content type): a month's 3202
+/// detail can outgrow one message, so an exchange sends its statement in parts of this size,
+/// each well inside [`MESSAGE_BYTES_MAX`] with its per-province rows.
+pub const STATEMENT_PART_ID_BYTES: usize = 4 * 1024 * 1024;
+
+/// What one id costs beyond its own bytes: a protobuf tag and length, or JSON's quotes,
+/// comma and indentation.
+pub const STATEMENT_ID_OVERHEAD: usize = 8;
+
+/// A statement of more parts than this is refused: at [`STATEMENT_PART_ID_BYTES`] a part, it
+/// would name billions of settlements.
+pub const STATEMENT_PARTS_MAX: u32 = 4096;
+
 /// A dead letter carries the refused payload up to this size; beyond it, the payload's
 /// SHA-256 and size, and where it lies (topic, partition, offset).
 pub const DEAD_LETTER_PAYLOAD_MAX: usize = 64 * 1024;

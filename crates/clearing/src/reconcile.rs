@@ -26,6 +26,20 @@ pub struct Totals {
     pub refd_setl_ids: BTreeSet<String>,
 }
 
+impl Totals {
+    /// Adds the totals of other bills: a statement sent in parts is the sum of its parts.
+    pub fn add(&mut self, other: Totals) {
+        self.settled += other.settled;
+        self.fund_pay_sumamt = self.fund_pay_sumamt + other.fund_pay_sumamt;
+        self.acct_pay = self.acct_pay + other.acct_pay;
+        self.reversed += other.reversed;
+        self.refd_fund_pay_sumamt = self.refd_fund_pay_sumamt + other.refd_fund_pay_sumamt;
+        self.refd_acct_pay = self.refd_acct_pay + other.refd_acct_pay;
+        self.setl_ids.extend(other.setl_ids);
+        self.refd_setl_ids.extend(other.refd_setl_ids);
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     #[serde(with = "crate::text::region")]

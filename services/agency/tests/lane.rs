@@ -185,3 +185,34 @@ async fn a_lane_in_one_transaction_decides_exactly_as_its_messages_one_at_a_time
     let _ = std::fs::remove_dir_all(grouped_dir);
     let _ = std::fs::remove_dir_all(single_dir);
 }
+
+#[tokio::test]
+async fn a_lane_that_meets_a_locked_database_fails_whole_as_transient_and_is_decided_once_after() {
+    let lane = lane();
+    let (locked, dir) = agency("locked").await;
+    let (reference, reference_dir) = agency("unlocked").await;
+    let expected: Vec<_> = reference
+        .handle(&lane)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| decided(a.as_ref().unwrap()))
+        .collect();
+    // Another process holds the database: every write waits out the busy timeout and fails.
+    // Another process: a pool of its own on the same file.
+    let other =
+        Store::open(&format!("sqlite://{}", dir.join("agency.db").display()), &[]).await.unwrap();
+    let mut lock = other.pool().acquire().await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
+    let failed = locked.handle(&lane).await;
+    assert!(failed.is_err(), "a locked database is transient, not a rejection of any message");
+    sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+    drop(lock);
+    // Handled again once the database is back: decided as if nothing had happened.
+    let decided_after: Vec<_> =
+        locked.handle(&lane).await.unwrap().iter().map(|a| decided(a.as_ref().unwrap())).collect();
+    assert_eq!(decided_after, expected);
+    assert_eq!(positions(&locked).await, positions(&reference).await, "nothing counted twice");
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(reference_dir);
+}

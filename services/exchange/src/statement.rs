@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use yidi_bus::{topics, Failure, Incoming, Outgoing, Rejection, Transient};
+use yidi_bus::{limits, topics, Failure, Incoming, Outgoing, Rejection, Transient};
+use yidi_domain::fingerprint::Fingerprinter;
 use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
 use yidi_store::{Row, Store, StoreError, Tx};
@@ -65,19 +66,110 @@ struct Sums {
     refd_acct: Amount,
 }
 
+impl Sums {
+    fn row(self) -> StatementRow {
+        StatementRow {
+            medfee_sumamt: self.medfee.to_string(),
+            fund_pay_sumamt: self.fund.to_string(),
+            acct_pay: self.acct.to_string(),
+            refd_fund_pay_sumamt: self.refd_fund.to_string(),
+            refd_acct_pay: self.refd_acct.to_string(),
+            ..self.row
+        }
+    }
+}
+
 fn amount(text: &str) -> Amount {
     // Amounts were written from results the agency computed; one that does not read counts
     // as zero and surfaces as a mismatch at the hub.
     yidi_clearing::text::parse_amount(text).unwrap_or(Amount::ZERO)
 }
 
-/// The statement of one period.
-pub async fn statement(
-    store: &Store,
+/// One bill of the period, as the exchange delivered it: settled in it, reversed in it, or
+/// both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detail {
+    pub insured: String,
+    pub setl_id: String,
+    pub settled: bool,
+    pub reversed: bool,
+    pub medfee: Amount,
+    pub fund: Amount,
+    pub acct: Amount,
+}
+
+impl Detail {
+    /// What the bill's ids take in a part.
+    fn bytes(&self) -> usize {
+        let one = self.setl_id.len() + limits::STATEMENT_ID_OVERHEAD;
+        one * (usize::from(self.settled) + usize::from(self.reversed))
+    }
+}
+
+/// The statement of `details` (in insured-province, then id, order) in parts whose ids take
+/// at most `part_bytes` each; each part's rows are the totals of exactly its own ids, so the
+/// statement is the sum of its parts. A statement with no bills is one part with no rows.
+pub fn parts(
     province: RegionCode,
     period: &str,
     stmt_time: &str,
-) -> Result<Statement, StoreError> {
+    details: &[Detail],
+    part_bytes: usize,
+) -> Vec<Statement> {
+    let mut parts: Vec<BTreeMap<String, Sums>> = vec![BTreeMap::new()];
+    let mut used = 0;
+    let mut fingerprint = Fingerprinter::new("statement");
+    fingerprint.text(province.as_str()).text(period).text(stmt_time);
+    for detail in details {
+        fingerprint
+            .text(&detail.insured)
+            .text(&detail.setl_id)
+            .tag(u8::from(detail.settled) << 1 | u8::from(detail.reversed))
+            .decimal(detail.medfee.value())
+            .decimal(detail.fund.value())
+            .decimal(detail.acct.value());
+        let bytes = detail.bytes();
+        if used > 0 && used + bytes > part_bytes {
+            parts.push(BTreeMap::new());
+            used = 0;
+        }
+        used += bytes;
+        let Some(part) = parts.last_mut() else { continue };
+        let sums = part.entry(detail.insured.clone()).or_default();
+        sums.row.insuplc_admdvs.clone_from(&detail.insured);
+        if detail.settled {
+            sums.row.fixmedins_setl_cnt += 1;
+            sums.row.setl_ids.push(detail.setl_id.clone());
+            sums.medfee = sums.medfee + detail.medfee;
+            sums.fund = sums.fund + detail.fund;
+            sums.acct = sums.acct + detail.acct;
+        }
+        if detail.reversed {
+            sums.row.refd_setl_cnt += 1;
+            sums.row.refd_setl_ids.push(detail.setl_id.clone());
+            sums.refd_fund = sums.refd_fund + detail.fund;
+            sums.refd_acct = sums.refd_acct + detail.acct;
+        }
+    }
+    let stmt_id = fingerprint.finish();
+    let count = u32::try_from(parts.len()).unwrap_or(u32::MAX);
+    parts
+        .into_iter()
+        .zip(1..)
+        .map(|(sums, part)| Statement {
+            setlym: period.to_owned(),
+            clr_optins: province.to_string(),
+            rows: sums.into_values().map(Sums::row).collect(),
+            stmt_time: stmt_time.to_owned(),
+            stmt_id: stmt_id.clone(),
+            part,
+            parts: count,
+        })
+        .collect()
+}
+
+/// What the exchange delivered with clearing period `period`, by insured province and id.
+pub async fn details(store: &Store, period: &str) -> Result<Vec<Detail>, StoreError> {
     let rows = sqlx::query(
         "SELECT setl_id, insured, period, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_period
          FROM hospital_setl WHERE period = $1 OR refd_period = $1 ORDER BY setl_id",
@@ -85,51 +177,38 @@ pub async fn statement(
     .bind(period)
     .fetch_all(store.pool())
     .await?;
-    let mut by_insured: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut details = Vec::with_capacity(rows.len());
     for row in &rows {
-        let setl_id: String = row.try_get(0)?;
         let insured: String = row.try_get(1)?;
-        let insured =
-            insured.parse::<RegionCode>().map(|r| r.province().to_string()).unwrap_or(insured);
         let settled_in: String = row.try_get(2)?;
         let refd_in: Option<String> = row.try_get(6)?;
-        let (medfee, fund, acct) = (
-            amount(&row.try_get::<String, _>(3)?),
-            amount(&row.try_get::<String, _>(4)?),
-            amount(&row.try_get::<String, _>(5)?),
-        );
-        let sums = by_insured.entry(insured.clone()).or_default();
-        sums.row.insuplc_admdvs = insured;
-        if settled_in == period {
-            sums.row.fixmedins_setl_cnt += 1;
-            sums.row.setl_ids.push(setl_id.clone());
-            sums.medfee = sums.medfee + medfee;
-            sums.fund = sums.fund + fund;
-            sums.acct = sums.acct + acct;
-        }
-        if refd_in.as_deref() == Some(period) {
-            sums.row.refd_setl_cnt += 1;
-            sums.row.refd_setl_ids.push(setl_id);
-            sums.refd_fund = sums.refd_fund + fund;
-            sums.refd_acct = sums.refd_acct + acct;
-        }
+        details.push(Detail {
+            setl_id: row.try_get(0)?,
+            insured: insured
+                .parse::<RegionCode>()
+                .map(|r| r.province().to_string())
+                .unwrap_or(insured),
+            settled: settled_in == period,
+            reversed: refd_in.as_deref() == Some(period),
+            medfee: amount(&row.try_get::<String, _>(3)?),
+            fund: amount(&row.try_get::<String, _>(4)?),
+            acct: amount(&row.try_get::<String, _>(5)?),
+        });
     }
-    Ok(Statement {
-        setlym: period.to_owned(),
-        clr_optins: province.to_string(),
-        rows: by_insured
-            .into_values()
-            .map(|s| StatementRow {
-                medfee_sumamt: s.medfee.to_string(),
-                fund_pay_sumamt: s.fund.to_string(),
-                acct_pay: s.acct.to_string(),
-                refd_fund_pay_sumamt: s.refd_fund.to_string(),
-                refd_acct_pay: s.refd_acct.to_string(),
-                ..s.row
-            })
-            .collect(),
-        stmt_time: stmt_time.to_owned(),
-    })
+    // By insured province, then id, so each province's ids fill consecutive parts.
+    details.sort_by(|a, b| (&a.insured, &a.setl_id).cmp(&(&b.insured, &b.setl_id)));
+    Ok(details)
+}
+
+/// The statement of one period, in parts of at most [`limits::STATEMENT_PART_ID_BYTES`] of ids.
+pub async fn statement(
+    store: &Store,
+    province: RegionCode,
+    period: &str,
+    stmt_time: &str,
+) -> Result<Vec<Statement>, StoreError> {
+    let details = details(store, period).await?;
+    Ok(parts(province, period, stmt_time, &details, limits::STATEMENT_PART_ID_BYTES))
 }
 
 /// Hub → exchange: answers a statement request.
@@ -141,17 +220,23 @@ pub async fn on_request(
     if request.setlym.parse::<yidi_clearing::period::Period>().is_err() {
         return Err(Rejection::new("INVALID_STATEMENT", "setlym: not yyyy-MM").into());
     }
-    let statement = statement(&exchange.store, exchange.province, &request.setlym, &exchange.now())
+    let parts = statement(&exchange.store, exchange.province, &request.setlym, &exchange.now())
         .await
         .map_err(Transient::new)?;
-    tracing::info!(period = %request.setlym, rows = statement.rows.len(), "statement sent to the hub");
-    Ok(vec![Outgoing::new(
-        topics::HUB_STATEMENTS,
-        &statement.setlym,
-        "yidi.v1.Statement",
-        &statement,
-        ContentType::Protobuf,
-    )
-    .following(incoming)
-    .with_header(headers::RECEIVER, "hub")])
+    tracing::info!(period = %request.setlym, parts = parts.len(), "statement sent to the hub");
+    // One key for every part: one partition, so the hub reads them in order.
+    Ok(parts
+        .iter()
+        .map(|part| {
+            Outgoing::new(
+                topics::HUB_STATEMENTS,
+                &part.setlym,
+                "yidi.v1.Statement",
+                part,
+                ContentType::Protobuf,
+            )
+            .following(incoming)
+            .with_header(headers::RECEIVER, "hub")
+        })
+        .collect())
 }

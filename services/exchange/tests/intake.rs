@@ -255,3 +255,33 @@ async fn messages_read_again_after_a_crash_are_answered_again_but_never_counted_
     assert_eq!(counts(&exchange).await, (2, 2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The exchange's database locked by another process: a bill and its result fail as
+/// transient (the runtime waits and tries again), never as a rejection the HIS would see;
+/// once it is back, each is handled as if nothing had happened.
+#[tokio::test]
+async fn a_locked_database_is_waited_out_never_turned_into_a_rejection() {
+    let (exchange, dir) = exchange("locked").await;
+    let bill = bill(6);
+    let result = result_of(&bill, &bill.msgid, SettleStatus::Settled);
+    // Another process: a pool of its own on the same file.
+    let other =
+        Store::open(&format!("sqlite://{}", dir.join("exchange.db").display()), &[]).await.unwrap();
+    let mut lock = other.pool().acquire().await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
+    assert!(exchange.handle(&[discharge(&bill, 0)]).await.is_err(), "the bill: transient");
+    sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+    let to_hub = exchange.handle(&[discharge(&bill, 0)]).await.unwrap();
+    assert_eq!(to_hub[0].as_ref().unwrap()[0].topic, topics::HUB_REQUESTS);
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
+    assert!(exchange.handle(std::slice::from_ref(&result)).await.is_err(), "the result: transient");
+    sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+    drop(lock);
+    let answered = exchange.handle(std::slice::from_ref(&result)).await.unwrap();
+    let to_his = answered[0].as_ref().unwrap();
+    assert_eq!(to_his[0].topic, topics::his_settlement(TREATMENT));
+    let mut tx = exchange.store.begin().await.unwrap();
+    let known = requests::find(&mut tx, &bill.msgid).await.unwrap().unwrap();
+    assert_eq!((known.sends, known.delivered), (1, 1), "counted once");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`route`]: the three message flows (requests, results, filings).
 //! - [`record`]: the hub's tables (settled bills, filings).
+//! - [`statement`]: exchanges' statements, gathered from their parts.
 //! - [`clearing`]: the clearing desk: event log, business clock, suspended provinces.
 //! - [`dashboard`]: the ministry dashboard, its JSON/CSV API and the desk's admin calls.
 //! - [`live`]: live settlement rate, latency and rejections.
@@ -17,3 +18,4 @@ pub mod dashboard;
 pub mod live;
 pub mod record;
 pub mod route;
+pub mod statement;

@@ -18,6 +18,8 @@ pub const SCHEMA: &[&str] = &[
         filing_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, insured TEXT NOT NULL, filing_type TEXT NOT NULL,
         target TEXT NOT NULL, begndate TEXT NOT NULL, enddate TEXT NOT NULL, filed_at TEXT NOT NULL,
         revoked_at TEXT NOT NULL)",
+    // Parts of exchanges' statements waiting for the rest (`crate::statement`).
+    crate::statement::SCHEMA[0],
 ];
 
 /// Records a result: a settled bill once (by `setl_id`), a reversal as the time it was

@@ -1,6 +1,6 @@
 //! The hub's flows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 use tracing::info;
@@ -8,9 +8,6 @@ use yidi_bus::{
     topics, verdict, Bus, Failure, Incoming, LaneAnswer, LaneHandler, Outgoing, Rejection,
     Transient, Verdict,
 };
-use yidi_clearing::period::Period;
-use yidi_clearing::reconcile::Totals;
-use yidi_clearing::text::parse_amount;
 use yidi_domain::ids::RegionCode;
 use yidi_store::Store;
 use yidi_wire::codec::ContentType;
@@ -21,6 +18,7 @@ use yidi_wire::v1::{FilingRecord, Reversal, SettleRequest, SettleResult, SettleS
 use crate::clearing::Desk;
 use crate::live::Live;
 use crate::record;
+use crate::statement;
 
 /// What the hub knows of the provinces.
 pub struct Hub {
@@ -161,50 +159,29 @@ impl Hub {
         Ok(answers)
     }
 
-    /// Exchange → hub: a statement of a clearing period, reconciled against the ledger.
+    /// Exchange → hub: a statement of a clearing period (or one part of it), reconciled
+    /// against the ledger once whole.
     pub async fn record_statement(&self, incoming: &Incoming) -> Result<Vec<Outgoing>, Failure> {
-        let invalid = |why: &str| Rejection::new("INVALID_STATEMENT", why);
-        let statement = incoming.decode::<Statement>("Statement")?;
-        let (Ok(period), Some(treatment)) =
-            (statement.setlym.parse::<Period>(), province_of(&statement.clr_optins))
-        else {
-            return Err(invalid("setlym or clr_optins: not a period or region").into());
-        };
-        let mut totals = BTreeMap::new();
-        for row in &statement.rows {
-            let Some(insured) = province_of(&row.insuplc_admdvs) else {
-                return Err(invalid("rows.insuplc_admdvs: not a region code").into());
-            };
-            let amount = |field: &str, text: &str| {
-                if text.is_empty() {
-                    Ok(yidi_domain::money::Amount::ZERO)
-                } else {
-                    parse_amount(text).map_err(|e| format!("rows.{field}: {e}"))
+        let invalid = |why: statement::Invalid| Rejection::new("INVALID_STATEMENT", why.0);
+        let received = incoming.decode::<Statement>("Statement")?;
+        let heading = statement::heading(&received).map_err(invalid)?;
+        // Every part is checked as it arrives, so a bad one is refused on its own.
+        let mut totals = statement::totals(&received).map_err(invalid)?;
+        if heading.parts > 1 {
+            match statement::gather(&self.store, heading, &received).await.map_err(retry)? {
+                Some(parts) => totals = statement::whole(&parts).map_err(invalid)?,
+                None => {
+                    info!(period = %heading.period, treatment = %heading.treatment,
+                        part = received.part, parts = heading.parts, "statement part kept");
+                    return Ok(Vec::new());
                 }
-            };
-            let parsed = (|| -> Result<Totals, String> {
-                Ok(Totals {
-                    settled: row.fixmedins_setl_cnt,
-                    fund_pay_sumamt: amount("fund_pay_sumamt", &row.fund_pay_sumamt)?,
-                    acct_pay: amount("acct_pay", &row.acct_pay)?,
-                    reversed: row.refd_setl_cnt,
-                    refd_fund_pay_sumamt: amount(
-                        "refd_fund_pay_sumamt",
-                        &row.refd_fund_pay_sumamt,
-                    )?,
-                    refd_acct_pay: amount("refd_acct_pay", &row.refd_acct_pay)?,
-                    setl_ids: row.setl_ids.iter().cloned().collect(),
-                    refd_setl_ids: row.refd_setl_ids.iter().cloned().collect(),
-                })
-            })();
-            match parsed {
-                Ok(t) => {
-                    totals.insert(insured, t);
-                }
-                Err(why) => return Err(invalid(&why).into()),
             }
         }
+        let (period, treatment) = (heading.period, heading.treatment);
         let event = self.desk.reconcile(period, treatment, &totals).await.map_err(retry)?;
+        if heading.parts > 1 {
+            statement::forget(&self.store, heading).await.map_err(retry)?;
+        }
         if let yidi_clearing::Event::Reconciled { mismatches, .. } = &event {
             if mismatches.is_empty() {
                 info!(%period, %treatment, "statement reconciled: balanced");

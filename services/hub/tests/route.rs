@@ -100,3 +100,124 @@ async fn an_unreadable_request_is_rejected_with_a_stable_code() {
     assert_eq!(hub.route_request(&nowhere).unwrap_err().code, "INVALID_REGION");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn statement_part(part: u32, parts: u32, ids: &[&str]) -> Incoming {
+    let statement = yidi_wire::v1::Statement {
+        setlym: "2026-10".into(),
+        clr_optins: "310000".into(),
+        rows: vec![yidi_wire::v1::StatementRow {
+            insuplc_admdvs: "440000".into(),
+            fixmedins_setl_cnt: ids.len() as i64,
+            fund_pay_sumamt: format!("{}.00", ids.len() * 10),
+            setl_ids: ids.iter().map(|s| (*s).to_owned()).collect(),
+            ..Default::default()
+        }],
+        stmt_time: "2026-11-01 00:00:00".into(),
+        stmt_id: "0123456789abcdef".into(),
+        part,
+        parts,
+    };
+    let message = Outgoing::new(
+        topics::HUB_STATEMENTS,
+        "2026-10",
+        "yidi.v1.Statement",
+        &statement,
+        ContentType::Protobuf,
+    );
+    Incoming::read_back(message, 0, i64::from(part))
+}
+
+#[tokio::test]
+async fn a_statement_in_parts_is_reconciled_once_every_part_is_in_whatever_their_order() {
+    let (hub, dir) = hub("statement-parts").await;
+    for part in [statement_part(3, 3, &["e"]), statement_part(2, 3, &["c", "d"])] {
+        hub.record_statement(&part).await.unwrap();
+    }
+    // A part read again (after a crash) is kept once.
+    hub.record_statement(&statement_part(2, 3, &["c", "d"])).await.unwrap();
+    assert!(hub.desk.reconciliations(None).await.is_empty(), "two parts of three: not yet");
+    hub.record_statement(&statement_part(1, 3, &["a", "b"])).await.unwrap();
+    let reconciled = hub.desk.reconciliations(None).await;
+    assert_eq!(reconciled.len(), 1);
+    let exchange = &reconciled[0].rows[0].exchange;
+    assert_eq!((exchange.settled, exchange.fund_pay_sumamt.to_string()), (5, "50.00".to_owned()));
+    assert!(!reconciled[0].balanced, "the ledger has none of these bills");
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM statement_part")
+        .fetch_one(hub.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "the parts are forgotten once reconciled");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_statement_part_numbered_outside_its_parts_is_refused() {
+    let (hub, dir) = hub("statement-bad-part").await;
+    let refused = hub.record_statement(&statement_part(4, 3, &["a"])).await.unwrap_err();
+    let yidi_bus::Failure::Rejected(rejection) = refused else { panic!("not a rejection") };
+    assert_eq!(rejection.code, "INVALID_STATEMENT");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn settled_result(setl_id: &str) -> Incoming {
+    let result = SettleResult {
+        msgid: format!("M-{setl_id}"),
+        mdtrt_id: format!("E-{setl_id}"),
+        psn_no: "P1".into(),
+        insuplc_admdvs: "440000".into(),
+        mdtrtarea_admvs: "310000".into(),
+        status: SettleStatus::Settled as i32,
+        setlinfo: Some(yidi_wire::v1::Setlinfo {
+            setl_id: setl_id.into(),
+            medfee_sumamt: "2000.00".into(),
+            hifp_pay: "1000.00".into(),
+            hifob_pay: "0.00".into(),
+            hifmi_pay: "0.00".into(),
+            maf_pay: "0.00".into(),
+            fund_pay_sumamt: "1000.00".into(),
+            acct_pay: "100.00".into(),
+            insutype: "310".into(),
+            setl_time: "2026-11-23 10:00:00".into(),
+            ..Default::default()
+        }),
+        ..SettleResult::default()
+    };
+    let message = Outgoing::new(
+        topics::HUB_RESULTS,
+        "k",
+        "yidi.v1.SettleResult",
+        &result,
+        ContentType::Protobuf,
+    )
+    .with_header(headers::MSGID, &result.msgid);
+    Incoming::read_back(message, 0, 0)
+}
+
+/// The hub's database held by another process (issue #10 §1): a result is not recorded, not
+/// answered and not rejected; the runtime waits and hands it again, and once the database is
+/// back it is posted exactly once, in the ledger and in the book the desk keeps in memory.
+#[tokio::test]
+async fn a_result_meeting_a_locked_database_is_transient_and_posted_once_when_it_is_back() {
+    use yidi_bus::LaneHandler;
+    let (hub, dir) = hub("locked").await;
+    let lane = [settled_result("S1")];
+    // Another process: a pool of its own on the same file.
+    let other =
+        Store::open(&format!("sqlite://{}", dir.join("hub.db").display()), &[]).await.unwrap();
+    let mut lock = other.pool().acquire().await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
+    assert!(hub.handle(&lane).await.is_err(), "transient: the lane is handed again later");
+    assert!(
+        hub.record_statement(&statement_part(1, 2, &["a"]))
+            .await
+            .is_err_and(|f| matches!(f, yidi_bus::Failure::Transient(_))),
+        "a statement part cannot be kept: transient"
+    );
+    sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+    drop(lock);
+    let answers = hub.handle(&lane).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap()[0].topic, topics::exchange_results("310000"));
+    let (bills, _, entries) = hub.desk.ledger_bills().await;
+    assert_eq!((bills, entries), (1, 1), "posted once, not once per attempt");
+    let _ = std::fs::remove_dir_all(&dir);
+}
