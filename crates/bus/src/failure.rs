@@ -80,8 +80,9 @@ pub type Verdict = Result<Vec<Outgoing>, Rejection>;
 pub type LaneAnswer = Result<Vec<Verdict>, Transient>;
 
 /// Splits one message's outcome: a rejection stays with the message, a transient failure fails
-/// the lane (its transaction is rolled back and the lane is handled again).
-pub fn verdict(outcome: Result<Vec<Outgoing>, Failure>) -> Result<Verdict, Transient> {
+/// the lane (its transaction is rolled back and the lane is handled again). Generic over what a
+/// message decides, so a handler that acts after its commit can split its decisions too.
+pub fn verdict<T>(outcome: Result<T, Failure>) -> Result<Result<T, Rejection>, Transient> {
     match outcome {
         Ok(replies) => Ok(Ok(replies)),
         Err(Failure::Rejected(rejection)) => Ok(Err(rejection)),

@@ -394,11 +394,7 @@ impl LaneHandler for Exchange {
             } else {
                 self.on_result(&mut tx, incoming).await
             };
-            decisions.push(match decided {
-                Ok(decided) => Ok(decided),
-                Err(Failure::Rejected(rejection)) => Err(rejection),
-                Err(Failure::Transient(transient)) => return Err(transient),
-            });
+            decisions.push(verdict(decided)?);
         }
         tx.commit().await.map_err(retry)?;
         Ok(decisions
