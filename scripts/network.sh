@@ -40,6 +40,8 @@ up() {
     local tansu
     tansu=$(scripts/install-broker.sh)
     cargo build --release --locked -p yidi-hub -p yidi-agency -p yidi-exchange -p yidi-cli >&2
+    # The network's root and every party's credentials, made once (kept on later runs).
+    "$TARGET/yidi" keys init --dir "$RUN/keys" deploy/config/local/*.toml >&2
     if ! running broker; then
         # tansu resolves a SQLite URL against its working directory.
         (cd "$RUN/data" && exec nohup "$tansu" broker \
@@ -53,7 +55,7 @@ up() {
         if running "$service"; then continue; fi
         # Each service's database lives under $RUN, so that a second network (the benchmark's,
         # YIDI_RUN=.run/bench) never touches the demo's data.
-        YIDI_DATABASE="sqlite://$RUN/data/$service.db" \
+        YIDI_DATABASE="sqlite://$RUN/data/$service.db" YIDI_KEYS="$RUN/keys" \
             nohup "$TARGET/$(binary_of "$service")" --config "deploy/config/local/$service.toml" \
             > "$RUN/logs/$service.log" 2>&1 &
         echo $! > "$RUN/pids/$service.pid"

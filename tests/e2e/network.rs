@@ -63,6 +63,24 @@ fn start_broker(dir: &Path, brokers: &str) -> Child {
         .unwrap()
 }
 
+/// The network's credentials, made as `make up` makes them: `yidi keys init` over the local
+/// configs.
+fn make_keys(dir: &Path) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let configs = std::fs::read_dir(repo.join("deploy/config/local"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"));
+    let status = Command::new(binaries().join("yidi"))
+        .args(["keys", "init", "--dir"])
+        .arg(dir)
+        .args(configs)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "yidi keys init failed");
+}
+
 /// One service process and how to start it again.
 struct Service {
     binary: &'static str,
@@ -98,6 +116,7 @@ impl Network {
             chrono::Local::now().timestamp_millis()
         ));
         std::fs::create_dir_all(&dir).unwrap();
+        make_keys(&dir.join("keys"));
         let port = free_port();
         let brokers = format!("127.0.0.1:{port}");
         let broker = start_broker(&dir, &brokers);
@@ -178,6 +197,7 @@ impl Network {
                 format!("sqlite://{}", self.dir.join(format!("{name}.db")).display()),
             )
             .env("YIDI_GRPC", format!("127.0.0.1:{}", service.grpc))
+            .env("YIDI_KEYS", self.dir.join("keys"))
             .env("RUST_LOG", "warn")
             .envs(hub_env)
             .stdout(log.try_clone().unwrap())

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::authority::Trust;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -115,6 +116,10 @@ pub struct BusConfig {
     /// Replicas of each topic this service creates (one when unset: the one-machine broker);
     /// three on a production cluster.
     pub replication: Option<i32>,
+    /// The service's credentials and the network's bundle: every message sent is signed and
+    /// every message received is admitted only if its signature verifies. `None` only where
+    /// nothing leaves the process (in-process tests, tools).
+    pub trust: Option<Trust>,
 }
 
 impl BusConfig {
@@ -172,6 +177,11 @@ impl Bus {
         &self.config.service
     }
 
+    /// The credentials and bundle this bus signs and admits with, if any.
+    pub fn trust(&self) -> Option<&Trust> {
+        self.config.trust.as_ref()
+    }
+
     /// How this service's consumer is doing.
     pub fn health(&self) -> &Arc<Health> {
         &self.health
@@ -194,11 +204,15 @@ impl Bus {
                 acks.push((&message.topic, None));
                 continue;
             }
+            let signature = match &self.config.trust {
+                Some(trust) => trust.sign(message, chrono::Utc::now()).to_vec(),
+                None => Vec::new(),
+            };
             let record = Record {
                 topic: &message.topic,
                 key: &message.key,
                 payload: &message.payload,
-                headers: message.kafka_headers(),
+                headers: message.kafka_headers(&signature),
             };
             acks.push((&message.topic, Some(self.producer.send(record, DELIVERY_TIMEOUT).await)));
         }

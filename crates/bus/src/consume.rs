@@ -110,7 +110,20 @@ impl Consumer {
                 }
             }
             let size = batch.len();
-            let Handled { replies, done } = handle_batch(bus, &mut batch, handler, stop).await;
+            let (mut admitted, refused) = admit(bus, batch, chrono::Utc::now());
+            let mut handled = handle_batch(bus, &mut admitted, handler, stop).await;
+            for (incoming, error) in &refused {
+                handled.add(bus, incoming, Err(Rejection::new(error.code(), error.to_string())));
+            }
+            let Handled { replies, mut done } = handled;
+            // A partition's offsets are stored in its order, refused messages among the rest.
+            done.sort_by(|a, b| {
+                (a.topic.as_str(), a.partition, a.offset).cmp(&(
+                    b.topic.as_str(),
+                    b.partition,
+                    b.offset,
+                ))
+            });
             if !deliver(bus, replies, stop).await {
                 // Stopped before the broker had every reply: nothing of the batch is marked
                 // consumed, and all of it is read again (the inboxes answer repeats).
@@ -128,6 +141,26 @@ impl Consumer {
             }
         }
     }
+}
+
+/// Splits a batch into the messages the bus admits ([`crate::authority`]: each signature
+/// verified, each signer allowed on its topic) and the ones it refuses, with why. Without
+/// trust configured, every message is admitted unchecked.
+fn admit(
+    bus: &Bus,
+    batch: Vec<Incoming>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Vec<Incoming>, Vec<(Incoming, yidi_trust::AuthError)>) {
+    let Some(trust) = bus.trust() else { return (batch, Vec::new()) };
+    let mut admitted = Vec::with_capacity(batch.len());
+    let mut refused = Vec::new();
+    for mut incoming in batch {
+        match trust.admit(&mut incoming, now) {
+            Ok(()) => admitted.push(incoming),
+            Err(error) => refused.push((incoming, error)),
+        }
+    }
+    (admitted, refused)
 }
 
 /// A reply and the message it answers (whose dead letter replaces the reply if the reply can

@@ -9,6 +9,7 @@
 //!
 //! # Layout
 //! - [`topics`]: topic names and creation.
+//! - [`authority`]: signing what is sent, admitting what is received (who may publish where).
 //! - [`message`]: incoming and outgoing messages with yidi's headers.
 //! - [`client`]: producer and consumer configuration, sends classified by what failed, dead
 //!   letters.
@@ -18,6 +19,7 @@
 //! - [`limits`]: message and dead-letter sizes.
 //! - [`producer`]: the idempotent producer whose sends are awaited.
 
+pub mod authority;
 pub mod client;
 pub mod consume;
 pub mod failure;
@@ -26,6 +28,7 @@ pub mod message;
 pub mod producer;
 pub mod topics;
 
+pub use authority::{Signer, Trust};
 pub use client::{Bus, BusConfig, BusError, Health};
 pub use consume::{Consumer, LaneHandler};
 pub use failure::{verdict, Failure, LaneAnswer, Rejection, Transient, Verdict};

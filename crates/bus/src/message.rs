@@ -6,6 +6,8 @@ use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use yidi_wire::codec::{self, ContentType, DecodeError};
 use yidi_wire::headers;
 
+use crate::authority::Signer;
+
 /// A consumed message, copied out of the client's buffer.
 #[derive(Clone, Debug)]
 pub struct Incoming {
@@ -15,6 +17,8 @@ pub struct Incoming {
     pub key: Option<String>,
     pub headers: BTreeMap<String, String>,
     pub payload: Vec<u8>,
+    /// Who signed it, once the runtime has admitted it ([`crate::authority`]).
+    pub signer: Signer,
 }
 
 impl Incoming {
@@ -36,6 +40,7 @@ impl Incoming {
             key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
             headers: header_map,
             payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            signer: Signer::Unchecked,
         }
     }
 
@@ -49,6 +54,7 @@ impl Incoming {
             key: Some(message.key),
             headers: message.headers.into_iter().collect(),
             payload: message.payload,
+            signer: Signer::Unchecked,
         }
     }
 
@@ -129,8 +135,11 @@ impl Outgoing {
         self.payload.len() + self.key.len() + headers
     }
 
-    pub(crate) fn kafka_headers(&self) -> OwnedHeaders {
-        self.headers.iter().fold(OwnedHeaders::new(), |headers, (key, value)| {
+    /// The record's headers, with the signature headers after the message's own.
+    pub(crate) fn kafka_headers(&self, signature: &[(&str, String)]) -> OwnedHeaders {
+        let own = self.headers.iter().map(|(key, value)| (key.as_str(), value.as_str()));
+        let signature = signature.iter().map(|(key, value)| (*key, value.as_str()));
+        own.chain(signature).fold(OwnedHeaders::new(), |headers, (key, value)| {
             headers.insert(Header { key, value: Some(value) })
         })
     }

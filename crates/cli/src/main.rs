@@ -10,6 +10,7 @@
 mod admin;
 mod data;
 mod dlq;
+mod keys;
 mod loadgen;
 mod quote;
 mod sample;
@@ -44,6 +45,8 @@ enum Command {
     /// Dead letters: list them by reason, show one, replay chosen ones after a fix; park a
     /// message that keeps failing.
     Dlq(dlq::Args),
+    /// The network's credentials: a root, and every party's SM2 key and certificate.
+    Keys(keys::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
         Command::Loadgen(args) => report(loadgen::run(&args)),
         Command::Admin(args) => report(admin::run(&args)),
         Command::Dlq(args) => report(dlq::run(&args)),
+        Command::Keys(args) => report(keys::run(&args)),
     }
 }
 

@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Deserialize;
-use yidi_bus::{Bus, BusConfig};
+use yidi_bus::{Bus, BusConfig, Trust};
 use yidi_store::Store;
 
 /// Settings shared by the hub, agencies and exchanges (flattened into each one's settings).
@@ -26,6 +28,10 @@ pub struct Common {
     /// Replicas of the topics this service creates (default one; three on a cluster).
     #[serde(default)]
     pub replication: Option<i32>,
+    /// The directory of the network's credentials (`yidi keys init`): this service's
+    /// `<name>.key` and `<name>.cert.json`, and `bundle.json`, every party's certificate.
+    /// Every message sent is signed with them and every message received verified.
+    pub keys: PathBuf,
     /// The zone business dates are reckoned in (an IANA name; default `Asia/Shanghai`).
     #[serde(default = "default_zone")]
     pub time_zone: chrono_tz::Tz,
@@ -41,6 +47,8 @@ pub enum ConnectError {
     Store { url: String, source: yidi_store::StoreError },
     #[error("kafka: {0}")]
     Bus(#[from] yidi_bus::client::BusError),
+    #[error("credentials (keys = {dir}): {source}; `yidi keys init` makes them")]
+    Trust { dir: PathBuf, source: yidi_trust::TrustError },
 }
 
 impl Common {
@@ -49,8 +57,28 @@ impl Common {
         crate::clock::BusinessClock::new(self.time_zone)
     }
 
-    /// Opens the store (applying `schema`) and connects the producer.
-    pub async fn connect(&self, schema: &[&'static str]) -> Result<(Store, Bus), ConnectError> {
+    /// This service's credentials and the network's bundle, from [`Common::keys`]; messages
+    /// on `unsigned_topics` are taken unsigned too.
+    pub fn trust(&self, unsigned_topics: &[String]) -> Result<Trust, ConnectError> {
+        let failed = |source| ConnectError::Trust { dir: self.keys.clone(), source };
+        let credentials = yidi_trust::Credentials::load(&self.keys, &self.name).map_err(failed)?;
+        let bundle =
+            yidi_trust::Bundle::load(&self.keys.join(yidi_trust::keys::BUNDLE)).map_err(failed)?;
+        Ok(Trust {
+            credentials: Arc::new(credentials),
+            bundle: Arc::new(bundle),
+            unsigned_topics: unsigned_topics.iter().cloned().collect(),
+        })
+    }
+
+    /// Opens the store (applying `schema`) and connects the producer, signing with this
+    /// service's credentials; messages on `unsigned_topics` are taken unsigned too.
+    pub async fn connect(
+        &self,
+        schema: &[&'static str],
+        unsigned_topics: &[String],
+    ) -> Result<(Store, Bus), ConnectError> {
+        let trust = self.trust(unsigned_topics)?;
         let store = Store::open(&self.database, schema)
             .await
             .map_err(|source| ConnectError::Store { url: self.database.clone(), source })?;
@@ -60,6 +88,7 @@ impl Common {
             extra: self.kafka.clone(),
             partitions: self.partitions,
             replication: self.replication,
+            trust: Some(trust),
         })?;
         Ok((store, bus))
     }

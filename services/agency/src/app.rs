@@ -46,7 +46,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "regions: some have no embedded policy: {:?}",
         settings.regions
     );
-    let (store, bus) = settings.common.connect(store::SCHEMA).await?;
+    let (store, bus) = settings.common.connect(store::SCHEMA, &[]).await?;
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let provinces: BTreeSet<String> =

@@ -154,6 +154,11 @@ impl Agency {
         let Some(person) = lane.person(tx, &bill.psn_no).await? else {
             return Ok(reject("unknown_person"));
         };
+        // A person is settled under their own region's policy and fund only (issue #11 §4): a
+        // Tianjin person billed as Beijing's is refused, not paid from Beijing's fund.
+        if !insured.covers(person.region) {
+            return Ok(reject("insured_region_mismatch"));
+        }
         if bill.insutype != person.scheme.code() {
             return Ok(reject("insutype_mismatch"));
         }
@@ -238,6 +243,7 @@ impl Agency {
             maf_pay: settlement.maf_pay,
             acct_pay: settlement.acct_pay,
             reversed: false,
+            treatment: Some(treatment.province().to_string()),
         };
         let new = NewSettlement {
             record: &record,
@@ -257,7 +263,7 @@ impl Agency {
         lane: &mut Prefetched,
         incoming: &Incoming,
         reversal: &Reversal,
-    ) -> Result<Vec<Outgoing>, Transient> {
+    ) -> Result<Vec<Outgoing>, Failure> {
         let request_hash = Fingerprinter::new("reversal").bytes(&reversal.encode_to_vec()).finish();
         let at = self.clock.now().format(TIME_FORMAT).to_string();
         if let Ok(Seen::Answered(bytes)) = lane.seen(tx, &reversal.msgid, &request_hash).await {
@@ -280,6 +286,26 @@ impl Agency {
             answered_by: self.name.clone(),
             ..SettleResult::default()
         };
+        if let Some(record) = &found {
+            // Only what was settled for this person, and treated in the province that asks,
+            // may be undone (issue #11 §4): a reversal naming another's settlement is refused
+            // with nothing changed, and the asker is told.
+            if let Err(why) = may_reverse(record, reversal) {
+                let refused = SettleResult {
+                    status: SettleStatus::Rejected as i32,
+                    reason: format!("reversal_refused: {why}"),
+                    ..result.clone()
+                };
+                let error = yidi_trust::AuthError::NotAllowed {
+                    signer: reversal.mdtrtarea_admvs.clone(),
+                    role: "treatment place".into(),
+                    what: format!("reverse {}: {why}", record.setl_id),
+                };
+                return Err(Rejection::new(error.code(), error.to_string())
+                    .with_reply(reply(incoming, &refused))
+                    .into());
+            }
+        }
         match found {
             Some(record) if !record.reversed => {
                 self.undo(tx, &record).await.map_err(retry)?;
@@ -367,7 +393,7 @@ impl LaneHandler for Agency {
                     verdict(self.settle(&mut tx, &mut prefetched, incoming, &request).await)?
                 }
                 Ok(Decoded::Reverse(reversal)) => {
-                    Ok(self.reverse(&mut tx, &mut prefetched, incoming, &reversal).await?)
+                    verdict(self.reverse(&mut tx, &mut prefetched, incoming, &reversal).await)?
                 }
                 Err(rejection) => Err(rejection),
             });
@@ -381,4 +407,19 @@ impl LaneHandler for Agency {
 enum Decoded {
     Settle(Box<SettleRequest>),
     Reverse(Reversal),
+}
+
+/// Whether `reversal` may undo `record`: the same person, treated in the province asking.
+fn may_reverse(record: &SettlementRecord, reversal: &Reversal) -> Result<(), &'static str> {
+    if record.psn_no != reversal.psn_no {
+        return Err("the settlement is another person's");
+    }
+    let asking = reversal.mdtrtarea_admvs.parse::<RegionCode>().map(RegionCode::province);
+    match (&record.treatment, asking) {
+        (Some(treated), Ok(asking)) if treated.as_str() != asking.as_str() => {
+            Err("the settlement was treated in another province")
+        }
+        (_, Err(_)) => Err("mdtrtarea_admvs is not a region code"),
+        _ => Ok(()),
+    }
 }

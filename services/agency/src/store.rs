@@ -38,7 +38,10 @@ pub const SCHEMA: &[&str] = &[
         psn_no TEXT NOT NULL, year BIGINT NOT NULL, hifp_pay TEXT NOT NULL,
         catastrophic_pay TEXT NOT NULL, maf_pay TEXT NOT NULL, acct_pay TEXT NOT NULL,
         fund_pay_sumamt TEXT NOT NULL, medfee_sumamt TEXT NOT NULL,
-        reversed BIGINT NOT NULL, settled_at TEXT NOT NULL)",
+        reversed BIGINT NOT NULL, settled_at TEXT NOT NULL, treatment TEXT)",
+    // The treatment province of a settlement, checked against a reversal's (issue #11 §4);
+    // added to databases made before it.
+    "ALTER TABLE settlement ADD COLUMN treatment TEXT",
 ];
 
 fn corrupt(column: &'static str, detail: impl ToString) -> StoreError {
@@ -400,6 +403,9 @@ pub struct SettlementRecord {
     pub maf_pay: Amount,
     pub acct_pay: Amount,
     pub reversed: bool,
+    /// The treatment province the bill came from (unknown for settlements recorded before
+    /// it was kept).
+    pub treatment: Option<String>,
 }
 
 pub struct NewSettlement<'a> {
@@ -414,8 +420,8 @@ pub async fn insert_settlement(tx: &mut Tx, new: &NewSettlement<'_>) -> Result<(
     let record = new.record;
     sqlx::query(
         "INSERT INTO settlement (setl_id, msgid, mdtrt_id, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay,
-            fund_pay_sumamt, medfee_sumamt, reversed, settled_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12)",
+            fund_pay_sumamt, medfee_sumamt, reversed, settled_at, treatment)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13)",
     )
     .bind(&record.setl_id)
     .bind(&record.msgid)
@@ -429,6 +435,7 @@ pub async fn insert_settlement(tx: &mut Tx, new: &NewSettlement<'_>) -> Result<(
     .bind(new.fund_pay_sumamt.to_string())
     .bind(new.medfee_sumamt.to_string())
     .bind(new.settled_at)
+    .bind(record.treatment.as_deref())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -441,7 +448,7 @@ pub async fn find_settlement(
     msgid: &str,
 ) -> Result<Option<SettlementRecord>, StoreError> {
     let row = sqlx::query(
-        "SELECT setl_id, msgid, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay, reversed
+        "SELECT setl_id, msgid, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay, reversed, treatment
          FROM settlement WHERE setl_id = $1 OR msgid = $2",
     )
     .bind(setl_id)
@@ -462,6 +469,7 @@ pub async fn find_settlement(
         maf_pay: amount(&row.try_get::<String, _>(6)?, "settlement.maf_pay")?,
         acct_pay: amount(&row.try_get::<String, _>(7)?, "settlement.acct_pay")?,
         reversed: row.try_get::<i64, _>(8)? != 0,
+        treatment: row.try_get(9)?,
     }))
 }
 

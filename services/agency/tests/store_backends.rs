@@ -83,6 +83,7 @@ async fn exercise(url: &str) {
         maf_pay: money("0.00"),
         acct_pay: money("1200.00"),
         reversed: false,
+        treatment: Some("440000".into()),
     };
     let new = NewSettlement {
         record: &record,
@@ -94,8 +95,8 @@ async fn exercise(url: &str) {
     store::insert_settlement(&mut tx, &new).await.unwrap();
     let found = store::find_settlement(&mut tx, "", &record.msgid).await.unwrap().unwrap();
     assert_eq!(
-        (found.hifp_pay, found.acct_pay, found.reversed),
-        (record.hifp_pay, record.acct_pay, false)
+        (found.hifp_pay, found.acct_pay, found.reversed, found.treatment.as_deref()),
+        (record.hifp_pay, record.acct_pay, false, Some("440000"))
     );
     store::mark_reversed(&mut tx, &record.setl_id).await.unwrap();
     assert!(store::find_settlement(&mut tx, &record.setl_id, "").await.unwrap().unwrap().reversed);

@@ -78,6 +78,11 @@ impl Hub {
                 "insuplc_admdvs or mdtrtarea_admvs is not a region code",
             ));
         };
+        // Only the exchange of the treatment province submits its hospitals' bills and reversals.
+        incoming.authorize(
+            |role| role.treats_in(treatment_province),
+            &format!("submit bills or reversals treated in {treatment_province}"),
+        )?;
         let overdue_suspended = self
             .overdue_suspended
             .read()
@@ -132,6 +137,14 @@ impl Hub {
                 let treatment = province_of(&result.mdtrtarea_admvs).ok_or_else(|| {
                     Rejection::new("INVALID_REGION", "mdtrtarea_admvs: not a region code")
                 })?;
+                // Only the agency of the insured region answers for its insured.
+                let insured = result.insuplc_admdvs.parse::<RegionCode>().map_err(|_| {
+                    Rejection::new("INVALID_REGION", "insuplc_admdvs: not a region code")
+                })?;
+                incoming.authorize(
+                    |role| role.hosts(insured),
+                    &format!("issue results for persons insured in {insured}"),
+                )?;
                 Ok((result, treatment))
             })
             .collect();
@@ -165,6 +178,10 @@ impl Hub {
         let invalid = |why: statement::Invalid| Rejection::new("INVALID_STATEMENT", why.0);
         let received = incoming.decode::<Statement>("Statement")?;
         let heading = statement::heading(&received).map_err(invalid)?;
+        incoming.authorize(
+            |role| role.treats_in(heading.treatment),
+            &format!("state what was treated in {}", heading.treatment),
+        )?;
         // Every part is checked as it arrives, so a bad one is refused on its own.
         let mut totals = statement::totals(&received).map_err(invalid)?;
         if heading.parts > 1 {
@@ -198,7 +215,18 @@ impl Hub {
         let mut answers = Vec::with_capacity(lane.len());
         for incoming in lane {
             let filing = incoming.decode::<FilingRecord>("FilingRecord").map_err(Rejection::from);
-            match filing.and_then(valid_filing) {
+            // Only the agency of the insured region files for its insured.
+            let filing = filing.and_then(valid_filing).and_then(|filing| {
+                let insured = filing.insuplc_admdvs.parse::<RegionCode>().map_err(|_| {
+                    Rejection::new("INVALID_FILING", "insuplc_admdvs: not a region code")
+                })?;
+                incoming.authorize(
+                    |role| role.hosts(insured),
+                    &format!("file for persons insured in {insured}"),
+                )?;
+                Ok(filing)
+            });
+            match filing {
                 Ok(filing) => {
                     record::record_filing(&mut tx, &filing).await.map_err(retry)?;
                     answers.push(Ok(Vec::new()));

@@ -11,6 +11,7 @@ fn message(topic: &str, partition: i32, offset: i64) -> Incoming {
         key: None,
         headers: std::collections::BTreeMap::new(),
         payload: Vec::new(),
+        signer: crate::authority::Signer::Unchecked,
     }
 }
 
