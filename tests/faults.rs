@@ -192,11 +192,28 @@ fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_sett
         for insured in ["110000", "120000", "310000", "440000"] {
             consumed.push(yidi_bus::topics::agency_requests(insured));
         }
+        // Half the garbage is signed by a party allowed on its topic (an insider's bug, or a
+        // stolen key): it reaches the decoders. The other half is unsigned and is refused at
+        // the door.
+        let parties: Vec<yidi_bus::Trust> = ["hub", "agency-north", "exchange-310000"]
+            .into_iter()
+            .map(String::from)
+            .chain(EXCHANGES.iter().map(|e| format!("his-{e}")))
+            .map(|name| network.trust(&name))
+            .collect();
+        let signer_for = |topic: &str| {
+            parties.iter().find(|p| {
+                let role = p.credentials.certificate().role().unwrap();
+                yidi_bus::authority::may_publish(&role, topic)
+            })
+        };
         let mut rng = fastrand::Rng::with_seed(20261129);
         for n in 0..MESSAGES {
             let topic = &consumed[n % consumed.len()];
             let (bytes, content_type) = garbage(&mut rng, &valid);
-            his.send_raw(topic, &format!("fuzz-{n}"), &bytes, content_type, &format!("fuzz-{n}")).await;
+            let signer = (n % 2 == 0).then(|| signer_for(topic)).flatten();
+            let signer = signer.map(|trust| (trust, chrono::Utc::now()));
+            his.send_signed(topic, &format!("fuzz-{n}"), &bytes, content_type, &format!("fuzz-{n}"), signer).await;
         }
         let letters = his.dead_letters(MESSAGES, Duration::from_secs(300)).await;
         let mut by_code: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();

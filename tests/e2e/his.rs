@@ -89,10 +89,52 @@ impl His {
         content_type: &str,
         msgid: &str,
     ) {
-        let headers = OwnedHeaders::new()
-            .insert(Header { key: headers::CONTENT_TYPE, value: Some(content_type) })
-            .insert(Header { key: headers::MSGID, value: Some(msgid) });
-        let record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+        self.send_signed(topic, key, payload, content_type, msgid, None).await;
+    }
+
+    /// Sends a message as it is, signed with `signer`'s credentials (when given) as a service
+    /// signs: how an insider — or one holding an insider's key — would publish.
+    pub async fn send_signed(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        content_type: &str,
+        msgid: &str,
+        signer: Option<(&yidi_bus::Trust, chrono::DateTime<chrono::Utc>)>,
+    ) {
+        let message = yidi_bus::Outgoing {
+            topic: topic.to_owned(),
+            key: key.to_owned(),
+            headers: vec![
+                (headers::CONTENT_TYPE.to_owned(), content_type.to_owned()),
+                (headers::MSGID.to_owned(), msgid.to_owned()),
+            ],
+            payload: payload.to_vec(),
+        };
+        self.publish(&message, signer).await;
+    }
+
+    /// Publishes `message`, signed by `signer` at the time given (when given).
+    pub async fn publish(
+        &self,
+        message: &yidi_bus::Outgoing,
+        signer: Option<(&yidi_bus::Trust, chrono::DateTime<chrono::Utc>)>,
+    ) {
+        let signature =
+            signer.map(|(trust, at)| trust.sign(message, at).to_vec()).unwrap_or_default();
+        let headers = message
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .chain(signature.iter().map(|(name, value)| (*name, value.as_str())))
+            .fold(OwnedHeaders::new(), |headers, (key, value)| {
+                headers.insert(Header { key, value: Some(value) })
+            });
+        let record = FutureRecord::to(&message.topic)
+            .key(&message.key)
+            .payload(&message.payload)
+            .headers(headers);
         self.producer.send(record, Duration::from_secs(10)).await.map_err(|(e, _)| e).unwrap();
     }
 

@@ -172,6 +172,19 @@ impl Network {
         network
     }
 
+    /// The credentials of party `name` (`hub`, `exchange-310000`, `his-310000`…) and the
+    /// network's bundle, as that party's process holds them.
+    pub fn trust(&self, name: &str) -> yidi_bus::Trust {
+        let keys = self.dir.join("keys");
+        yidi_bus::Trust {
+            credentials: std::sync::Arc::new(yidi_trust::Credentials::load(&keys, name).unwrap()),
+            bundle: std::sync::Arc::new(
+                yidi_trust::Bundle::load(&keys.join(yidi_trust::keys::BUNDLE)).unwrap(),
+            ),
+            unsigned_topics: std::collections::BTreeSet::new(),
+        }
+    }
+
     /// Starts `name` and waits until it serves.
     pub fn spawn(&mut self, name: &'static str) {
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");

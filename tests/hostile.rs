@@ -1,0 +1,229 @@
+//! A hostile province, end to end over the real broker and binaries (issue #11, "Checked
+//! by"): a process holding Shanghai's exchange credentials — a real key of the network —
+//! tries to speak for others. It publishes a result for a Beijing person, reverses a Tianjin
+//! settlement (in its own name and in Guangdong's), submits a bill as Guangdong's exchange; an
+//! old message signed by Guangdong's exchange is replayed, a message is signed by a key the
+//! root never certified, and one is not signed at all. Every attempt is dead-lettered with an
+//! `AUTH_*` reason; no store and no ledger changes; valid traffic goes on.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+
+#[path = "e2e/his.rs"]
+mod his;
+#[path = "e2e/network.rs"]
+#[allow(dead_code)] // shared with e2e.rs, which uses all of it
+mod network;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use yidi_bus::{topics, Outgoing, Trust};
+use yidi_sim::Simulator;
+use yidi_store::{Row, Store};
+use yidi_wire::codec::ContentType;
+use yidi_wire::headers;
+use yidi_wire::v1::{DischargeBill, Reversal, Setlinfo, SettleRequest, SettleResult, SettleStatus};
+
+use his::{bill, His};
+use network::{Network, EXCHANGES};
+
+async fn count(network: &Network, service: &str, sql: &'static str) -> i64 {
+    let store = Store::open(&network.database(service), &[]).await.unwrap();
+    sqlx::query(sql).fetch_one(store.pool()).await.unwrap().try_get::<i64, _>(0).unwrap()
+}
+
+/// What the attacks must not change: bills and reversals at the hub and at the agencies.
+async fn money_everywhere(network: &Network) -> [i64; 4] {
+    [
+        count(network, "hub", "SELECT COUNT(*) FROM settled_bill").await,
+        count(network, "hub", "SELECT COUNT(*) FROM settled_bill WHERE reversed_at IS NOT NULL")
+            .await,
+        count(network, "agency-north", "SELECT COUNT(*) FROM settlement").await,
+        count(network, "agency-north", "SELECT COUNT(*) FROM settlement WHERE reversed <> 0").await,
+    ]
+}
+
+/// Sends `bills` and waits for one result each.
+async fn settle(his: &His, bills: &[DischargeBill]) -> HashMap<String, Vec<SettleResult>> {
+    for bill in bills {
+        his.send(bill, ContentType::Protobuf).await;
+    }
+    let wanted = bills.iter().map(|b| (b.msgid.clone(), 1)).collect();
+    his.results(&wanted, Duration::from_secs(120)).await
+}
+
+fn reversal(msgid: &str, of: &SettleResult, treatment: &str) -> Outgoing {
+    let reversal = Reversal {
+        msgid: msgid.into(),
+        mdtrt_id: of.mdtrt_id.clone(),
+        psn_no: of.psn_no.clone(),
+        insuplc_admdvs: of.insuplc_admdvs.clone(),
+        mdtrtarea_admvs: treatment.into(),
+        setl_id: of.setlinfo.as_ref().unwrap().setl_id.clone(),
+        omsgid: of.msgid.clone(),
+        reason: "refund".into(),
+    };
+    Outgoing::new(topics::HUB_REQUESTS, "k", "yidi.v1.Reversal", &reversal, ContentType::Protobuf)
+        .with_header(headers::MSGID, msgid)
+}
+
+#[test]
+fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let network = Network::start();
+        // Never dropped: closing its consumers can hang when a test fails mid-way.
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
+        let mut simulator = Simulator::new(1129);
+        // Tianjin persons (insured 120000) treated in Guangdong (440000): a settled one is the
+        // target of the reversals.
+        let tianjin: Vec<DischargeBill> =
+            (0..6u32).map(|i| bill(&mut simulator, 1, u64::from(i), 0, 100 + i)).collect();
+        let results = settle(&his, &tianjin).await;
+        let settled = tianjin
+            .iter()
+            .filter_map(|b| results.get(&b.msgid).and_then(|r| r.first()))
+            .find(|r| r.status == SettleStatus::Settled as i32)
+            .expect("one Tianjin bill settles")
+            .clone();
+        assert!(settled.mdtrtarea_admvs.starts_with("44"), "{settled:?}");
+        let before = money_everywhere(&network).await;
+
+        let shanghai = network.trust("exchange-310000");
+        let guangdong = network.trust("exchange-440000");
+        let now = Utc::now();
+        // A key the root never certified, under Guangdong's exchange's name.
+        let outsider_dir = network.dir.join("outsider-keys");
+        yidi_trust::keys::init(
+            &outsider_dir,
+            &[("exchange-440000".to_owned(), "exchange:440000".parse().unwrap())],
+            now.date_naive(),
+        )
+        .unwrap();
+        let outsider = Trust {
+            credentials: std::sync::Arc::new(
+                yidi_trust::Credentials::load(&outsider_dir, "exchange-440000").unwrap(),
+            ),
+            ..guangdong.clone()
+        };
+
+        let beijing_result = SettleResult {
+            msgid: "ATTACK-RESULT".into(),
+            psn_no: "110000000000000000001".into(),
+            insuplc_admdvs: "110000".into(),
+            mdtrtarea_admvs: "310000".into(),
+            status: SettleStatus::Settled as i32,
+            setlinfo: Some(Setlinfo {
+                setl_id: "110000forged".into(),
+                fund_pay_sumamt: "99999.00".into(),
+                ..Setlinfo::default()
+            }),
+            ..SettleResult::default()
+        };
+        let mut as_guangdong = tianjin[0].clone();
+        as_guangdong.msgid = "ATTACK-BILL".into();
+        let catalogue = yidi_data::treatment_catalogues()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.region.as_str() == "440000")
+            .unwrap();
+        let request = SettleRequest {
+            lines: yidi_wire::convert::classify(&as_guangdong, &catalogue.catalogue),
+            catalogue_version: catalogue.catalogue.version.clone(),
+            exchange: "440000".into(),
+            requested_at: now.format("%Y-%m-%d %H:%M:%S").to_string(),
+            bill: Some(as_guangdong),
+        };
+        let old = now - chrono::Duration::days(8);
+        let attacks: Vec<(&str, Outgoing, Option<(&Trust, chrono::DateTime<Utc>)>, &str)> = vec![
+            (
+                "ATTACK-RESULT",
+                Outgoing::new(
+                    topics::HUB_RESULTS,
+                    "k",
+                    "yidi.v1.SettleResult",
+                    &beijing_result,
+                    ContentType::Protobuf,
+                )
+                .with_header(headers::MSGID, "ATTACK-RESULT"),
+                Some((&shanghai, now)),
+                "AUTH_NOT_ALLOWED",
+            ),
+            (
+                "ATTACK-REVERSE-OWN",
+                reversal("ATTACK-REVERSE-OWN", &settled, "310000"),
+                Some((&shanghai, now)),
+                "AUTH_NOT_ALLOWED",
+            ),
+            (
+                "ATTACK-REVERSE-AS-GUANGDONG",
+                reversal("ATTACK-REVERSE-AS-GUANGDONG", &settled, "440300"),
+                Some((&shanghai, now)),
+                "AUTH_NOT_ALLOWED",
+            ),
+            (
+                "ATTACK-BILL",
+                Outgoing::new(
+                    topics::HUB_REQUESTS,
+                    "k",
+                    "yidi.v1.SettleRequest",
+                    &request,
+                    ContentType::Protobuf,
+                )
+                .with_header(headers::MSGID, "ATTACK-BILL"),
+                Some((&shanghai, now)),
+                "AUTH_NOT_ALLOWED",
+            ),
+            (
+                "ATTACK-REPLAY",
+                reversal("ATTACK-REPLAY", &settled, "440300"),
+                Some((&guangdong, old)),
+                "AUTH_STALE",
+            ),
+            (
+                "ATTACK-UNCERTIFIED",
+                reversal("ATTACK-UNCERTIFIED", &settled, "440300"),
+                Some((&outsider, now)),
+                "AUTH_FORGED",
+            ),
+            (
+                "ATTACK-UNSIGNED",
+                reversal("ATTACK-UNSIGNED", &settled, "440300"),
+                None,
+                "AUTH_UNSIGNED",
+            ),
+        ];
+        for (_, message, signer, _) in &attacks {
+            his.publish(message, *signer).await;
+        }
+        // Every attack's dead letter, by msgid (a refused reversal's answer may be refused
+        // again on its way back; only the attacks' own letters are counted).
+        let mut letters: HashMap<String, String> = HashMap::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline && letters.len() < attacks.len() {
+            for letter in his.dead_letters(1, Duration::from_secs(2)).await {
+                if attacks.iter().any(|(msgid, ..)| *msgid == letter.msgid)
+                    && letter.reason_code.starts_with("AUTH_")
+                {
+                    letters.entry(letter.msgid.clone()).or_insert(letter.reason_code);
+                }
+            }
+        }
+        for (msgid, _, _, code) in &attacks {
+            assert_eq!(
+                letters.get(*msgid).map(String::as_str),
+                Some(*code),
+                "{msgid}: {letters:?}"
+            );
+        }
+        assert_eq!(money_everywhere(&network).await, before, "no store or ledger changed");
+
+        // Valid traffic goes on.
+        let next: Vec<DischargeBill> =
+            (0..4u32).map(|i| bill(&mut simulator, 0, 40 + u64::from(i), 1, 200 + i)).collect();
+        let answered = settle(&his, &next).await;
+        assert_eq!(answered.len(), next.len(), "every genuine bill answered after the attacks");
+        println!("hostile: {} attacks, each refused: {letters:?}", attacks.len());
+    });
+}
