@@ -423,3 +423,43 @@ fn may_reverse(record: &SettlementRecord, reversal: &Reversal) -> Result<(), &'s
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn settled(psn_no: &str, treatment: Option<&str>) -> SettlementRecord {
+        SettlementRecord {
+            setl_id: "120000abc".into(),
+            msgid: "M1".into(),
+            psn_no: psn_no.into(),
+            year: 2026,
+            hifp_pay: yidi_domain::money::Amount::ZERO,
+            catastrophic_pay: yidi_domain::money::Amount::ZERO,
+            maf_pay: yidi_domain::money::Amount::ZERO,
+            acct_pay: yidi_domain::money::Amount::ZERO,
+            reversed: false,
+            treatment: treatment.map(str::to_owned),
+        }
+    }
+
+    fn reversal(psn_no: &str, treatment: &str) -> Reversal {
+        Reversal { psn_no: psn_no.into(), mdtrtarea_admvs: treatment.into(), ..Reversal::default() }
+    }
+
+    /// Issue #11 §4: a reversal must match the settlement's person and treatment province.
+    #[test]
+    fn a_reversal_undoes_only_its_own_persons_settlement_treated_in_the_asking_province() {
+        let record = settled("P1", Some("440000"));
+        assert!(may_reverse(&record, &reversal("P1", "440300")).is_ok());
+        assert!(may_reverse(&record, &reversal("P2", "440300")).is_err(), "another person's");
+        assert!(may_reverse(&record, &reversal("P1", "310000")).is_err(), "another province's");
+        assert!(may_reverse(&record, &reversal("P1", "nowhere")).is_err());
+        assert!(
+            may_reverse(&settled("P1", None), &reversal("P1", "310000")).is_ok(),
+            "a settlement from before provinces were kept is matched by person only"
+        );
+    }
+}

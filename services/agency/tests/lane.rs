@@ -216,3 +216,34 @@ async fn a_lane_that_meets_a_locked_database_fails_whole_as_transient_and_is_dec
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_dir_all(reference_dir);
 }
+
+/// Issue #11 §4: a person is settled under their own region's policy and fund only. An agency
+/// hosting Beijing and Tianjin refuses a Tianjin person's bill that claims Beijing as the
+/// insured place, and pays nothing.
+#[tokio::test]
+async fn a_person_billed_under_another_hosted_region_is_refused() {
+    let (mut agency, dir) = agency("region-mismatch").await;
+    agency.regions = yidi_data::insured_regions()
+        .unwrap()
+        .into_iter()
+        .filter(|r| ["110000", "120000"].contains(&r.region.as_str()))
+        .collect();
+    let mut request: SettleRequest = lane()[0].decode("SettleRequest").unwrap();
+    let bill = request.bill.as_mut().unwrap();
+    bill.insuplc_admdvs = "110000".into();
+    let key = bill.mdtrt_id.clone();
+    let message = Outgoing::new(
+        topics::agency_requests("110000"),
+        &key,
+        "yidi.v1.SettleRequest",
+        &request,
+        ContentType::Protobuf,
+    );
+    let before = positions(&agency).await;
+    let answers = agency.handle(&[incoming(0, message)]).await.unwrap();
+    let decided = decided(answers[0].as_ref().unwrap());
+    assert_eq!(decided[0].1, SettleStatus::Rejected as i32);
+    assert!(decided[0].2.starts_with("insured_region_mismatch"), "{decided:?}");
+    assert_eq!(positions(&agency).await, before, "nothing paid");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -221,3 +221,34 @@ async fn a_result_meeting_a_locked_database_is_transient_and_posted_once_when_it
     assert_eq!((bills, entries), (1, 1), "posted once, not once per attempt");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn signed_by(mut incoming: Incoming, subject: &str, role: &str) -> Incoming {
+    incoming.signer = yidi_bus::Signer::Verified(yidi_trust::bundle::Party {
+        subject: subject.into(),
+        role: role.parse().unwrap(),
+    });
+    incoming
+}
+
+/// Issue #11 §2: only the exchange of the treatment province submits for it, only the agency
+/// of the insured region answers for it.
+#[tokio::test]
+async fn the_hub_takes_requests_only_from_the_treatment_provinces_exchange_and_results_only_from_the_insured_regions_agency(
+) {
+    let (hub, dir) = hub("authority").await;
+    // The reversal is treated in 310000 and insured in 440000.
+    let own = signed_by(reversal_to("440000"), "exchange-310000", "exchange:310000");
+    assert_eq!(hub.route_request(&own).unwrap()[0].topic, topics::agency_requests("440000"));
+    let other = signed_by(reversal_to("440000"), "exchange-330000", "exchange:330000");
+    assert_eq!(hub.route_request(&other).unwrap_err().code, "AUTH_NOT_ALLOWED");
+
+    // The result is for a person insured in 440000.
+    let from_north = signed_by(settled_result("S9"), "agency-north", "agency:110000,120000");
+    let answers = hub.route_results(&[from_north]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "AUTH_NOT_ALLOWED");
+    let from_south = signed_by(settled_result("S9"), "agency-south", "agency:440000");
+    assert!(hub.route_results(&[from_south]).await.unwrap()[0].is_ok());
+    let (bills, _, _) = hub.desk.ledger_bills().await;
+    assert_eq!(bills, 1, "only the insured region's agency's result is posted");
+    let _ = std::fs::remove_dir_all(&dir);
+}
