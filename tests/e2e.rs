@@ -227,7 +227,23 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
         }
         assert!(settled > 800, "only {settled} of 1000 settled");
         assert!(suspended > 0, "no suspended person among 1000: the rejection path went untested");
-        println!("e2e 1: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, all equal to yidi quote");
+        // Every answer carries a receipt that verifies offline against the bundle alone, as
+        // the agency's answer countersigned by the hub (issue #11 §3).
+        let bundle = yidi_trust::Bundle::load(&network.dir.join("keys").join(yidi_trust::keys::BUNDLE)).unwrap();
+        for (bill, got) in bills.iter().map(|b| (b, &results[&b.msgid][0])) {
+            let receipt = his.receipt(&bill.msgid).unwrap_or_else(|| panic!("no receipt for {}", bill.msgid));
+            let receipt: yidi_trust::Receipt = serde_json::from_str(&receipt).unwrap();
+            let verified = receipt.verify(&bundle).unwrap_or_else(|e| panic!("{}: {e}", bill.msgid));
+            let signed: SettleResult = yidi_wire::codec::decode(
+                &verified.payload,
+                ContentType::from_header(Some(&receipt.content_type)).unwrap(),
+                "SettleResult",
+            )
+            .unwrap();
+            assert_eq!(signed.setlinfo, got.setlinfo, "{}: the receipt is the answer", bill.msgid);
+            assert!(verified.agency.role.hosts(bill.insuplc_admdvs.parse().unwrap()));
+        }
+        println!("e2e 1: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, all equal to yidi quote, each with a receipt that verifies");
 
         // 2. The same bills again: the first answers, marked duplicate; nothing counted twice.
         for bill in &bills {

@@ -17,6 +17,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 
 #[path = "e2e/his.rs"]
+#[allow(dead_code)] // shared with e2e.rs, which uses all of it
 mod his;
 #[path = "e2e/network.rs"]
 #[allow(dead_code)] // shared with e2e.rs, which uses all of it

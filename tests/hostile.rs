@@ -4,7 +4,8 @@
 //! settlement (in its own name and in Guangdong's), submits a bill as Guangdong's exchange; an
 //! old message signed by Guangdong's exchange is replayed, a message is signed by a key the
 //! root never certified, and one is not signed at all. Every attempt is dead-lettered with an
-//! `AUTH_*` reason; no store and no ledger changes; valid traffic goes on.
+//! `AUTH_*` reason; no store and no ledger changes; valid traffic goes on. Every genuine
+//! answer comes with a receipt that `yidi verify` accepts offline, and refuses once changed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 
@@ -42,6 +43,30 @@ async fn money_everywhere(network: &Network) -> [i64; 4] {
         count(network, "agency-north", "SELECT COUNT(*) FROM settlement").await,
         count(network, "agency-north", "SELECT COUNT(*) FROM settlement WHERE reversed <> 0").await,
     ]
+}
+
+/// An attempt: its msgid, the message, who signs it and when, and the refusal it must meet.
+type Attack<'a> = (&'a str, Outgoing, Option<(&'a Trust, chrono::DateTime<Utc>)>, &'a str);
+
+/// `yidi verify` on `receipt`: whether it passed, and what it said.
+fn verify(network: &Network, receipt: &str, bundle: &std::path::Path) -> (bool, String) {
+    let path = network.dir.join(format!("receipt-{}.json", receipt.len()));
+    std::fs::write(&path, receipt).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let yidi = exe.parent().and_then(std::path::Path::parent).unwrap().join("yidi");
+    let output = std::process::Command::new(yidi)
+        .arg("verify")
+        .arg(&path)
+        .arg("--bundle")
+        .arg(bundle)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), said)
 }
 
 /// Sends `bills` and waits for one result each.
@@ -88,6 +113,23 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
             .expect("one Tianjin bill settles")
             .clone();
         assert!(settled.mdtrtarea_admvs.starts_with("44"), "{settled:?}");
+        // Every answer came with a receipt an auditor checks offline with the bundle alone;
+        // one with a single field changed is refused.
+        let bundle = network.dir.join("keys").join(yidi_trust::keys::BUNDLE);
+        for bill in &tianjin {
+            let receipt =
+                his.receipt(&bill.msgid).unwrap_or_else(|| panic!("no receipt for {}", bill.msgid));
+            let (ok, said) = verify(&network, &receipt, &bundle);
+            assert!(ok && said.contains(&bill.msgid), "{said}");
+            if bill.msgid == settled.msgid {
+                println!("hostile: yidi verify of a real receipt:\n{said}");
+            }
+        }
+        let mut forged: serde_json::Value =
+            serde_json::from_str(&his.receipt(&settled.msgid).unwrap()).unwrap();
+        forged["hub"]["headers"]["clearing_period"] = "2020-01".into();
+        let (ok, said) = verify(&network, &forged.to_string(), &bundle);
+        assert!(!ok && said.contains("AUTH_FORGED"), "{said}");
         let before = money_everywhere(&network).await;
 
         let shanghai = network.trust("exchange-310000");
@@ -136,7 +178,7 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
             bill: Some(as_guangdong),
         };
         let old = now - chrono::Duration::days(8);
-        let attacks: Vec<(&str, Outgoing, Option<(&Trust, chrono::DateTime<Utc>)>, &str)> = vec![
+        let attacks: Vec<Attack<'_>> = vec![
             (
                 "ATTACK-RESULT",
                 Outgoing::new(

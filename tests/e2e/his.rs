@@ -18,6 +18,8 @@ pub struct His {
     producer: FutureProducer,
     results: StreamConsumer,
     dead_letters: StreamConsumer,
+    /// The receipt (`yidi-receipt` header) of each result read, by msgid.
+    receipts: std::sync::Mutex<HashMap<String, String>>,
 }
 
 fn consumer(brokers: &str, topics: &[String]) -> StreamConsumer {
@@ -66,6 +68,7 @@ impl His {
             producer,
             results: consumer(brokers, &result_topics),
             dead_letters: consumer(brokers, &[topics::DEAD_LETTER.to_owned()]),
+            receipts: std::sync::Mutex::default(),
         }
     }
 
@@ -164,6 +167,7 @@ impl His {
             let result: SettleResult =
                 codec::decode(message.payload().unwrap_or_default(), content_type, "SettleResult")
                     .unwrap();
+            self.keep_receipt(&message, &result.msgid);
             seen.entry(result.msgid.clone()).or_default().push(result);
         }
         // A little longer, to catch results beyond the copies wanted.
@@ -184,10 +188,27 @@ impl His {
                     "SettleResult",
                 )
                 .unwrap();
+                self.keep_receipt(&message, &result.msgid);
                 seen.entry(result.msgid.clone()).or_default().push(result);
             }
         }
         seen
+    }
+
+    fn keep_receipt(&self, message: &rdkafka::message::BorrowedMessage<'_>, msgid: &str) {
+        let receipt = message.headers().and_then(|h| {
+            h.iter()
+                .find(|h| h.key == "yidi-receipt")
+                .and_then(|h| h.value.map(|v| String::from_utf8_lossy(v).into_owned()))
+        });
+        if let (Some(receipt), Ok(mut receipts)) = (receipt, self.receipts.lock()) {
+            receipts.entry(msgid.to_owned()).or_insert(receipt);
+        }
+    }
+
+    /// The receipt that came with `msgid`'s result, if one did.
+    pub fn receipt(&self, msgid: &str) -> Option<String> {
+        self.receipts.lock().ok()?.get(msgid).cloned()
     }
 
     /// Dead letters seen within `timeout`, until `count` are there.

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use yidi_trust::bundle::Party;
+use yidi_trust::envelope::{SIGNATURE_HEADER, SIGNATURE_HEADERS, SIGNED_AT_HEADER, SIGNER_HEADER};
 use yidi_trust::{AuthError, Bundle, Credentials, Envelope, Role};
-use yidi_wire::headers;
 
 use crate::failure::Rejection;
 use crate::message::{Incoming, Outgoing};
@@ -46,11 +46,8 @@ pub struct Trust {
 fn signed_headers<'a>(
     headers: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Vec<(&'a str, Option<&'a str>)> {
-    let map: BTreeMap<&str, &str> = headers
-        .filter(|(name, _)| {
-            ![headers::SIGNER, headers::SIGNED_AT, headers::SIGNATURE].contains(name)
-        })
-        .collect();
+    let map: BTreeMap<&str, &str> =
+        headers.filter(|(name, _)| !SIGNATURE_HEADERS.contains(name)).collect();
     map.into_iter().map(|(name, value)| (name, Some(value))).collect()
 }
 
@@ -69,18 +66,18 @@ impl Trust {
         };
         let signature = self.credentials.sign(&envelope).to_string();
         [
-            (headers::SIGNER, self.credentials.subject().to_owned()),
-            (headers::SIGNED_AT, signed_at),
-            (headers::SIGNATURE, signature),
+            (SIGNER_HEADER, self.credentials.subject().to_owned()),
+            (SIGNED_AT_HEADER, signed_at),
+            (SIGNATURE_HEADER, signature),
         ]
     }
 
     /// Admits `incoming` or says why not; on admission, records who signed it.
     pub fn admit(&self, incoming: &mut Incoming, now: DateTime<Utc>) -> Result<(), AuthError> {
         let (Some(signer), Some(signed_at), Some(signature)) = (
-            incoming.header(headers::SIGNER),
-            incoming.header(headers::SIGNED_AT),
-            incoming.header(headers::SIGNATURE),
+            incoming.header(SIGNER_HEADER),
+            incoming.header(SIGNED_AT_HEADER),
+            incoming.header(SIGNATURE_HEADER),
         ) else {
             if self.unsigned_topics.contains(&incoming.topic) {
                 incoming.signer = Signer::Anonymous;
@@ -167,6 +164,7 @@ mod tests {
 
     use super::*;
     use yidi_wire::codec::ContentType;
+    use yidi_wire::headers;
     use yidi_wire::v1::SettleResult;
 
     /// A network's credentials in a fresh folder, and the trust of `name` in it.

@@ -15,6 +15,7 @@ mod loadgen;
 mod quote;
 mod sample;
 mod sample_bill;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,8 @@ enum Command {
     Dlq(dlq::Args),
     /// The network's credentials: a root, and every party's SM2 key and certificate.
     Keys(keys::Args),
+    /// Check a settlement receipt offline: the agency's signature, the hub's countersignature.
+    Verify(verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => report(admin::run(&args)),
         Command::Dlq(args) => report(dlq::run(&args)),
         Command::Keys(args) => report(keys::run(&args)),
+        Command::Verify(args) => report(verify::run(&args)),
     }
 }
 

@@ -94,11 +94,36 @@ impl Bundle {
         signature: &str,
         now: DateTime<Utc>,
     ) -> Result<Party, AuthError> {
+        envelope.fresh(
+            now.timestamp_millis(),
+            SIGNATURE_WINDOW.num_milliseconds(),
+            CLOCK_SKEW.num_milliseconds(),
+        )?;
+        self.check(envelope, signature, now)
+    }
+
+    /// Checks a signature made at `signed_at` with the certificate as it was then: for a
+    /// receipt, checked long after; no window applies.
+    pub fn verify_as_of(
+        &self,
+        envelope: &Envelope<'_>,
+        signature: &str,
+        signed_at: DateTime<Utc>,
+    ) -> Result<Party, AuthError> {
+        self.check(envelope, signature, signed_at)
+    }
+
+    fn check(
+        &self,
+        envelope: &Envelope<'_>,
+        signature: &str,
+        on: DateTime<Utc>,
+    ) -> Result<Party, AuthError> {
         let known = self
             .known
             .get(envelope.signer)
             .ok_or_else(|| AuthError::UnknownSigner(envelope.signer.to_owned()))?;
-        if !known.certificate.valid_on(now.date_naive()) {
+        if !known.certificate.valid_on(on.date_naive()) {
             return Err(AuthError::Certificate {
                 subject: envelope.signer.to_owned(),
                 why: format!(
@@ -107,11 +132,6 @@ impl Bundle {
                 ),
             });
         }
-        envelope.fresh(
-            now.timestamp_millis(),
-            SIGNATURE_WINDOW.num_milliseconds(),
-            CLOCK_SKEW.num_milliseconds(),
-        )?;
         let signature: Signature = signature.parse()?;
         known
             .key

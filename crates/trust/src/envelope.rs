@@ -20,6 +20,14 @@ pub struct Envelope<'a> {
 
 const DOMAIN: &[u8] = b"yidi.envelope.v1";
 
+/// The headers a signed message carries its signature in: who signed it, when (ms since the
+/// Unix epoch), and the SM2 signature in hex. They are the only headers a signature does not
+/// cover.
+pub const SIGNER_HEADER: &str = "yidi-signer";
+pub const SIGNED_AT_HEADER: &str = "yidi-signed-at";
+pub const SIGNATURE_HEADER: &str = "yidi-signature";
+pub const SIGNATURE_HEADERS: [&str; 3] = [SIGNER_HEADER, SIGNED_AT_HEADER, SIGNATURE_HEADER];
+
 fn field(bytes: &mut Vec<u8>, value: &[u8]) {
     bytes.extend_from_slice(&(value.len() as u64).to_le_bytes());
     bytes.extend_from_slice(value);

@@ -18,6 +18,7 @@
 //!   [`keys::init`] makes a network's root and every party's credentials.
 //! - [`envelope`]: the bytes a signature covers.
 //! - [`bundle`]: the root and every certificate: verifies signatures.
+//! - [`receipt`]: an agency's result with the hub's countersignature, checkable offline.
 //! - [`error`]: why something is refused, each with a stable `AUTH_*` code.
 
 pub mod bundle;
@@ -25,6 +26,7 @@ pub mod certificate;
 pub mod envelope;
 pub mod error;
 pub mod keys;
+pub mod receipt;
 pub mod role;
 
 pub use bundle::Bundle;
@@ -32,6 +34,7 @@ pub use certificate::Certificate;
 pub use envelope::{Envelope, Signature};
 pub use error::{AuthError, TrustError};
 pub use keys::Credentials;
+pub use receipt::Receipt;
 pub use role::Role;
 
 /// How long a signed message stays acceptable after it was signed. Longer than any fault the

@@ -18,9 +18,3 @@ pub const JSON: &str = "application/json";
 /// On a result the hub forwards to an exchange: the clearing period (`yyyy-MM`) the hub
 /// posted the bill (or its reversal) in, which the exchange's statement totals by.
 pub const CLEARING_PERIOD: &str = "clearing_period";
-
-/// The signature of a message (`yidi_trust`): who signed it, when (ms since the Unix epoch),
-/// and the SM2 signature in hex, over the topic, these two, every other header and the payload.
-pub const SIGNER: &str = "yidi-signer";
-pub const SIGNED_AT: &str = "yidi-signed-at";
-pub const SIGNATURE: &str = "yidi-signature";

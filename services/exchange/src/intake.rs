@@ -63,6 +63,24 @@ struct Decided {
     wake: Option<SettleResult>,
 }
 
+/// The header a result to the HIS carries its receipt in (`yidi_trust::Receipt`, JSON).
+pub const RECEIPT_HEADER: &str = "yidi-receipt";
+
+/// A receipt larger than this (a result of thousands of lines) is not copied into a header.
+pub const RECEIPT_HEADER_MAX: usize = 256 * 1024;
+
+/// The receipt of a result the hub forwarded with the agency's signed original, as JSON.
+fn receipt_of(incoming: &Incoming) -> Option<String> {
+    let yidi_bus::Signer::Verified(_) = &incoming.signer else { return None };
+    let hub = yidi_trust::receipt::Signed {
+        topic: incoming.topic.clone(),
+        headers: incoming.headers.clone(),
+    };
+    let content_type = incoming.header(headers::CONTENT_TYPE).unwrap_or(headers::PROTOBUF);
+    let receipt = yidi_trust::Receipt::of(hub, &incoming.payload, content_type).ok()?;
+    serde_json::to_string(&receipt).ok()
+}
+
 fn retry(error: impl ToString) -> Transient {
     Transient::new(error)
 }
@@ -307,6 +325,9 @@ impl Exchange {
                 .await
                 .map_err(retry)?;
         }
+        if let Some(receipt) = receipt_of(incoming) {
+            requests::keep_receipt(tx, &result.msgid, &receipt).await.map_err(retry)?;
+        }
         if result.status == SettleStatus::Reversed as i32 && !setl_id.is_empty() {
             // The bill this reversal undid reads reversed from now on (GetSettlement).
             requests::mark_reversed(tx, setl_id, &self.now()).await.map_err(retry)?;
@@ -323,7 +344,17 @@ impl Exchange {
         };
         // A later send of the same bill gets the first answer, marked as a repeat.
         first.duplicate = known.delivered > i64::from(read_again);
-        let to_his = self.to_his(&first, content_type).following(incoming);
+        let mut to_his = self.to_his(&first, content_type).following(incoming);
+        // The hospital gets the receipt of its first answer beside it, when it fits a header.
+        match requests::receipt(tx, &result.msgid).await.map_err(retry)? {
+            Some(receipt) if receipt.len() <= RECEIPT_HEADER_MAX => {
+                to_his = to_his.with_header(RECEIPT_HEADER, &receipt);
+            }
+            Some(_) => {
+                info!(msgid = %result.msgid, "receipt too large for a header: GetSettlement has it")
+            }
+            None => {}
+        }
         Ok(Decided { replies: vec![to_his], wake: Some(result) })
     }
 

@@ -28,6 +28,9 @@ pub const SCHEMA: &[&str] = &[
     "ALTER TABLE request ADD COLUMN answer_partition BIGINT",
     "ALTER TABLE request ADD COLUMN answer_offset BIGINT",
     "CREATE INDEX IF NOT EXISTS request_setl ON request (setl_id)",
+    // The receipt of the first result (`yidi_trust::Receipt`, JSON): the agency's signed result
+    // with the hub's countersignature, for the hospital to show an auditor.
+    "ALTER TABLE request ADD COLUMN receipt TEXT",
 ];
 
 /// What the exchange knows of a msgid.
@@ -242,6 +245,28 @@ pub async fn answer(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Keeps the receipt of `msgid`'s first result (a later one changes nothing).
+pub async fn keep_receipt(tx: &mut Tx, msgid: &str, receipt: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE request SET receipt = COALESCE(receipt, $1) WHERE msgid = $2")
+        .bind(receipt)
+        .bind(msgid)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The receipt of `msgid`'s first result, if it came with one.
+pub async fn receipt(tx: &mut Tx, msgid: &str) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT receipt FROM request WHERE msgid = $1")
+        .bind(msgid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get(0)?,
+        None => None,
+    })
 }
 
 /// What is known of the latest answered bill of an episode.

@@ -163,7 +163,7 @@ impl Hub {
             if !result.duplicate {
                 self.live.answered(&result.msgid, status_name(result.status), &result.reason);
             }
-            let mut out = to_exchange(incoming, treatment, &result);
+            let mut out = forward_result(incoming, treatment, &result);
             if let Some(period) = periods.next().flatten() {
                 out = out.with_header(headers::CLEARING_PERIOD, &period.to_string());
             }
@@ -308,6 +308,36 @@ fn forward(incoming: &Incoming, insured_province: RegionCode) -> Outgoing {
     };
     forward.headers.retain(|(name, _)| name != headers::RECEIVER);
     forward.with_header(headers::RECEIVER, insured_province.as_str())
+}
+
+/// Agency → exchange: the agency's result forwarded byte for byte, with what the agency signed
+/// (its topic and headers) in `yidi-origin`: the hub's own signature then countersigns the
+/// agency's, and the exchange hands the hospital a receipt an auditor can check offline
+/// (`yidi_trust::receipt`).
+fn forward_result(incoming: &Incoming, treatment: RegionCode, result: &SettleResult) -> Outgoing {
+    let content_type = incoming.header(headers::CONTENT_TYPE).unwrap_or(headers::PROTOBUF);
+    let mut forward = Outgoing {
+        topic: topics::exchange_results(treatment.as_str()),
+        key: convert::person_key(&result.psn_no),
+        headers: vec![
+            (headers::MSG_TYPE.into(), "yidi.v1.SettleResult".into()),
+            (headers::SCHEMA_VERSION.into(), headers::SCHEMA.into()),
+            (headers::CONTENT_TYPE.into(), content_type.into()),
+        ],
+        payload: incoming.payload.clone(),
+    }
+    .following(incoming)
+    .with_header(headers::RECEIVER, treatment.as_str());
+    if let yidi_bus::Signer::Verified(_) = &incoming.signer {
+        let origin = yidi_trust::receipt::Signed {
+            topic: incoming.topic.clone(),
+            headers: incoming.headers.clone(),
+        };
+        if let Ok(origin) = serde_json::to_string(&origin) {
+            forward = forward.with_header(yidi_trust::receipt::ORIGIN_HEADER, &origin);
+        }
+    }
+    forward
 }
 
 fn to_exchange(incoming: &Incoming, treatment: RegionCode, result: &SettleResult) -> Outgoing {
