@@ -105,19 +105,23 @@ struct Hub {
 impl Hub {
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
         let response = self
-            .client
-            .get(format!("{}{path}", self.base))
+            .authorized(self.client.get(format!("{}{path}", self.base)))
             .send()
             .await
             .with_context(|| format!("GET {path}"))?;
         Hub::answer(path, response).await
     }
 
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let mut request = self.client.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
+    /// `request` with the hub's token, when it has one: with a token set, every call needs it.
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let request = self.authorized(self.client.post(format!("{}{path}", self.base)).json(&body));
         let response = request.send().await.with_context(|| format!("POST {path}"))?;
         Hub::answer(path, response).await
     }
@@ -128,14 +132,12 @@ impl Hub {
     async fn money(&self, path: &str, key: &str, body: Value) -> anyhow::Result<Value> {
         let mut attempt = 1;
         loop {
-            let mut request = self
-                .client
-                .post(format!("{}{path}", self.base))
-                .header("Idempotency-Key", key)
-                .json(&body);
-            if let Some(token) = &self.token {
-                request = request.bearer_auth(token);
-            }
+            let request = self.authorized(
+                self.client
+                    .post(format!("{}{path}", self.base))
+                    .header("Idempotency-Key", key)
+                    .json(&body),
+            );
             let retry = match request.send().await {
                 Ok(response) if !response.status().is_server_error() => {
                     return Hub::answer(path, response).await;

@@ -32,9 +32,16 @@ pub struct Settings {
     /// The ministry dashboard and the clearing desk's HTTP API.
     #[serde(default = "default_dashboard")]
     pub dashboard: SocketAddr,
-    /// When set, the dashboard's POST calls need `Authorization: Bearer <token>`.
+    /// When set, every dashboard call needs a token: POST calls this one.
     #[serde(default)]
     pub admin_token: Option<String>,
+    /// With `admin_token`: a token for reading only (the dashboard's GET calls).
+    #[serde(default)]
+    pub read_token: Option<String>,
+    /// Whether `yidi admin advance` may move the business clock (the demo and tests); never
+    /// in production.
+    #[serde(default)]
+    pub simulated_clock: bool,
     /// The business date (`YYYY-MM-DD`) a new clearing log starts at (default: today).
     /// A TOML date or a string; read as text so that `YIDI_CLOCK_START` works too.
     #[serde(default)]
@@ -143,7 +150,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         live,
         store,
         admin_token: settings.admin_token.clone(),
+        read_token: settings.read_token.clone(),
+        simulated_clock: settings.simulated_clock,
         health: Arc::clone(bus.health()),
+        full_checked: std::sync::Mutex::new(None),
     }));
     let web_shutdown = shutdown.clone();
     let web = tokio::spawn(async move {

@@ -2,8 +2,9 @@
 //! behind every panel, CSV exports, and the clearing desk's admin calls (business clock,
 //! confirmation, payment, audit deduction, prepayment top-up).
 //!
-//! It binds to loopback by default; an `admin_token` setting makes the POST calls ask for
-//! `Authorization: Bearer <token>`.
+//! It binds to loopback by default; an `admin_token` setting makes every call ask for a token
+//! (`Authorization: Bearer <token>` or a `yidi_token` cookie): POST calls the admin token, GET
+//! calls the admin or the `read_token`.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -35,9 +36,20 @@ pub struct Dashboard {
     pub live: Arc<Live>,
     pub store: Store,
     pub admin_token: Option<String>,
+    /// With `admin_token`: a token that may read (every GET) but change nothing.
+    pub read_token: Option<String>,
+    /// Whether the business clock may be moved by hand (`advance`): a simulated clock (the
+    /// demo, tests), never a production one.
+    pub simulated_clock: bool,
     /// The hub consumer's health: messages waiting out a fault.
     pub health: Arc<Health>,
+    /// When the last full check ran: it replays the whole log under the desk's lock, so it
+    /// runs at most once per [`FULL_CHECK_EVERY`].
+    pub full_checked: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How often a full check (`/api/checks?full=true`) may run.
+pub const FULL_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Dashboard {
     /// The live figures with the consumer's health.
@@ -75,7 +87,56 @@ pub fn router(dashboard: Shared) -> Router {
         .route("/api/clearing/top-up", post(top_up))
         .route("/api/clearing/reconcile", post(request_statements))
         .route("/api/reconciliation", get(reconciliation))
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&dashboard), guard))
         .with_state(dashboard)
+}
+
+/// Who may call what (issue #11 §7). Without an admin token (loopback, development) anyone
+/// may; with one, every call needs a token: a POST the admin token, a GET the admin or the
+/// read-only token. `Authorization: Bearer <token>` (what the ministry's proxy adds) or a
+/// `yidi_token` cookie.
+async fn guard(
+    State(d): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(admin) = &d.admin_token else { return next.run(request).await };
+    let given = presented(request.headers());
+    let reading = request.method() == axum::http::Method::GET;
+    let allowed = given.is_some_and(|given| {
+        same(given, admin) || (reading && d.read_token.as_deref().is_some_and(|r| same(given, r)))
+    });
+    if allowed {
+        return next.run(request).await;
+    }
+    let why =
+        if reading { "this dashboard needs a token" } else { "admin calls need the admin token" };
+    ApiError(StatusCode::UNAUTHORIZED, "UNAUTHORIZED".into(), why.into()).into_response()
+}
+
+/// The token a call presents: its bearer token, or its `yidi_token` cookie.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    bearer.or_else(|| {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix("yidi_token="))
+    })
+}
+
+/// Whether two tokens are the same, in time that does not depend on where they differ (or on
+/// their lengths: their digests are compared).
+fn same(given: &str, expected: &str) -> bool {
+    use sha2::Digest;
+    use subtle::ConstantTimeEq;
+    let (given, expected) = (sha2::Sha256::digest(given), sha2::Sha256::digest(expected));
+    given.as_slice().ct_eq(expected.as_slice()).into()
 }
 
 // ---- errors -------------------------------------------------------------------------------
@@ -148,11 +209,7 @@ fn amount(field: &str, text: &str) -> Result<Amount, ApiError> {
 
 fn authorised(dashboard: &Dashboard, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = &dashboard.admin_token else { return Ok(()) };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if given == Some(token.as_str()) {
+    if presented(headers).is_some_and(|given| same(given, token)) {
         Ok(())
     } else {
         Err(ApiError(
@@ -368,9 +425,23 @@ struct ChecksQuery {
 async fn checks(
     State(d): State<Shared>,
     Query(q): Query<ChecksQuery>,
-) -> Json<Vec<crate::clearing::Check>> {
+) -> Result<Json<Vec<crate::clearing::Check>>, ApiError> {
+    if q.full {
+        let now = std::time::Instant::now();
+        let mut last = d.full_checked.lock().map_err(|_| {
+            ApiError(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL".into(), "lock".into())
+        })?;
+        if last.is_some_and(|at| now.duration_since(at) < FULL_CHECK_EVERY) {
+            return Err(ApiError(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS".into(),
+                format!("a full check runs at most once every {} s", FULL_CHECK_EVERY.as_secs()),
+            ));
+        }
+        *last = Some(now);
+    }
     let settled = record::settled_advance(&d.store).await;
-    Json(d.desk.checks(settled, q.full).await)
+    Ok(Json(d.desk.checks(settled, q.full).await))
 }
 
 // ---- admin --------------------------------------------------------------------------------
@@ -386,6 +457,13 @@ async fn advance(
     Json(body): Json<Advance>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     authorised(&d, &headers)?;
+    if !d.simulated_clock {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "CLOCK_NOT_SIMULATED".into(),
+            "the business clock follows the calendar here; only a simulated clock (simulated_clock = true) is advanced by hand".into(),
+        ));
+    }
     if !(0..=3660).contains(&body.days) {
         return Err(bad("days", "must be between 0 and 3660"));
     }
@@ -893,4 +971,21 @@ async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) -> Html<Str
     }
     html.push_str("</table></body></html>");
     Html(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue #11 §7: every string the page renders from data is escaped (reasons, details).
+    #[test]
+    fn rendered_text_cannot_open_a_tag_or_leave_an_attribute() {
+        let hostile = r#"<script>alert("x")</script> & <img src=x onerror=y>"#;
+        let escaped = escape(hostile);
+        assert!(
+            !escaped.contains('<') && !escaped.contains('>') && !escaped.contains('"'),
+            "{escaped}"
+        );
+        assert!(escaped.contains("&lt;script&gt;") && escaped.contains("&amp;"));
+    }
 }
