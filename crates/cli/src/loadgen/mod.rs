@@ -140,16 +140,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     runtime.block_on(drive(args.clone()))
 }
 
+/// An outsider's client settings: librdkafka's defaults, a group id, no automatic commits.
+fn outsider(brokers: &str, group: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false");
+    config
+}
+
 /// A consumer as an outsider writes one: librdkafka's defaults but for the group settings.
 pub(crate) fn consumer(
     brokers: &str,
     group: &str,
     topics: &[String],
 ) -> anyhow::Result<StreamConsumer> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
+    let consumer: StreamConsumer = outsider(brokers, group)
         .set("auto.offset.reset", "latest")
         .set("session.timeout.ms", "6000")
         .create()?;
@@ -169,11 +176,7 @@ fn results_consumer(
     group: &str,
     topics: &[String],
 ) -> anyhow::Result<StreamConsumer> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer: StreamConsumer = outsider(brokers, group).create()?;
     let mut assignment = TopicPartitionList::new();
     for topic in topics {
         let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
