@@ -107,6 +107,37 @@ impl Trust {
     }
 }
 
+/// The fewest messages worth a thread of their own: one SM2 verification is ~0.6 ms, a
+/// thread's start some microseconds.
+const PER_THREAD_MIN: usize = 4;
+
+/// `work` over each of `items`, in order, on as many of the machine's cores as the items
+/// fill: a full batch signed or verified on one core would hold every lane back (SM2 costs
+/// ~0.4 ms a signature and ~0.6 ms a verification on the development VM).
+pub(crate) fn on_all_cores<T, R>(items: &mut [T], work: impl Fn(&mut T) -> R + Sync) -> Vec<R>
+where
+    T: Send,
+    R: Send,
+{
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let threads = cores.min(items.len() / PER_THREAD_MIN).max(1);
+    if threads == 1 {
+        return items.iter_mut().map(work).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let work = &work;
+        let parts: Vec<_> = items
+            .chunks_mut(chunk)
+            .map(|part| scope.spawn(move || part.iter_mut().map(work).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
+}
+
 /// Whether a party in `role` may publish on `topic` at all: exchanges submit to the hub,
 /// agencies answer and file to it, only the hub writes to agencies and exchanges, and a
 /// HIS writes its own province's discharges. Anyone verified may write a dead letter.
@@ -249,6 +280,15 @@ mod tests {
 
     fn role(text: &str) -> Role {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn work_on_all_cores_comes_back_in_the_order_of_its_items() {
+        for count in [0, 1, 3, 4, 9, 257] {
+            let mut items: Vec<usize> = (0..count).collect();
+            let doubled = on_all_cores(&mut items, |n| *n * 2);
+            assert_eq!(doubled, (0..count).map(|n| n * 2).collect::<Vec<_>>());
+        }
     }
 
     #[test]

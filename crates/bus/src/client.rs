@@ -198,16 +198,23 @@ impl Bus {
         &self,
         messages: impl ExactSizeIterator<Item = &'m Outgoing>,
     ) -> Vec<Result<(), BusError>> {
+        let mut messages: Vec<&Outgoing> = messages.collect();
+        // Signed first, on every core, then sent in order.
+        let signatures = match &self.config.trust {
+            Some(trust) => {
+                let now = chrono::Utc::now();
+                crate::authority::on_all_cores(&mut messages, |message| {
+                    trust.sign(message, now).to_vec()
+                })
+            }
+            None => vec![Vec::new(); messages.len()],
+        };
         let mut acks = Vec::with_capacity(messages.len());
-        for message in messages {
+        for (message, signature) in messages.into_iter().zip(signatures) {
             if message.size() > MESSAGE_BYTES_MAX {
                 acks.push((&message.topic, None));
                 continue;
             }
-            let signature = match &self.config.trust {
-                Some(trust) => trust.sign(message, chrono::Utc::now()).to_vec(),
-                None => Vec::new(),
-            };
             let record = Record {
                 topic: &message.topic,
                 key: &message.key,

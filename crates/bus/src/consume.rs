@@ -152,10 +152,13 @@ fn admit(
     now: chrono::DateTime<chrono::Utc>,
 ) -> (Vec<Incoming>, Vec<(Incoming, yidi_trust::AuthError)>) {
     let Some(trust) = bus.trust() else { return (batch, Vec::new()) };
+    let mut batch = batch;
+    let verdicts =
+        crate::authority::on_all_cores(&mut batch, |incoming| trust.admit(incoming, now));
     let mut admitted = Vec::with_capacity(batch.len());
     let mut refused = Vec::new();
-    for mut incoming in batch {
-        match trust.admit(&mut incoming, now) {
+    for (incoming, verdict) in batch.into_iter().zip(verdicts) {
+        match verdict {
             Ok(()) => admitted.push(incoming),
             Err(error) => refused.push((incoming, error)),
         }

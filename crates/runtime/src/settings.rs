@@ -43,6 +43,7 @@ fn default_zone() -> chrono_tz::Tz {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
+    /// `url` is kept without its password ([`redacted`]).
     #[error("opening {url}: {source}")]
     Store { url: String, source: yidi_store::StoreError },
     #[error("kafka: {0}")]
@@ -81,7 +82,7 @@ impl Common {
         let trust = self.trust(unsigned_topics)?;
         let store = Store::open(&self.database, schema)
             .await
-            .map_err(|source| ConnectError::Store { url: self.database.clone(), source })?;
+            .map_err(|source| ConnectError::Store { url: redacted(&self.database), source })?;
         let bus = Bus::connect(BusConfig {
             brokers: self.brokers.clone(),
             service: self.name.clone(),
@@ -91,5 +92,33 @@ impl Common {
             trust: Some(trust),
         })?;
         Ok((store, bus))
+    }
+}
+
+/// `url` with its password, if it has one, replaced by `***`: database URLs appear in errors
+/// and logs, passwords never do (issue #11 §6).
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        assert_eq!(
+            redacted("postgres://yidi_hub:s3cr@t@db:5432/hub?sslmode=require"),
+            "postgres://yidi_hub:***@db:5432/hub?sslmode=require"
+        );
+        assert_eq!(redacted("postgres://yidi@postgres/hub"), "postgres://yidi@postgres/hub");
+        assert_eq!(redacted("sqlite://.run/data/hub.db"), "sqlite://.run/data/hub.db");
     }
 }
