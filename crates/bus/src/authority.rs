@@ -7,12 +7,12 @@
 //! publish on that topic at all. What it says — which region, which province — is the
 //! service's to check against the signer's role ([`Incoming::authorize`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use yidi_trust::bundle::Party;
-use yidi_trust::envelope::{SIGNATURE_HEADER, SIGNATURE_HEADERS, SIGNED_AT_HEADER, SIGNER_HEADER};
+use yidi_trust::envelope::{covered, SIGNATURE_HEADER, SIGNED_AT_HEADER, SIGNER_HEADER};
 use yidi_trust::{AuthError, Bundle, Credentials, Envelope, Role};
 
 use crate::failure::Rejection;
@@ -41,16 +41,6 @@ pub struct Trust {
     pub unsigned_topics: BTreeSet<String>,
 }
 
-/// The headers a signature covers: all but its own, by name (the last of a repeated name, as
-/// a receiver reads them).
-fn signed_headers<'a>(
-    headers: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Vec<(&'a str, Option<&'a str>)> {
-    let map: BTreeMap<&str, &str> =
-        headers.filter(|(name, _)| !SIGNATURE_HEADERS.contains(name)).collect();
-    map.into_iter().map(|(name, value)| (name, Some(value))).collect()
-}
-
 impl Trust {
     /// The signature headers for `message`, signed at `now`.
     pub fn sign(&self, message: &Outgoing, now: DateTime<Utc>) -> [(&'static str, String); 3] {
@@ -59,7 +49,7 @@ impl Trust {
             topic: &message.topic,
             signer: self.credentials.subject(),
             signed_at: &signed_at,
-            headers: signed_headers(
+            headers: covered(
                 message.headers.iter().map(|(name, value)| (name.as_str(), value.as_str())),
             ),
             payload: &message.payload,
@@ -74,26 +64,15 @@ impl Trust {
 
     /// Admits `incoming` or says why not; on admission, records who signed it.
     pub fn admit(&self, incoming: &mut Incoming, now: DateTime<Utc>) -> Result<(), AuthError> {
-        let (Some(signer), Some(signed_at), Some(signature)) = (
-            incoming.header(SIGNER_HEADER),
-            incoming.header(SIGNED_AT_HEADER),
-            incoming.header(SIGNATURE_HEADER),
-        ) else {
-            if self.unsigned_topics.contains(&incoming.topic) {
-                incoming.signer = Signer::Anonymous;
-                return Ok(());
-            }
-            return Err(AuthError::Unsigned);
-        };
-        let envelope = Envelope {
-            topic: &incoming.topic,
-            signer,
-            signed_at,
-            headers: signed_headers(
-                incoming.headers.iter().map(|(name, value)| (name.as_str(), value.as_str())),
-            ),
-            payload: &incoming.payload,
-        };
+        let (envelope, signature) =
+            match Envelope::read(&incoming.topic, &incoming.headers, &incoming.payload) {
+                Ok(read) => read,
+                Err(AuthError::Unsigned) if self.unsigned_topics.contains(&incoming.topic) => {
+                    incoming.signer = Signer::Anonymous;
+                    return Ok(());
+                }
+                Err(error) => return Err(error),
+            };
         let party = self.bundle.verify(&envelope, signature, now)?;
         if !may_publish(&party.role, &incoming.topic) {
             return Err(AuthError::NotAllowed {
@@ -175,10 +154,8 @@ impl Incoming {
     /// message the runtime did not check (no trust configured) passes; an anonymous one does
     /// not. `what` names the claim in the refusal (`AUTH_NOT_ALLOWED`).
     pub fn authorize(&self, allowed: impl Fn(&Role) -> bool, what: &str) -> Result<(), Rejection> {
-        let refuse = |signer: &str, role: String| {
-            let error =
-                AuthError::NotAllowed { signer: signer.to_owned(), role, what: what.to_owned() };
-            Rejection::new(error.code(), error.to_string())
+        let refuse = |signer: &str, role: String| -> Rejection {
+            AuthError::NotAllowed { signer: signer.to_owned(), role, what: what.to_owned() }.into()
         };
         match &self.signer {
             Signer::Unchecked => Ok(()),

@@ -113,7 +113,7 @@ impl Consumer {
             let (mut admitted, refused) = admit(bus, batch, chrono::Utc::now());
             let mut handled = handle_batch(bus, &mut admitted, handler, stop).await;
             for (incoming, error) in &refused {
-                handled.add(bus, incoming, Err(Rejection::new(error.code(), error.to_string())));
+                handled.add(bus, incoming, Err(error.clone().into()));
             }
             let Handled { replies, mut done } = handled;
             // A partition's offsets are stored in its order, refused messages among the rest.

@@ -39,6 +39,13 @@ impl Rejection {
     }
 }
 
+/// A message refused at the door or by a service's authorization rule: its `AUTH_*` code.
+impl From<yidi_trust::AuthError> for Rejection {
+    fn from(error: yidi_trust::AuthError) -> Rejection {
+        Rejection::new(error.code(), error.to_string())
+    }
+}
+
 impl From<DecodeError> for Rejection {
     fn from(error: DecodeError) -> Rejection {
         Rejection::new(error.code(), error.to_string())

@@ -33,6 +33,35 @@ fn field(bytes: &mut Vec<u8>, value: &[u8]) {
     bytes.extend_from_slice(value);
 }
 
+/// The headers a signature covers: all but its own, by name (the last of a repeated name, as
+/// a receiver reads them).
+pub fn covered<'a>(
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, Option<&'a str>)> {
+    let map: std::collections::BTreeMap<&str, &str> =
+        headers.filter(|(name, _)| !SIGNATURE_HEADERS.contains(name)).collect();
+    map.into_iter().map(|(name, value)| (name, Some(value))).collect()
+}
+
+impl<'a> Envelope<'a> {
+    /// What a received message's signature covers, read from its headers, with the signature
+    /// itself; [`AuthError::Unsigned`] when a signature header is missing.
+    pub fn read(
+        topic: &'a str,
+        headers: &'a std::collections::BTreeMap<String, String>,
+        payload: &'a [u8],
+    ) -> Result<(Envelope<'a>, &'a str), AuthError> {
+        let [signer, signed_at, signature] =
+            SIGNATURE_HEADERS.map(|name| headers.get(name).map(String::as_str));
+        let (Some(signer), Some(signed_at), Some(signature)) = (signer, signed_at, signature)
+        else {
+            return Err(AuthError::Unsigned);
+        };
+        let headers = covered(headers.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+        Ok((Envelope { topic, signer, signed_at, headers, payload }, signature))
+    }
+}
+
 impl Envelope<'_> {
     pub fn bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(self.payload.len() + 256);

@@ -51,30 +51,13 @@ impl Signed {
     /// Verifies this message's signature over `payload`, with the certificate as it was on
     /// the day it was signed (a receipt is checked long after; no freshness window applies).
     fn verify(&self, bundle: &Bundle, payload: &[u8]) -> Result<(Party, DateTime<Utc>), AuthError> {
-        use crate::envelope::SIGNATURE_HEADERS;
-        let [signer, signed_at, signature] =
-            SIGNATURE_HEADERS.map(|name| self.headers.get(name).map(String::as_str));
-        let (Some(signer), Some(signed_at), Some(signature)) = (signer, signed_at, signature)
-        else {
-            return Err(AuthError::Unsigned);
-        };
-        let at = signed_at
+        let (envelope, signature) = Envelope::read(&self.topic, &self.headers, payload)?;
+        let at = envelope
+            .signed_at
             .parse::<i64>()
             .ok()
             .and_then(DateTime::<Utc>::from_timestamp_millis)
-            .ok_or_else(|| AuthError::Stale { signed_at: signed_at.to_owned() })?;
-        let envelope = Envelope {
-            topic: &self.topic,
-            signer,
-            signed_at,
-            headers: self
-                .headers
-                .iter()
-                .filter(|(name, _)| !SIGNATURE_HEADERS.contains(&name.as_str()))
-                .map(|(name, value)| (name.as_str(), Some(value.as_str())))
-                .collect(),
-            payload,
-        };
+            .ok_or_else(|| AuthError::Stale { signed_at: envelope.signed_at.to_owned() })?;
         Ok((bundle.verify_as_of(&envelope, signature, at)?, at))
     }
 }

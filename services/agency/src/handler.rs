@@ -301,9 +301,7 @@ impl Agency {
                     role: "treatment place".into(),
                     what: format!("reverse {}: {why}", record.setl_id),
                 };
-                return Err(Rejection::new(error.code(), error.to_string())
-                    .with_reply(reply(incoming, &refused))
-                    .into());
+                return Err(Rejection::from(error).with_reply(reply(incoming, &refused)).into());
             }
         }
         match found {

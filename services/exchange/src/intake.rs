@@ -325,9 +325,17 @@ impl Exchange {
                 .await
                 .map_err(retry)?;
         }
-        if let Some(receipt) = receipt_of(incoming) {
-            requests::keep_receipt(tx, &result.msgid, &receipt).await.map_err(retry)?;
-        }
+        // The first result's receipt is kept (and read back with the record from then on).
+        let receipt = match known.as_ref().and_then(|known| known.receipt.clone()) {
+            Some(kept) => Some(kept),
+            None => {
+                let receipt = receipt_of(incoming);
+                if let Some(receipt) = &receipt {
+                    requests::keep_receipt(tx, &result.msgid, receipt).await.map_err(retry)?;
+                }
+                receipt
+            }
+        };
         if result.status == SettleStatus::Reversed as i32 && !setl_id.is_empty() {
             // The bill this reversal undid reads reversed from now on (GetSettlement).
             requests::mark_reversed(tx, setl_id, &self.now()).await.map_err(retry)?;
@@ -346,12 +354,12 @@ impl Exchange {
         first.duplicate = known.delivered > i64::from(read_again);
         let mut to_his = self.to_his(&first, content_type).following(incoming);
         // The hospital gets the receipt of its first answer beside it, when it fits a header.
-        match requests::receipt(tx, &result.msgid).await.map_err(retry)? {
+        match receipt {
             Some(receipt) if receipt.len() <= RECEIPT_HEADER_MAX => {
                 to_his = to_his.with_header(RECEIPT_HEADER, &receipt);
             }
             Some(_) => {
-                info!(msgid = %result.msgid, "receipt too large for a header: GetSettlement has it")
+                info!(msgid = %result.msgid, "receipt too large for a header: kept in request.receipt only")
             }
             None => {}
         }

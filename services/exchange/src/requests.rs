@@ -53,6 +53,8 @@ pub struct Known {
     /// Where the result message that last gave the HIS an answer lies (results partition,
     /// offset).
     pub answer_at: Option<(i64, i64)>,
+    /// The receipt of the first result (`yidi_trust::Receipt`, JSON), once there is one.
+    pub receipt: Option<String>,
 }
 
 impl Known {
@@ -87,6 +89,7 @@ impl Known {
             reversed_at: row.try_get(6)?,
             send_at: row.try_get::<Option<i64>, _>(7)?.zip(row.try_get::<Option<i64>, _>(8)?),
             answer_at: row.try_get::<Option<i64>, _>(9)?.zip(row.try_get::<Option<i64>, _>(10)?),
+            receipt: row.try_get(11)?,
         })
     }
 }
@@ -100,7 +103,7 @@ fn read_again(recorded: Option<(i64, i64)>, (partition, offset): (i64, i64)) -> 
 /// What [`Known::from_row`] reads.
 const COLUMNS: &str =
     "via, content_type, result, sends, delivered, request_hash, reversed_at, send_partition, send_offset,
-     answer_partition, answer_offset";
+     answer_partition, answer_offset, receipt";
 
 pub async fn find(tx: &mut Tx, msgid: &str) -> Result<Option<Known>, StoreError> {
     let row =
@@ -255,18 +258,6 @@ pub async fn keep_receipt(tx: &mut Tx, msgid: &str, receipt: &str) -> Result<(),
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-/// The receipt of `msgid`'s first result, if it came with one.
-pub async fn receipt(tx: &mut Tx, msgid: &str) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query("SELECT receipt FROM request WHERE msgid = $1")
-        .bind(msgid)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(match row {
-        Some(row) => row.try_get(0)?,
-        None => None,
-    })
 }
 
 /// What is known of the latest answered bill of an episode.

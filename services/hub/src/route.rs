@@ -216,10 +216,7 @@ impl Hub {
         for incoming in lane {
             let filing = incoming.decode::<FilingRecord>("FilingRecord").map_err(Rejection::from);
             // Only the agency of the insured region files for its insured.
-            let filing = filing.and_then(valid_filing).and_then(|filing| {
-                let insured = filing.insuplc_admdvs.parse::<RegionCode>().map_err(|_| {
-                    Rejection::new("INVALID_FILING", "insuplc_admdvs: not a region code")
-                })?;
+            let filing = filing.and_then(valid_filing).and_then(|(filing, insured)| {
                 incoming.authorize(
                     |role| role.hosts(insured),
                     &format!("file for persons insured in {insured}"),
@@ -276,19 +273,19 @@ impl LaneHandler for Hub {
 
 /// A filing record the national filing database takes: identified, of a person, from an
 /// insured region, with dates that read as dates.
-fn valid_filing(filing: FilingRecord) -> Result<FilingRecord, Rejection> {
+fn valid_filing(filing: FilingRecord) -> Result<(FilingRecord, RegionCode), Rejection> {
     let invalid = |why: &str| Rejection::new("INVALID_FILING", why);
     if filing.filing_id.trim().is_empty() || filing.psn_no.trim().is_empty() {
         return Err(invalid("filing_id and psn_no: required"));
     }
-    if filing.insuplc_admdvs.parse::<RegionCode>().is_err() {
+    let Ok(insured) = filing.insuplc_admdvs.parse::<RegionCode>() else {
         return Err(invalid("insuplc_admdvs: not a region code"));
-    }
+    };
     let date = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
     if !date(&filing.begndate) || !(filing.enddate.is_empty() || date(&filing.enddate)) {
         return Err(invalid("begndate or enddate: not yyyy-MM-dd"));
     }
-    Ok(filing)
+    Ok((filing, insured))
 }
 
 /// A request the hub routes.
