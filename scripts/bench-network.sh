@@ -22,7 +22,7 @@ for flavour in ${BROKERS:-patched}; do
     sleep 10
     echo "== broker: tansu 0.6.0, $flavour ($(nproc) cores, $(uname -m))"
     "$YIDI" loadgen --steps "${STEPS:-50,100,200,500,1000,2000}" --duration "${STEP_SECONDS:-60}" \
-        --idle "${IDLE_SECONDS:-20}" --pids "$YIDI_RUN/pids" || status=$?
+        --idle "${IDLE_SECONDS:-20}" --pids "$YIDI_RUN/pids" --keys "$YIDI_RUN/keys" || status=$?
     scripts/network.sh down > /dev/null
     [ "${status:-0}" = 0 ] || exit "$status"
 done

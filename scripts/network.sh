@@ -43,8 +43,10 @@ up() {
     # The network's root and every party's credentials, made once (kept on later runs).
     "$TARGET/yidi" keys init --dir "$RUN/keys" deploy/config/local/*.toml >&2
     if ! running broker; then
+        # Every party logs in with its own SCRAM user; a client without one is refused.
+        scripts/broker-logins.sh "$tansu" "$RUN/data" "$RUN/keys"
         # tansu resolves a SQLite URL against its working directory.
-        (cd "$RUN/data" && exec nohup "$tansu" broker \
+        (cd "$RUN/data" && exec nohup "$tansu" broker --authentication \
             --listener-url "tcp://127.0.0.1:$BROKER_PORT" \
             --advertised-listener-url "tcp://127.0.0.1:$BROKER_PORT" \
             --storage-engine "sqlite://tansu.db") > "$RUN/logs/broker.log" 2>&1 &
@@ -95,6 +97,8 @@ status() {
         printf '  %-18s %s\n' "$name" "$state"
     done
     echo "  logs: $RUN/logs/   data: $RUN/data/"
+    echo "  broker 127.0.0.1:$BROKER_PORT, SASL_PLAINTEXT SCRAM-SHA-512; a hospital of 440000 logs in as"
+    echo "  his-440000 with the password in $RUN/keys/his-440000.broker-password (README: Sending a bill)"
 }
 
 case "${1:-}" in

@@ -8,6 +8,9 @@ command -v python3 >/dev/null || need_apt+=(python3)
 command -v cc >/dev/null || need_apt+=(gcc)
 command -v make >/dev/null || need_apt+=(make)
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need_apt+=(postgresql)
+# librdkafka's TLS and SCRAM (the broker's logins) link OpenSSL, found through pkg-config.
+[ -e /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # Headless Chromium opens the ministry dashboard in the end-to-end test.
 command -v chromium >/dev/null || need_apt+=(chromium)
 # …and a CJK font, so that its screenshot shows the provinces' Chinese names.

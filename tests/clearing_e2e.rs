@@ -226,7 +226,7 @@ fn a_quarter_of_clearing_with_a_late_province() {
         let network = Network::start_at(Some("2027-01-04"));
         // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
         // network (declared first, so dropped after it) would never be stopped.
-        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
         let api = Api {
             client: reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap(),
             base: format!("http://127.0.0.1:{}", network.dashboard),

@@ -204,7 +204,7 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
         let mut network = Network::start();
         // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
         // network (declared first, so dropped after it) would never be stopped.
-        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
         let mut simulator = Simulator::new(2026);
 
         // 1. A thousand bills, one per person, across every insured region and exchange.

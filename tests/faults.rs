@@ -58,7 +58,7 @@ fn bills_stream_through_a_three_minute_hub_database_outage_and_all_complete_once
         let network = Network::start();
         // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
         // network (declared first, so dropped after it) would never be stopped.
-        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
         let mut simulator = Simulator::new(1010);
         let bills: Vec<DischargeBill> = (0..240u32)
             .map(|i| bill(&mut simulator, (i % 4) as usize, u64::from(i / 4), (i / 4) as usize, i))
@@ -167,7 +167,7 @@ fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_sett
         let network = Network::start();
         // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
         // network (declared first, so dropped after it) would never be stopped.
-        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
         let mut simulator = Simulator::new(77);
         let valid: Vec<Vec<u8>> = (0..8u32)
             .flat_map(|i| {
@@ -234,6 +234,7 @@ fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_sett
                 .arg("dlq")
                 .args(args)
                 .env("YIDI_BROKERS", &network.brokers)
+                .env("YIDI_KEYS", network.dir.join("keys"))
                 .output()
                 .unwrap();
             assert!(output.status.success(), "yidi dlq {args:?}: {}", String::from_utf8_lossy(&output.stderr));
@@ -272,7 +273,7 @@ fn two_thousand_bills_through_sigkills_of_the_broker_the_hub_the_agencies_and_an
         let mut network = Network::start();
         // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
         // network (declared first, so dropped after it) would never be stopped.
-        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
+        let his = std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
         let mut simulator = Simulator::new(2027);
         let bills: Vec<DischargeBill> = (0..BILLS)
             .map(|i| bill(&mut simulator, (i % 4) as usize, 600 + u64::from(i / 4), (i / 4) as usize, 20_000 + i))
@@ -280,8 +281,8 @@ fn two_thousand_bills_through_sigkills_of_the_broker_the_hub_the_agencies_and_an
         // The HIS streams at 20 bills/s on its own task: a send waits while the broker is
         // down, and the kills go on regardless.
         let sender = {
-            let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
-                .set("bootstrap.servers", &network.brokers)
+            let producer: rdkafka::producer::FutureProducer = network
+                .client("operator")
                 .set("enable.idempotence", "true")
                 .set("linger.ms", "1")
                 .create()

@@ -6,6 +6,9 @@
 //! root never certified, and one is not signed at all. Every attempt is dead-lettered with an
 //! `AUTH_*` reason; no store and no ledger changes; valid traffic goes on. Every genuine
 //! answer comes with a receipt that `yidi verify` accepts offline, and refuses once changed.
+//! The attacker reaches the broker with Shanghai's own login; a client without a valid login
+//! (none, a wrong password, PLAIN, an unsigned OAUTHBEARER token) can neither produce nor
+//! consume.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 
@@ -99,7 +102,8 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
     runtime.block_on(async {
         let network = Network::start();
         // Never dropped: closing its consumers can hang when a test fails mid-way.
-        let his = std::mem::ManuallyDrop::new(His::connect(&network.brokers, &EXCHANGES));
+        let his =
+            std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
         let mut simulator = Simulator::new(1129);
         // Tianjin persons (insured 120000) treated in Guangdong (440000): a settled one is the
         // target of the reversals.
@@ -236,8 +240,13 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
                 "AUTH_UNSIGNED",
             ),
         ];
+        // The attacker is on the broker under Shanghai's exchange's own login.
+        let intruder = std::mem::ManuallyDrop::new(His::connect(
+            &network.client("exchange-310000"),
+            &["310000"],
+        ));
         for (_, message, signer, _) in &attacks {
-            his.publish(message, *signer).await;
+            intruder.publish(message, *signer).await;
         }
         // Every attack's dead letter, by msgid (a refused reversal's answer may be refused
         // again on its way back; only the attacks' own letters are counted).
@@ -267,5 +276,76 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
         let answered = settle(&his, &next).await;
         assert_eq!(answered.len(), next.len(), "every genuine bill answered after the attacks");
         println!("hostile: {} attacks, each refused: {letters:?}", attacks.len());
+
+        // The broker itself: only a client that logged in reaches it (issue #11 §5). Tianjin's
+        // requests are on the broker now; a login reads them, nothing else does.
+        let probe = "hostile.probe".to_owned();
+        topics::ensure_with(network.client("operator"), std::slice::from_ref(&probe), 1, 1)
+            .await
+            .unwrap();
+        let tianjin_requests = topics::agency_requests("120000");
+        let (sent, read) = reach(network.client("his-440000"), &probe, &tianjin_requests).await;
+        assert!(sent && read > 0, "a login produces and consumes: sent {sent}, read {read}");
+        let bare = || {
+            let mut config = rdkafka::ClientConfig::new();
+            config.set("bootstrap.servers", &network.brokers);
+            config
+        };
+        let mut wrong_password = network.client("hub");
+        wrong_password.set("sasl.password", "guess");
+        let mut plain = bare();
+        plain
+            .set("security.protocol", "SASL_PLAINTEXT")
+            .set("sasl.mechanisms", "PLAIN")
+            .set("sasl.username", "hub")
+            .set("sasl.password", "guess");
+        // An unsigned token naming the hub: the broker has OAUTHBEARER built in, with nothing
+        // to validate a token, so every token must fail.
+        let mut token = bare();
+        token
+            .set("security.protocol", "SASL_PLAINTEXT")
+            .set("sasl.mechanisms", "OAUTHBEARER")
+            .set("enable.sasl.oauthbearer.unsecure.jwt", "true")
+            .set("sasl.oauthbearer.config", "principal=hub");
+        for (who, client) in [
+            ("no login", bare()),
+            ("a wrong password", wrong_password),
+            ("PLAIN", plain),
+            ("an unsigned OAUTHBEARER token", token),
+        ] {
+            let (sent, read) = reach(client, &probe, &tianjin_requests).await;
+            assert!(!sent && read == 0, "{who}: sent {sent}, read {read} records");
+        }
+        println!("hostile: without a valid login the broker takes nothing and gives nothing");
     });
+}
+
+/// What a client with `client`'s settings gets from the broker in a few seconds: whether a
+/// record it produced to `target` was acknowledged, and how many records of `source` (from
+/// its beginning) it read.
+async fn reach(client: rdkafka::ClientConfig, target: &str, source: &str) -> (bool, usize) {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    const WAIT: Duration = Duration::from_secs(5);
+    let producer: FutureProducer =
+        client.clone().set("message.timeout.ms", "5000").create().unwrap();
+    let sent =
+        producer.send(FutureRecord::to(target).key("probe").payload("probe"), WAIT).await.is_ok();
+    let consumer: StreamConsumer = client
+        .clone()
+        .set("group.id", format!("probe-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut partitions = rdkafka::TopicPartitionList::new();
+    partitions.add_partition_offset(source, 0, rdkafka::Offset::Beginning).unwrap();
+    consumer.assign(&partitions).unwrap();
+    let mut read = 0;
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await {
+            read += 1;
+        }
+    }
+    (sent, read)
 }

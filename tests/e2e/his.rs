@@ -22,14 +22,14 @@ pub struct His {
     receipts: std::sync::Mutex<HashMap<String, String>>,
 }
 
-fn consumer(brokers: &str, topics: &[String]) -> StreamConsumer {
+fn consumer(client: &ClientConfig, topics: &[String]) -> StreamConsumer {
     let group = format!(
         "e2e-{}-{}",
         topics.join("-"),
         chrono::Local::now().timestamp_nanos_opt().unwrap_or(0)
     );
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+    let consumer: StreamConsumer = client
+        .clone()
         .set("group.id", &group)
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
@@ -55,9 +55,11 @@ fn consumer(brokers: &str, topics: &[String]) -> StreamConsumer {
 }
 
 impl His {
-    pub fn connect(brokers: &str, exchanges: &[&str]) -> His {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+    /// A HIS of every province in `exchanges`, reaching the broker with `client` (its address
+    /// and login: `Network::client`).
+    pub fn connect(client: &ClientConfig, exchanges: &[&str]) -> His {
+        let producer = client
+            .clone()
             .set("enable.idempotence", "true")
             .set("linger.ms", "1")
             .create()
@@ -66,8 +68,8 @@ impl His {
             exchanges.iter().map(|e| topics::his_settlement(e)).collect();
         His {
             producer,
-            results: consumer(brokers, &result_topics),
-            dead_letters: consumer(brokers, &[topics::DEAD_LETTER.to_owned()]),
+            results: consumer(client, &result_topics),
+            dead_letters: consumer(client, &[topics::DEAD_LETTER.to_owned()]),
             receipts: std::sync::Mutex::default(),
         }
     }

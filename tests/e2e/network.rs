@@ -42,13 +42,29 @@ fn wait_port(port: u16, what: &str) {
     panic!("{what} did not open port {port}");
 }
 
-/// tansu on `brokers`, its data (SQLite) in `dir`; its log appended to `broker.log`.
+/// Gives the broker whose data is in `dir` every login in `dir/keys`, as `make up` does
+/// (`scripts/broker-logins.sh`); the broker must not be running.
+fn broker_logins(dir: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/broker-logins.sh");
+    let status = Command::new(&script)
+        .arg(tansu())
+        .arg(dir)
+        .arg(dir.join("keys"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{} failed", script.display());
+}
+
+/// tansu on `brokers`, its data (SQLite) in `dir`, every client logging in (SASL/SCRAM); its
+/// log appended to `broker.log`.
 fn start_broker(dir: &Path, brokers: &str) -> Child {
     let log =
         std::fs::OpenOptions::new().create(true).append(true).open(dir.join("broker.log")).unwrap();
     Command::new(tansu())
         .args([
             "broker",
+            "--authentication",
             "--listener-url",
             &format!("tcp://{brokers}"),
             "--advertised-listener-url",
@@ -117,6 +133,7 @@ impl Network {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         make_keys(&dir.join("keys"));
+        broker_logins(&dir);
         let port = free_port();
         let brokers = format!("127.0.0.1:{port}");
         let broker = start_broker(&dir, &brokers);
@@ -183,6 +200,16 @@ impl Network {
             ),
             unsigned_topics: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Client settings that reach this network's broker logged in as `login` (`operator`,
+    /// `his-440000`, `exchange-310000`…, each with its own password).
+    pub fn client(&self, login: &str) -> rdkafka::ClientConfig {
+        let mut config = rdkafka::ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        let login = yidi_trust::Login::load(&self.dir.join("keys"), login).unwrap().unwrap();
+        yidi_bus::client::sign_in(&mut config, &login);
+        config
     }
 
     /// Starts `name` and waits until it serves.

@@ -116,6 +116,8 @@ pub struct BusConfig {
     /// Replicas of each topic this service creates (one when unset: the one-machine broker);
     /// three on a production cluster.
     pub replication: Option<i32>,
+    /// The service's login to the brokers (SASL/SCRAM), when they ask for one.
+    pub login: Option<yidi_trust::Login>,
     /// The service's credentials and the network's bundle: every message sent is signed and
     /// every message received is admitted only if its signature verifies. `None` only where
     /// nothing leaves the process (in-process tests, tools).
@@ -129,8 +131,23 @@ impl BusConfig {
             config.set(key, value);
         }
         config.set("bootstrap.servers", &self.brokers).set("client.id", &self.service);
+        if let Some(login) = &self.login {
+            sign_in(&mut config, login);
+        }
         config
     }
+}
+
+/// Makes `config` log in as `login` (SASL/SCRAM): over plain TCP, as to the one-machine
+/// broker, unless `security.protocol` is already set (`SASL_SSL` on a production cluster).
+pub fn sign_in(config: &mut ClientConfig, login: &yidi_trust::Login) {
+    if config.get("security.protocol").is_none() {
+        config.set("security.protocol", "SASL_PLAINTEXT");
+    }
+    config
+        .set("sasl.mechanisms", yidi_trust::login::MECHANISM)
+        .set("sasl.username", &login.username)
+        .set("sasl.password", login.password());
 }
 
 /// The producer side, cheap to clone.

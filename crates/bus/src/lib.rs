@@ -19,6 +19,7 @@
 //! - [`limits`]: message and dead-letter sizes.
 //! - [`producer`]: the idempotent producer whose sends are awaited.
 
+pub mod acl;
 pub mod authority;
 pub mod client;
 pub mod consume;

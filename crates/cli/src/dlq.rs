@@ -12,20 +12,20 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Args as ClapArgs, Subcommand};
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use yidi_bus::topics;
+
+use crate::broker::Broker;
 use yidi_wire::codec::{self, ContentType};
 use yidi_wire::v1::DeadLetter;
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// The Kafka brokers.
-    #[arg(long, global = true, default_value = "127.0.0.1:19092", env = "YIDI_BROKERS")]
-    brokers: String,
+    #[command(flatten)]
+    broker: crate::broker::Broker,
     #[command(subcommand)]
     command: Dlq,
 }
@@ -79,9 +79,9 @@ struct Letter {
 /// How long to wait for the broker while reading.
 const READ_WAIT: Duration = Duration::from_secs(10);
 
-fn reader(brokers: &str) -> anyhow::Result<BaseConsumer> {
-    ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+fn reader(broker: &Broker) -> anyhow::Result<BaseConsumer> {
+    broker
+        .client()?
         .set("group.id", "yidi-dlq")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
@@ -123,8 +123,8 @@ fn read_topic(
     Ok(())
 }
 
-fn letters(brokers: &str) -> anyhow::Result<Vec<Letter>> {
-    let consumer = reader(brokers)?;
+fn letters(broker: &Broker) -> anyhow::Result<Vec<Letter>> {
+    let consumer = reader(broker)?;
     let mut letters = Vec::new();
     read_topic(&consumer, topics::DEAD_LETTER, Offset::Beginning, |message| {
         let letter: DeadLetter = codec::decode(
@@ -144,11 +144,11 @@ fn letters(brokers: &str) -> anyhow::Result<Vec<Letter>> {
 }
 
 /// The refused message's value: from the letter, or read again from where it lies.
-fn original_payload(brokers: &str, letter: &DeadLetter) -> anyhow::Result<Vec<u8>> {
+fn original_payload(broker: &Broker, letter: &DeadLetter) -> anyhow::Result<Vec<u8>> {
     if letter.payload_sha256.is_empty() {
         return Ok(letter.payload.clone());
     }
-    let consumer = reader(brokers)?;
+    let consumer = reader(broker)?;
     let mut assignment = TopicPartitionList::new();
     assignment.add_partition_offset(
         &letter.topic,
@@ -183,7 +183,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
         Dlq::List { reason } => {
             let mut by_code: BTreeMap<String, usize> = BTreeMap::new();
-            for Letter { offset, letter, .. } in letters(&args.brokers)? {
+            for Letter { offset, letter, .. } in letters(&args.broker)? {
                 if reason.as_ref().is_some_and(|r| *r != letter.reason_code) {
                     continue;
                 }
@@ -208,7 +208,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             }
         }
         Dlq::Show { offset } => {
-            let found = letters(&args.brokers)?.into_iter().find(|l| l.offset == *offset);
+            let found = letters(&args.broker)?.into_iter().find(|l| l.offset == *offset);
             let Some(Letter { letter, .. }) = found else {
                 bail!("no dead letter at offset {offset}")
             };
@@ -229,12 +229,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         Dlq::Replay { offsets } => {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let producer: FutureProducer = ClientConfig::new()
-                .set("bootstrap.servers", &args.brokers)
+            let producer: FutureProducer = args
+                .broker
+                .client()?
                 .set("enable.idempotence", "true")
                 .set("message.max.bytes", yidi_bus::limits::CLIENT_MESSAGE_BYTES_MAX.to_string())
                 .create()?;
-            let all = letters(&args.brokers)?;
+            let all = letters(&args.broker)?;
             for offset in offsets {
                 let Some(found) = all.iter().find(|l| l.offset == *offset) else {
                     bail!("no dead letter at offset {offset}");
@@ -246,7 +247,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                         letter.topic
                     );
                 }
-                let payload = original_payload(&args.brokers, letter)?;
+                let payload = original_payload(&args.broker, letter)?;
                 let headers = letter.headers.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
                     h.insert(Header { key, value: Some(value) })
                 });

@@ -8,6 +8,7 @@
 //! - `admin`: the hub's clearing desk; `dlq`: dead letters and parking.
 
 mod admin;
+mod broker;
 mod data;
 mod dlq;
 mod keys;

@@ -30,7 +30,8 @@ pub struct Common {
     pub replication: Option<i32>,
     /// The directory of the network's credentials (`yidi keys init`): this service's
     /// `<name>.key` and `<name>.cert.json`, and `bundle.json`, every party's certificate.
-    /// Every message sent is signed with them and every message received verified.
+    /// Every message sent is signed with them and every message received verified. The
+    /// service logs in to the brokers with `<name>.broker-password` when it is there.
     pub keys: PathBuf,
     /// The zone business dates are reckoned in (an IANA name; default `Asia/Shanghai`).
     #[serde(default = "default_zone")]
@@ -83,12 +84,15 @@ impl Common {
         let store = Store::open(&self.database, schema)
             .await
             .map_err(|source| ConnectError::Store { url: redacted(&self.database), source })?;
+        let login = yidi_trust::Login::load(&self.keys, &self.name)
+            .map_err(|source| ConnectError::Trust { dir: self.keys.clone(), source })?;
         let bus = Bus::connect(BusConfig {
             brokers: self.brokers.clone(),
             service: self.name.clone(),
             extra: self.kafka.clone(),
             partitions: self.partitions,
             replication: self.replication,
+            login,
             trust: Some(trust),
         })?;
         Ok((store, bus))

@@ -1,8 +1,9 @@
 //! A party's credentials and the files they live in.
 //!
 //! A directory holds a network's credentials: `root.cert.json` (and, where certificates are
-//! issued, `root.key`), `<subject>.key` and `<subject>.cert.json` for each party, and
-//! `bundle.json`, the root with every certificate, which every party reads to verify.
+//! issued, `root.key`), `<subject>.key`, `<subject>.cert.json` and `<subject>.broker-password`
+//! (its login to the brokers, [`crate::login`]) for each party, and `bundle.json`, the root
+//! with every certificate, which every party reads to verify.
 //! Keys are written readable by their owner only.
 
 use std::io::Write;
@@ -56,6 +57,16 @@ fn write(path: &Path, text: &str, secret: bool) -> Result<(), TrustError> {
     let mut file = options.open(path).map_err(io)?;
     file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)
+}
+
+/// Writes a secret (a key, a password) readable by its owner only.
+pub(crate) fn write_secret(path: &Path, text: &str) -> Result<(), TrustError> {
+    write(path, text, true)
+}
+
+/// Writes what anyone may read (a certificate).
+pub(crate) fn write_public(path: &Path, text: &str) -> Result<(), TrustError> {
+    write(path, text, false)
 }
 
 fn key_path(dir: &Path, subject: &str) -> PathBuf {
@@ -113,8 +124,10 @@ impl Credentials {
 }
 
 /// Makes (or completes) a network's credentials in `dir`: the root, unless it is there, and
-/// each party's key and certificate, unless one is there for the same role. Writes the bundle
-/// of every certificate in the directory. Idempotent: run again, it changes nothing.
+/// each party's key and certificate, unless one is there for the same role; each party's broker
+/// login and the tools' ([`crate::login::OPERATOR`]), unless there; each party's TLS
+/// certificate for gRPC ([`crate::tls`]), unless one is there for the same role. Writes the bundle of every
+/// certificate in the directory. Idempotent: run again, it changes nothing.
 pub fn init(dir: &Path, parties: &[(String, Role)], today: NaiveDate) -> Result<(), TrustError> {
     std::fs::create_dir_all(dir).map_err(|source| TrustError::Io { path: dir.into(), source })?;
     let valid = (today, today + chrono::Duration::days(VALIDITY_DAYS));
@@ -132,6 +145,7 @@ pub fn init(dir: &Path, parties: &[(String, Role)], today: NaiveDate) -> Result<
         if subject == ROOT || subject.contains(['/', '\\']) || subject.starts_with('.') {
             return Err(TrustError::Invalid(format!("party name {subject:?}")));
         }
+        crate::login::ensure(dir, subject)?;
         let current = Credentials::load(dir, subject).ok();
         let fine = current.as_ref().is_some_and(|c| {
             c.certificate.role().ok().as_ref() == Some(role)
@@ -147,6 +161,8 @@ pub fn init(dir: &Path, parties: &[(String, Role)], today: NaiveDate) -> Result<
         write(&key_path(dir, subject), &secret, true)?;
         write(&certificate_path(dir, subject), &to_json(&certificate)?, false)?;
     }
+    crate::login::ensure(dir, crate::login::OPERATOR)?;
+    crate::tls::init(dir, parties, today, VALIDITY_DAYS)?;
     write_bundle(dir)
 }
 

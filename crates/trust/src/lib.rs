@@ -16,6 +16,8 @@
 //! - [`certificate`]: a party's public key and role, signed by the root.
 //! - [`keys`]: a party's credentials (secret key and certificate) and the files they live in;
 //!   [`keys::init`] makes a network's root and every party's credentials.
+//! - [`login`]: a party's login to the brokers (SASL/SCRAM), made by [`keys::init`] too.
+//! - [`tls`]: the same parties' X.509 certificates for gRPC over TLS, and who a peer is.
 //! - [`envelope`]: the bytes a signature covers.
 //! - [`bundle`]: the root and every certificate: verifies signatures.
 //! - [`receipt`]: an agency's result with the hub's countersignature, checkable offline.
@@ -26,14 +28,17 @@ pub mod certificate;
 pub mod envelope;
 pub mod error;
 pub mod keys;
+pub mod login;
 pub mod receipt;
 pub mod role;
+pub mod tls;
 
 pub use bundle::Bundle;
 pub use certificate::Certificate;
 pub use envelope::{Envelope, Signature};
 pub use error::{AuthError, TrustError};
 pub use keys::Credentials;
+pub use login::Login;
 pub use receipt::Receipt;
 pub use role::Role;
 

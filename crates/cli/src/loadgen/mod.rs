@@ -30,6 +30,8 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use yidi_bus::topics;
+
+use crate::broker::Broker;
 use yidi_domain::ids::RegionCode;
 use yidi_formats::catalogue_file::TreatmentCatalogue;
 use yidi_sim::Simulator;
@@ -39,8 +41,8 @@ use yidi_wire::v1::{SettleResult, SettleStatus};
 
 #[derive(clap::Args, Clone)]
 pub struct Args {
-    #[arg(long, default_value = "127.0.0.1:19092")]
-    brokers: String,
+    #[command(flatten)]
+    broker: crate::broker::Broker,
     /// Bills per second (without --steps).
     #[arg(long, default_value_t = 50)]
     rate: u32,
@@ -141,22 +143,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 /// An outsider's client settings: librdkafka's defaults, a group id, no automatic commits.
-fn outsider(brokers: &str, group: &str) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false");
-    config
+fn outsider(broker: &Broker, group: &str) -> anyhow::Result<ClientConfig> {
+    let mut config = broker.client()?;
+    config.set("group.id", group).set("enable.auto.commit", "false");
+    Ok(config)
 }
 
 /// A consumer as an outsider writes one: librdkafka's defaults but for the group settings.
 pub(crate) fn consumer(
-    brokers: &str,
+    broker: &Broker,
     group: &str,
     topics: &[String],
 ) -> anyhow::Result<StreamConsumer> {
-    let consumer: StreamConsumer = outsider(brokers, group)
+    let consumer: StreamConsumer = outsider(broker, group)?
         .set("auto.offset.reset", "latest")
         .set("session.timeout.ms", "6000")
         .create()?;
@@ -172,11 +171,11 @@ pub(crate) fn consumer(
 /// counted unanswered while the network had answered all of them). An assigned consumer keeps
 /// its position through a broker restart.
 fn results_consumer(
-    brokers: &str,
+    broker: &Broker,
     group: &str,
     topics: &[String],
 ) -> anyhow::Result<StreamConsumer> {
-    let consumer: StreamConsumer = outsider(brokers, group).create()?;
+    let consumer: StreamConsumer = outsider(broker, group)?.create()?;
     let mut assignment = TopicPartitionList::new();
     for topic in topics {
         let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
@@ -209,9 +208,9 @@ pub(crate) async fn assigned(consumer: &StreamConsumer, partitions: usize) -> an
     Err(anyhow!("the result consumer got no partitions in 30 s: is the network up (`make up`)?"))
 }
 
-pub(crate) fn producer(brokers: &str) -> anyhow::Result<FutureProducer> {
-    Ok(ClientConfig::new()
-        .set("bootstrap.servers", brokers)
+pub(crate) fn producer(broker: &Broker) -> anyhow::Result<FutureProducer> {
+    Ok(broker
+        .client()?
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "5")
@@ -285,12 +284,12 @@ async fn drive(args: Args) -> anyhow::Result<()> {
     let result_topics: Vec<String> =
         treatments.iter().map(|t| topics::his_settlement(t.as_str())).collect();
     let group = format!("loadgen-{}-{}", std::process::id(), chrono::Utc::now().timestamp_millis());
-    let results = results_consumer(&args.brokers, &group, &result_topics)?;
+    let results = results_consumer(&args.broker, &group, &result_topics)?;
     let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
     let tally: Shared = Arc::new(Mutex::new(Tally::new()));
     let receiver = tokio::spawn(receive(results, pending.clone(), tally.clone()));
     let mut hospitals = Hospitals {
-        producer: producer(&args.brokers)?,
+        producer: producer(&args.broker)?,
         simulator: Simulator::new(args.seed),
         treatments,
         insured,
@@ -332,7 +331,7 @@ async fn drive(args: Args) -> anyhow::Result<()> {
     }
     receiver.abort();
     if args.roundtrip > 0 {
-        raw::measure(&args.brokers, args.roundtrip).await?;
+        raw::measure(&args.broker, args.roundtrip).await?;
     }
     Ok(())
 }

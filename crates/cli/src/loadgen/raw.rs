@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::broker::Broker;
 use anyhow::{anyhow, Context};
 use hdrhistogram::Histogram;
 use rdkafka::message::Message;
@@ -22,14 +23,14 @@ const MESSAGE_WAIT: Duration = Duration::from_secs(10);
 
 /// Measures and prints the broker's figures; a bulk run the broker cannot finish is reported
 /// as such (tansu as published cannot keep up with it), not as a failure of the whole run.
-pub async fn measure(brokers: &str, round_trips: u32) -> anyhow::Result<()> {
-    let hist = round_trip(brokers, round_trips).await?;
+pub async fn measure(broker: &Broker, round_trips: u32) -> anyhow::Result<()> {
+    let hist = round_trip(broker, round_trips).await?;
     println!(
         "raw broker: round trip (produce → consume, 1 KB, {round_trips} one at a time) p50 {:.1} ms, p99 {:.1} ms",
         millis(hist.value_at_quantile(0.5)),
         millis(hist.value_at_quantile(0.99)),
     );
-    match bulk_rate(brokers).await {
+    match bulk_rate(broker).await {
         Ok(rate) => {
             println!(
                 "raw broker: bulk produce → consume on one topic {rate:.0} messages/s ({BULK_MESSAGES} × 1 KB)"
@@ -46,19 +47,20 @@ pub async fn measure(brokers: &str, round_trips: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn fresh_topic(brokers: &str, purpose: &str) -> anyhow::Result<String> {
+async fn fresh_topic(broker: &Broker, purpose: &str) -> anyhow::Result<String> {
     let topic = format!("bench.{purpose}.{}", chrono::Utc::now().timestamp_millis());
-    topics::ensure(brokers, std::slice::from_ref(&topic)).await?;
+    topics::ensure_with(broker.client()?, std::slice::from_ref(&topic), topics::PARTITIONS, 1)
+        .await?;
     Ok(topic)
 }
 
 /// One message at a time, 20 a second: the latency of a hop with nothing queued.
-async fn round_trip(brokers: &str, count: u32) -> anyhow::Result<Histogram<u64>> {
-    let topic = fresh_topic(brokers, "roundtrip").await?;
+async fn round_trip(broker: &Broker, count: u32) -> anyhow::Result<Histogram<u64>> {
+    let topic = fresh_topic(broker, "roundtrip").await?;
     let group = format!("roundtrip-{}", std::process::id());
-    let consumer = consumer(brokers, &group, std::slice::from_ref(&topic))?;
+    let consumer = consumer(broker, &group, std::slice::from_ref(&topic))?;
     assigned(&consumer, 1).await?;
-    let producer = producer(brokers)?;
+    let producer = producer(broker)?;
     let payload = vec![b'x'; 1024];
     let mut latencies = histogram();
     for number in 0..count {
@@ -84,12 +86,12 @@ async fn round_trip(brokers: &str, count: u32) -> anyhow::Result<Histogram<u64>>
 
 /// [`BULK_MESSAGES`] of 1 KB produced as fast as the broker takes them while one consumer
 /// reads: messages per second from the first send to the last receipt.
-async fn bulk_rate(brokers: &str) -> anyhow::Result<f64> {
-    let topic = fresh_topic(brokers, "bulk").await?;
+async fn bulk_rate(broker: &Broker) -> anyhow::Result<f64> {
+    let topic = fresh_topic(broker, "bulk").await?;
     let group = format!("bulk-{}", std::process::id());
-    let consumer = consumer(brokers, &group, std::slice::from_ref(&topic))?;
+    let consumer = consumer(broker, &group, std::slice::from_ref(&topic))?;
     assigned(&consumer, 1).await?;
-    let producer = producer(brokers)?;
+    let producer = producer(broker)?;
     let started = Instant::now();
     let reader = tokio::spawn(async move {
         for _ in 0..BULK_MESSAGES {
