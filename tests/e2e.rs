@@ -321,8 +321,9 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
 async fn grpc(network: &mut Network, simulator: &mut Simulator) {
     use yidi_wire::v1::exchange_client::ExchangeClient;
     use yidi_wire::v1::GetSettlementRequest;
-    let address = format!("http://127.0.0.1:{}", network.grpc_port("exchange-440000"));
-    let mut client = ExchangeClient::connect(address).await.unwrap();
+    // A Guangdong hospital's system, with its certificate.
+    let mut client =
+        ExchangeClient::new(network.grpc("exchange-440000", "his-440000").await.unwrap());
     let call = |bill: DischargeBill, seconds: u64| {
         let mut request = tonic::Request::new(bill);
         request.set_timeout(Duration::from_secs(seconds));
@@ -429,8 +430,8 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator) {
 async fn filings(network: &Network) {
     use yidi_wire::v1::agency_client::AgencyClient;
     use yidi_wire::v1::{EnrolRequest, FileRequest, FilingQuery, RevokeRequest, StatusQuery};
-    let address = format!("http://127.0.0.1:{}", network.grpc_port("agency-north"));
-    let mut agency = AgencyClient::connect(address).await.unwrap();
+    // The agency's own systems, with its certificate.
+    let mut agency = AgencyClient::new(network.grpc("agency-north", "agency-north").await.unwrap());
     let psn_no = registry::psn_no("120000".parse().unwrap(), 1900);
     let today = yidi_runtime::clock::BusinessClock::default().today();
     let mut request = FileRequest {

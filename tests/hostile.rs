@@ -280,7 +280,7 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
         // The broker itself: only a client that logged in reaches it (issue #11 §5). Tianjin's
         // requests are on the broker now; a login reads them, nothing else does.
         let probe = "hostile.probe".to_owned();
-        topics::ensure_with(network.client("operator"), std::slice::from_ref(&probe), 1, 1)
+        topics::ensure_with(network.client("operator"), std::slice::from_ref(&probe), Default::default())
             .await
             .unwrap();
         let tianjin_requests = topics::agency_requests("120000");
@@ -317,6 +317,70 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
             assert!(!sent && read == 0, "{who}: sent {sent}, read {read} records");
         }
         println!("hostile: without a valid login the broker takes nothing and gives nothing");
+
+        // gRPC: a certificate of the network, and only for the caller's own region or
+        // province (issue #11 §4–§5).
+        use yidi_wire::v1::agency_client::AgencyClient;
+        use yidi_wire::v1::exchange_client::ExchangeClient;
+        use yidi_wire::v1::{ContributionRequest, GetSettlementRequest, StatusQuery};
+        let before = money_everywhere(&network).await;
+        let person = settled.psn_no.clone();
+        let status = || StatusQuery {
+            insuplc_admdvs: "120000".into(),
+            psn_no: person.clone(),
+            on: String::new(),
+        };
+        let lookup = || GetSettlementRequest { msgid: settled.msgid.clone(), mdtrt_id: String::new() };
+        let mut own = AgencyClient::new(network.grpc("agency-north", "agency-north").await.unwrap());
+        assert!(own.status(status()).await.is_ok(), "the agency's own systems are answered");
+        let mut guangdong_his =
+            ExchangeClient::new(network.grpc("exchange-440000", "his-440000").await.unwrap());
+        assert!(guangdong_his.get_settlement(lookup()).await.is_ok(), "the hospital's province is answered");
+        let mut as_shanghai =
+            AgencyClient::new(network.grpc("agency-north", "exchange-310000").await.unwrap());
+        let paid = as_shanghai
+            .pay_contribution(ContributionRequest {
+                insuplc_admdvs: "120000".into(),
+                psn_no: person.clone(),
+                period: "2026-11".into(),
+                paid_on: "2026-11-29".into(),
+            })
+            .await;
+        assert_eq!(paid.map(|_| ()).unwrap_err().code(), tonic::Code::PermissionDenied);
+        let mut as_other_agency =
+            AgencyClient::new(network.grpc("agency-north", "agency-south").await.unwrap());
+        let asked = as_other_agency.status(status()).await;
+        assert_eq!(asked.map(|_| ()).unwrap_err().code(), tonic::Code::PermissionDenied);
+        let mut shanghai_his =
+            ExchangeClient::new(network.grpc("exchange-440000", "his-310000").await.unwrap());
+        let asked = shanghai_his.get_settlement(lookup()).await;
+        assert_eq!(asked.map(|_| ()).unwrap_err().code(), tonic::Code::PermissionDenied);
+        // Without a certificate of the network no call gets through: none at all, plain
+        // HTTP/2, or one issued by another root (the outsider's `keys init`).
+        let keys = network.dir.join("keys");
+        let ca = std::fs::read_to_string(keys.join(yidi_trust::tls::CA_CERTIFICATE)).unwrap();
+        let address = format!("https://127.0.0.1:{}", network.grpc_port("exchange-440000"));
+        let outsider_tls = yidi_trust::tls::TlsFiles::load(&outsider_dir, "exchange-440000").unwrap();
+        let no_certificate = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(&ca))
+            .domain_name("exchange-440000");
+        let foreign = yidi_runtime::health::client_tls(
+            &yidi_trust::tls::TlsFiles { ca: ca.clone(), ..outsider_tls },
+            "exchange-440000",
+        );
+        for (who, tls) in [("no certificate", Some(no_certificate)), ("another root's", Some(foreign)), ("plain HTTP/2", None)] {
+            let endpoint = match tls {
+                Some(tls) => tonic::transport::Channel::from_shared(address.clone()).unwrap().tls_config(tls).unwrap(),
+                None => tonic::transport::Channel::from_shared(address.replace("https", "http")).unwrap(),
+            };
+            let answered = match endpoint.connect().await {
+                Ok(channel) => ExchangeClient::new(channel).get_settlement(lookup()).await.is_ok(),
+                Err(_) => false,
+            };
+            assert!(!answered, "{who}: answered");
+        }
+        assert_eq!(money_everywhere(&network).await, before, "no store or ledger changed");
+        println!("hostile: gRPC refused another region's agency and another province's hospitals, and every caller without a certificate of the network");
     });
 }
 

@@ -212,6 +212,19 @@ impl Network {
         config
     }
 
+    /// A gRPC channel to service `service`, over TLS with `party`'s certificate (`his-440000`,
+    /// `agency-north`…), as that party's systems call it.
+    pub async fn grpc(
+        &self,
+        service: &str,
+        party: &str,
+    ) -> Result<tonic::transport::Channel, tonic::transport::Error> {
+        let files = yidi_trust::tls::TlsFiles::load(&self.dir.join("keys"), party).unwrap();
+        let tls = yidi_runtime::health::client_tls(&files, service);
+        let address = format!("https://127.0.0.1:{}", self.grpc_port(service));
+        tonic::transport::Channel::from_shared(address).unwrap().tls_config(tls)?.connect().await
+    }
+
     /// Starts `name` and waits until it serves.
     pub fn spawn(&mut self, name: &'static str) {
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");

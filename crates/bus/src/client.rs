@@ -116,6 +116,9 @@ pub struct BusConfig {
     /// Replicas of each topic this service creates (one when unset: the one-machine broker);
     /// three on a production cluster.
     pub replication: Option<i32>,
+    /// `min.insync.replicas` of the topics this service creates (the cluster's default when
+    /// unset); two with three replicas.
+    pub min_insync_replicas: Option<i32>,
     /// The service's login to the brokers (SASL/SCRAM), when they ask for one.
     pub login: Option<yidi_trust::Login>,
     /// The service's credentials and the network's bundle: every message sent is signed and
@@ -183,11 +186,14 @@ impl Bus {
         Ok(Bus { producer: Arc::new(producer), config, health: Arc::default() })
     }
 
-    /// Creates the topics that do not exist yet, with this bus's client settings.
+    /// Creates the topics that do not exist yet, with this bus's client settings and layout.
     pub async fn ensure_topics(&self, names: &[String]) -> Result<(), topics::TopicError> {
-        let partitions = self.config.partitions.unwrap_or(topics::PARTITIONS);
-        let replication = self.config.replication.unwrap_or(1);
-        topics::ensure_with(self.config.client(), names, partitions, replication).await
+        let layout = topics::Layout {
+            partitions: self.config.partitions.unwrap_or(topics::PARTITIONS),
+            replication: self.config.replication.unwrap_or(1),
+            min_insync_replicas: self.config.min_insync_replicas,
+        };
+        topics::ensure_with(self.config.client(), names, layout).await
     }
 
     pub fn service(&self) -> &str {

@@ -61,21 +61,30 @@ pub struct TopicError {
     pub detail: String,
 }
 
-/// Creates the topics that do not exist yet (tansu does not create topics on produce), with
-/// [`PARTITIONS`] partitions.
-pub async fn ensure(brokers: &str, names: &[String]) -> Result<(), TopicError> {
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", brokers);
-    ensure_with(config, names, PARTITIONS, 1).await
+/// How the topics a service creates are laid out on the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub partitions: i32,
+    /// Copies of each partition: one on the one-machine broker, three on a cluster.
+    pub replication: i32,
+    /// `min.insync.replicas` of each topic (an `acks=all` send needs this many copies), or
+    /// the cluster's default.
+    pub min_insync_replicas: Option<i32>,
 }
 
-/// [`ensure`] with a full client configuration (TLS, credentials) and a partition count. A
-/// topic that exists keeps the partitions it has.
+impl Default for Layout {
+    fn default() -> Layout {
+        Layout { partitions: PARTITIONS, replication: 1, min_insync_replicas: None }
+    }
+}
+
+/// Creates the topics that do not exist yet (tansu does not create topics on produce), with
+/// a full client configuration (TLS, login) and `layout`. A topic that exists keeps what it
+/// has.
 pub async fn ensure_with(
     config: ClientConfig,
     names: &[String],
-    partitions: i32,
-    replication: i32,
+    layout: Layout,
 ) -> Result<(), TopicError> {
     let admin: AdminClient<DefaultClientContext> = config
         .create()
@@ -83,11 +92,17 @@ pub async fn ensure_with(
     // Every topic takes yidi's largest record, whatever the cluster's default (Apache Kafka's
     // is about 1 MB).
     let max_bytes = crate::limits::CLIENT_MESSAGE_BYTES_MAX.to_string();
+    let min_insync = layout.min_insync_replicas.map(|n| n.to_string());
     let topics: Vec<NewTopic> = names
         .iter()
         .map(|name| {
-            NewTopic::new(name, partitions, TopicReplication::Fixed(replication))
-                .set("max.message.bytes", &max_bytes)
+            let topic =
+                NewTopic::new(name, layout.partitions, TopicReplication::Fixed(layout.replication))
+                    .set("max.message.bytes", &max_bytes);
+            match &min_insync {
+                Some(n) => topic.set("min.insync.replicas", n),
+                None => topic,
+            }
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));

@@ -1,5 +1,6 @@
-//! gRPC health (`grpc.health.v1`) and reflection for a service, so that `grpcurl` and
-//! orchestrators can ask whether it is serving.
+//! A service's gRPC server: TLS with client certificates of the network (issue #11 §5),
+//! health (`grpc.health.v1`) and reflection, so that `grpcurl` and orchestrators holding a
+//! certificate can ask whether it is serving; and who called ([`caller`]).
 
 use tonic_health::server::HealthReporter;
 
@@ -26,14 +27,61 @@ pub fn reflection() -> Result<
         .build_v1()
 }
 
+/// The TLS of a service's gRPC server: its own certificate, and a client certificate issued by
+/// the network's TLS root required of every caller.
+pub fn server_tls(files: &yidi_trust::tls::TlsFiles) -> tonic::transport::ServerTlsConfig {
+    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    ServerTlsConfig::new()
+        .identity(Identity::from_pem(&files.certificate, &files.key))
+        .client_ca_root(Certificate::from_pem(&files.ca))
+}
+
+/// The TLS of a client of yidi's gRPC: the network's TLS root, and the caller's own
+/// certificate. `server` is the name of the party called (`exchange-440000`), which its
+/// certificate carries whatever address it is reached at.
+pub fn client_tls(
+    files: &yidi_trust::tls::TlsFiles,
+    server: &str,
+) -> tonic::transport::ClientTlsConfig {
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+    ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&files.ca))
+        .identity(Identity::from_pem(&files.certificate, &files.key))
+        .domain_name(server)
+}
+
+/// Who called: the party named by the client certificate the TLS layer verified.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub subject: String,
+    pub role: yidi_trust::Role,
+}
+
+/// The caller of `request`, or `UNAUTHENTICATED` when it came without a certificate of the
+/// network (a server without TLS, as in-process tests call handlers, has none either).
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, tonic::Status> {
+    let certificates = request.peer_certs().ok_or_else(|| {
+        tonic::Status::unauthenticated("a client certificate of the network is required")
+    })?;
+    let first = certificates.first().ok_or_else(|| {
+        tonic::Status::unauthenticated("a client certificate of the network is required")
+    })?;
+    let (subject, role) = yidi_trust::tls::peer(first.as_ref())
+        .map_err(|error| tonic::Status::unauthenticated(error.to_string()))?;
+    Ok(Caller { subject, role })
+}
+
 /// Serves `routes` (a service's gRPC API, if any) with health and reflection on `address`
-/// until shutdown. `name` is the API's service name for health (`yidi.v1.Exchange`).
+/// over `tls` until shutdown. `name` is the API's service name for health
+/// (`yidi.v1.Exchange`). A TLS configuration that cannot be used fails here, at start.
 pub fn serve(
     address: std::net::SocketAddr,
+    tls: tonic::transport::ServerTlsConfig,
     routes: Option<(tonic::service::Routes, &'static str)>,
     shutdown: crate::shutdown::Shutdown,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+) -> Result<tokio::task::JoinHandle<()>, tonic::transport::Error> {
+    let mut server = tonic::transport::Server::builder().tls_config(tls)?;
+    Ok(tokio::spawn(async move {
         let (reporter, health) = services();
         reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
         let mut all = match routes {
@@ -47,9 +95,9 @@ pub fn serve(
             Ok(reflection) => all = all.add_service(reflection),
             Err(error) => tracing::warn!(%error, "gRPC reflection unavailable"),
         }
-        let server = tonic::transport::Server::builder().add_routes(all);
-        if let Err(error) = server.serve_with_shutdown(address, shutdown.requested()).await {
+        let router = server.add_routes(all);
+        if let Err(error) = router.serve_with_shutdown(address, shutdown.requested()).await {
             tracing::error!(%error, %address, "gRPC server stopped");
         }
-    })
+    }))
 }

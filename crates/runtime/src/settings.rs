@@ -28,6 +28,9 @@ pub struct Common {
     /// Replicas of the topics this service creates (default one; three on a cluster).
     #[serde(default)]
     pub replication: Option<i32>,
+    /// `min.insync.replicas` of the topics this service creates (default: the cluster's).
+    #[serde(default)]
+    pub min_insync_replicas: Option<i32>,
     /// The directory of the network's credentials (`yidi keys init`): this service's
     /// `<name>.key` and `<name>.cert.json`, and `bundle.json`, every party's certificate.
     /// Every message sent is signed with them and every message received verified. The
@@ -73,6 +76,21 @@ impl Common {
         })
     }
 
+    /// This service's TLS certificate and the network's TLS root, for its gRPC server
+    /// (`<name>.tls.pem`, `<name>.tls.key`, `tls-ca.pem` in [`Common::keys`]).
+    pub fn tls(&self) -> Result<tonic::transport::ServerTlsConfig, ConnectError> {
+        let files = yidi_trust::tls::TlsFiles::load(&self.keys, &self.name)
+            .map_err(|source| ConnectError::Trust { dir: self.keys.clone(), source })?;
+        Ok(crate::health::server_tls(&files))
+    }
+
+    /// The network's person-token key (`person-token.key` in [`Common::keys`]), for a
+    /// service that keeps persons as tokens.
+    pub fn person_tokens(&self) -> Result<yidi_trust::token::PersonTokens, ConnectError> {
+        yidi_trust::token::PersonTokens::load(&self.keys)
+            .map_err(|source| ConnectError::Trust { dir: self.keys.clone(), source })
+    }
+
     /// Opens the store (applying `schema`) and connects the producer, signing with this
     /// service's credentials; messages on `unsigned_topics` are taken unsigned too.
     pub async fn connect(
@@ -92,6 +110,7 @@ impl Common {
             extra: self.kafka.clone(),
             partitions: self.partitions,
             replication: self.replication,
+            min_insync_replicas: self.min_insync_replicas,
             login,
             trust: Some(trust),
         })?;

@@ -126,7 +126,8 @@ impl Credentials {
 /// Makes (or completes) a network's credentials in `dir`: the root, unless it is there, and
 /// each party's key and certificate, unless one is there for the same role; each party's broker
 /// login and the tools' ([`crate::login::OPERATOR`]), unless there; each party's TLS
-/// certificate for gRPC ([`crate::tls`]), unless one is there for the same role. Writes the bundle of every
+/// certificate for gRPC ([`crate::tls`]), unless one is there for the same role; the
+/// network's person-token key ([`crate::token`]), unless there. Writes the bundle of every
 /// certificate in the directory. Idempotent: run again, it changes nothing.
 pub fn init(dir: &Path, parties: &[(String, Role)], today: NaiveDate) -> Result<(), TrustError> {
     std::fs::create_dir_all(dir).map_err(|source| TrustError::Io { path: dir.into(), source })?;
@@ -162,6 +163,7 @@ pub fn init(dir: &Path, parties: &[(String, Role)], today: NaiveDate) -> Result<
         write(&certificate_path(dir, subject), &to_json(&certificate)?, false)?;
     }
     crate::login::ensure(dir, crate::login::OPERATOR)?;
+    crate::token::ensure(dir)?;
     crate::tls::init(dir, parties, today, VALIDITY_DAYS)?;
     write_bundle(dir)
 }

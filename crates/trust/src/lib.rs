@@ -18,6 +18,7 @@
 //!   [`keys::init`] makes a network's root and every party's credentials.
 //! - [`login`]: a party's login to the brokers (SASL/SCRAM), made by [`keys::init`] too.
 //! - [`tls`]: the same parties' X.509 certificates for gRPC over TLS, and who a peer is.
+//! - [`token`]: personal identifiers as keyed tokens, where a party must not keep them.
 //! - [`envelope`]: the bytes a signature covers.
 //! - [`bundle`]: the root and every certificate: verifies signatures.
 //! - [`receipt`]: an agency's result with the hub's countersignature, checkable offline.
@@ -32,6 +33,7 @@ pub mod login;
 pub mod receipt;
 pub mod role;
 pub mod tls;
+pub mod token;
 
 pub use bundle::Bundle;
 pub use certificate::Certificate;

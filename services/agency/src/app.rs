@@ -82,9 +82,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let routes = tonic::service::Routes::new(yidi_wire::v1::agency_server::AgencyServer::new(api));
     let health = yidi_runtime::health::serve(
         settings.common.grpc,
+        settings.common.tls()?,
         Some((routes, "yidi.v1.Agency")),
         shutdown.clone(),
-    );
+    )?;
     let agency = Agency {
         name: settings.common.name.clone(),
         regions,

@@ -1,6 +1,8 @@
 //! The `Agency` gRPC service: filing (file, revoke, query) under the domain's filing rules,
 //! each record published to the hub's national filing database; and the registry (enrol,
-//! contributions, benefit status) under the benefit rules.
+//! contributions, benefit status) under the benefit rules. Every call comes over TLS with a
+//! certificate of the network and acts only for a region the caller hosts, on persons and
+//! filings of that region: anyone else gets `PERMISSION_DENIED` (issue #11 §4).
 
 use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
@@ -22,6 +24,7 @@ use yidi_wire::v1::{
 };
 
 use yidi_runtime::clock::BusinessClock;
+use yidi_runtime::health::{caller, Caller};
 use yidi_runtime::outbox::Outbox;
 
 use crate::store;
@@ -72,9 +75,21 @@ fn record(filing: &Filing) -> FilingRecord {
     }
 }
 
+/// `PERMISSION_DENIED`, saying who may not do what.
+fn denied(caller: &Caller, what: impl std::fmt::Display) -> Status {
+    Status::permission_denied(format!("{} ({}) may not {what}", caller.subject, caller.role))
+}
+
 impl AgencyApi {
-    fn region(&self, code: &str) -> Result<&InsuredRegion, Status> {
+    /// The hosted region `code` names, for a caller that hosts it: the agency's own systems
+    /// (a certificate of an agency role covering the region), never another province's
+    /// agency, an exchange, a hospital or the hub.
+    fn region<T>(&self, request: &Request<T>, code: &str) -> Result<&InsuredRegion, Status> {
+        let caller = caller(request)?;
         let code: RegionCode = code.parse().map_err(|e| invalid(format!("insuplc_admdvs: {e}")))?;
+        if !caller.role.hosts(code) {
+            return Err(denied(&caller, format_args!("act for insured region {code}")));
+        }
         self.regions
             .iter()
             .find(|r| r.region == code)
@@ -95,12 +110,18 @@ impl AgencyApi {
         Ok(out)
     }
 
-    async fn status_on(&self, psn_no: &str, day: NaiveDate) -> Result<BenefitStatus, Status> {
+    async fn status_on(
+        &self,
+        region: &InsuredRegion,
+        psn_no: &str,
+        day: NaiveDate,
+    ) -> Result<BenefitStatus, Status> {
         let mut tx = self.store.begin().await.map_err(internal)?;
         let person = store::load_person(&mut tx, psn_no)
             .await
             .map_err(internal)?
-            .ok_or_else(|| Status::not_found("psn_no: not enrolled"))?;
+            .filter(|person| region.region.covers(person.region))
+            .ok_or_else(|| Status::not_found("psn_no: not enrolled in this region"))?;
         let decision = benefit::decide(&person.registration, &self.rules, day);
         Ok(BenefitStatus {
             psn_no: psn_no.to_owned(),
@@ -113,8 +134,8 @@ impl AgencyApi {
 #[tonic::async_trait]
 impl AgencyService for AgencyApi {
     async fn file(&self, request: Request<FileRequest>) -> Result<Response<FilingRecord>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?;
         let request = request.into_inner();
-        let region = self.region(&request.insuplc_admdvs)?;
         let filing_type = FilingType::parse(&request.filing_type)
             .ok_or_else(|| invalid("filing_type: not one of the six filing types"))?;
         let target =
@@ -129,7 +150,8 @@ impl AgencyService for AgencyApi {
         store::load_person(&mut tx, &request.psn_no)
             .await
             .map_err(internal)?
-            .ok_or_else(|| Status::not_found("psn_no: not enrolled"))?;
+            .filter(|person| region.region.covers(person.region))
+            .ok_or_else(|| Status::not_found("psn_no: not enrolled in this region"))?;
         let existing = store::load_filings(&mut tx, &request.psn_no).await.map_err(internal)?;
         drop(tx);
         let id = format!("F{}{}", region.region, self.clock.now().format("%Y%m%d%H%M%S%3f"));
@@ -155,13 +177,14 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<RevokeRequest>,
     ) -> Result<Response<FilingRecord>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?;
         let request = request.into_inner();
-        let region = self.region(&request.insuplc_admdvs)?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         let filing = store::find_filing(&mut tx, &request.filing_id)
             .await
             .map_err(internal)?
-            .ok_or_else(|| Status::not_found("filing_id: no such filing"))?;
+            .filter(|filing| region.region.covers(filing.insured_region))
+            .ok_or_else(|| Status::not_found("filing_id: no such filing in this region"))?;
         drop(tx);
         let revoked = filing::revoke(&filing, &region.filing, self.clock.now())
             .map_err(|e| Status::failed_precondition(format!("{}: {e}", e.code())))?;
@@ -172,19 +195,24 @@ impl AgencyService for AgencyApi {
         &self,
         request: Request<FilingQuery>,
     ) -> Result<Response<FilingList>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?;
         let request = request.into_inner();
-        self.region(&request.insuplc_admdvs)?;
         let mut tx = self.store.begin().await.map_err(internal)?;
         let filings = store::load_filings(&mut tx, &request.psn_no).await.map_err(internal)?;
-        Ok(Response::new(FilingList { filings: filings.iter().map(record).collect() }))
+        let filings = filings
+            .iter()
+            .filter(|filing| region.region.covers(filing.insured_region))
+            .map(record)
+            .collect();
+        Ok(Response::new(FilingList { filings }))
     }
 
     async fn enrol(
         &self,
         request: Request<EnrolRequest>,
     ) -> Result<Response<BenefitStatus>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?;
         let request = request.into_inner();
-        let region = self.region(&request.insuplc_admdvs)?;
         let scheme = request.insutype.parse().map_err(|e| invalid(format!("insutype: {e}")))?;
         let category = match request.category.as_str() {
             "employed" => Category::Employed,
@@ -209,35 +237,40 @@ impl AgencyService for AgencyApi {
         let mut tx = self.store.begin().await.map_err(internal)?;
         store::seed_person(&mut tx, &person).await.map_err(internal)?;
         tx.commit().await.map_err(|e| internal(e.into()))?;
-        self.status_on(&request.psn_no, self.clock.now().date()).await.map(Response::new)
+        self.status_on(region, &request.psn_no, self.clock.now().date()).await.map(Response::new)
     }
 
     async fn pay_contribution(
         &self,
         request: Request<ContributionRequest>,
     ) -> Result<Response<BenefitStatus>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?;
         let request = request.into_inner();
-        self.region(&request.insuplc_admdvs)?;
         let paid_on = convert::date(&request.paid_on, "paid_on").map_err(invalid)?;
         let mut tx = self.store.begin().await.map_err(internal)?;
+        store::load_person(&mut tx, &request.psn_no)
+            .await
+            .map_err(internal)?
+            .filter(|person| region.region.covers(person.region))
+            .ok_or_else(|| Status::not_found("psn_no: not enrolled in this region"))?;
         store::add_contribution(&mut tx, &request.psn_no, &request.period, paid_on)
             .await
             .map_err(internal)?;
         tx.commit().await.map_err(|e| internal(e.into()))?;
-        self.status_on(&request.psn_no, self.clock.now().date()).await.map(Response::new)
+        self.status_on(region, &request.psn_no, self.clock.now().date()).await.map(Response::new)
     }
 
     async fn status(
         &self,
         request: Request<StatusQuery>,
     ) -> Result<Response<BenefitStatus>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?;
         let request = request.into_inner();
-        self.region(&request.insuplc_admdvs)?;
         let day = if request.on.is_empty() {
             self.clock.now().date()
         } else {
             convert::date(&request.on, "on").map_err(invalid)?
         };
-        self.status_on(&request.psn_no, day).await.map(Response::new)
+        self.status_on(region, &request.psn_no, day).await.map(Response::new)
     }
 }

@@ -78,9 +78,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tonic::service::Routes::new(yidi_wire::v1::exchange_server::ExchangeServer::new(api));
     let grpc = yidi_runtime::health::serve(
         settings.common.grpc,
+        settings.common.tls()?,
         Some((routes, "yidi.v1.Exchange")),
         shutdown.clone(),
-    );
+    )?;
     // One consumer for all of the exchange's topics: every consumer costs the broker a fetch loop.
     let statements = topics::exchange_statements(province.as_str());
     let consumer = bus.consumer(

@@ -1,5 +1,7 @@
 //! The `Exchange` gRPC service a HIS calls: 2303 `PreSettle`, 2304 `Settle` with a deadline,
-//! 2305/2601 `Reverse`, and `GetSettlement`.
+//! 2305/2601 `Reverse`, and `GetSettlement`. Every call comes over TLS with a certificate of
+//! the network; only the province's own hospitals (its HIS identity) and its exchange are
+//! answered: another province's caller gets `PERMISSION_DENIED` (issue #11 §4).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -9,6 +11,8 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 use tracing::warn;
 use yidi_bus::Failure;
+use yidi_domain::ids::RegionCode;
+use yidi_runtime::health::{caller, Caller};
 use yidi_store::StoreError;
 use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::v1::exchange_server::Exchange as ExchangeService;
@@ -127,6 +131,17 @@ impl ExchangeApi {
     }
 }
 
+/// Whether `caller` speaks for hospitals of `treatment` (the HIS or exchange of its province).
+fn admit(caller: &Caller, treatment: RegionCode) -> Result<(), Status> {
+    if caller.role.treats_in(treatment) {
+        return Ok(());
+    }
+    Err(Status::permission_denied(format!(
+        "{} ({}) does not speak for hospitals of {treatment}",
+        caller.subject, caller.role
+    )))
+}
+
 impl ExchangeApi {
     /// 2303 (`pre_settle`: nothing committed, nothing to reverse on timeout) or 2304.
     async fn call(
@@ -134,6 +149,8 @@ impl ExchangeApi {
         request: Request<DischargeBill>,
         pre_settle: bool,
     ) -> Result<Response<SettleResult>, Status> {
+        let caller = caller(&request)?;
+        admit(&caller, self.exchange.province)?;
         let deadline = self.deadline(&request);
         let traceparent = traceparent_of(&request);
         let mut bill = request.into_inner();
@@ -183,6 +200,8 @@ impl ExchangeService for ExchangeApi {
     }
 
     async fn reverse(&self, request: Request<Reversal>) -> Result<Response<SettleResult>, Status> {
+        let caller = caller(&request)?;
+        admit(&caller, self.exchange.province)?;
         let deadline = self.deadline(&request);
         let reversal = request.into_inner();
         convert::check_msgid(&reversal.msgid, "msgid")
@@ -194,9 +213,15 @@ impl ExchangeService for ExchangeApi {
             ("insuplc_admdvs", &reversal.insuplc_admdvs),
             ("mdtrtarea_admvs", &reversal.mdtrtarea_admvs),
         ] {
-            code.parse::<yidi_domain::ids::RegionCode>()
+            code.parse::<RegionCode>()
                 .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))?;
         }
+        // A hospital undoes only its own province's settlements.
+        let treatment: RegionCode = reversal
+            .mdtrtarea_admvs
+            .parse()
+            .map_err(|e| Status::invalid_argument(format!("mdtrtarea_admvs: {e}")))?;
+        admit(&caller, treatment)?;
         let waiter = self.exchange.wait_for(&reversal.msgid);
         if let Err(error) = self.exchange.queue_reversal(&reversal).await {
             self.exchange.forget(&reversal.msgid);
@@ -217,6 +242,9 @@ impl ExchangeService for ExchangeApi {
         &self,
         request: Request<GetSettlementRequest>,
     ) -> Result<Response<SettleResult>, Status> {
+        // The exchange keeps its own province's bills only: a caller of the province may ask
+        // about any of them, no one else about any.
+        admit(&caller(&request)?, self.exchange.province)?;
         let query = request.into_inner();
         let mut tx = self.exchange.store.begin().await.map_err(internal)?;
         let known = if query.msgid.is_empty() {

@@ -93,6 +93,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let treatment = provinces(&settings.treatment_provinces, "treatment_provinces")?;
     let schema: Vec<&'static str> =
         record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
+    let tokens = Arc::new(settings.common.person_tokens()?);
     let (store, bus) = settings.common.connect(&schema, &[]).await?;
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
@@ -106,8 +107,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         None => None,
     };
     let desk = Arc::new(
-        Desk::open(store.clone(), settings.clearing.clone(), settings.common.clock(), clock_start)
-            .await?,
+        Desk::open(
+            store.clone(),
+            settings.clearing.clone(),
+            settings.common.clock(),
+            clock_start,
+            Arc::clone(&tokens),
+        )
+        .await?,
     );
     let live = Arc::new(Live::default());
     let mut names = vec![
@@ -128,11 +135,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         overdue_suspended: desk.suspended(),
         desk: Arc::clone(&desk),
         live: Arc::clone(&live),
+        tokens,
         bus: bus.clone(),
     };
     let shutdown = Shutdown::on_signals();
     let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
-    let health = yidi_runtime::health::serve(settings.common.grpc, None, shutdown.clone());
+    let health = yidi_runtime::health::serve(
+        settings.common.grpc,
+        settings.common.tls()?,
+        None,
+        shutdown.clone(),
+    )?;
     if !settings.dashboard.ip().is_loopback()
         && settings.admin_token.as_deref().is_none_or(str::is_empty)
     {

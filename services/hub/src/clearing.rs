@@ -102,6 +102,8 @@ pub struct Desk {
     /// Periods whose cut-off has passed (a round was generated): the hub asks the exchanges
     /// for their statements.
     statements: std::sync::Mutex<Option<Statements>>,
+    /// The settled bills are kept with a token for the person, not the person's number.
+    tokens: Arc<yidi_trust::token::PersonTokens>,
 }
 
 async fn read_log(store: &Store) -> Result<Vec<Record>, StoreError> {
@@ -201,6 +203,7 @@ impl Desk {
         settings: Settings,
         clock: BusinessClock,
         clock_start: Option<NaiveDate>,
+        tokens: Arc<yidi_trust::token::PersonTokens>,
     ) -> Result<Desk, DeskError> {
         append_only(&store).await?;
         let records = read_log(&store).await?;
@@ -217,6 +220,7 @@ impl Desk {
             state: Mutex::new(State { book, last: records.last().cloned(), ticked: None }),
             suspended: Arc::new(RwLock::new(BTreeSet::new())),
             statements: std::sync::Mutex::new(None),
+            tokens,
         };
         if records.is_empty() {
             if let Some(start) = clock_start {
@@ -519,7 +523,7 @@ impl Desk {
                 pending_bills.clear();
                 tx = self.store.begin().await?;
             }
-            crate::record::record_result(&mut tx, result, &self.clock.now()).await?;
+            crate::record::record_result(&mut tx, result, &self.clock.now(), &self.tokens).await?;
             if let Some(event) = Desk::ledger_event(&state.book, result, today) {
                 write(&mut tx, &mut last, std::slice::from_ref(&event), &self.recorded_at())
                     .await?;

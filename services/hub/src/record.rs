@@ -1,10 +1,14 @@
 //! The hub's tables: every settled (and reversed) bill, and the national filing database.
+//! Both keep the person as a keyed token (`psn_no` columns hold `yidi_trust::token` tokens),
+//! never the person number: the hub needs to know records of one person belong together,
+//! not who the person is (issue #11 §6).
 
 use yidi_clearing::funds::{Fund, Funds};
 use yidi_clearing::text::parse_amount;
 use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
 use yidi_store::{Row, StoreError, Tx};
+use yidi_trust::token::PersonTokens;
 use yidi_wire::v1::{FilingRecord, SettleResult, SettleStatus};
 
 pub const SCHEMA: &[&str] = &[
@@ -28,6 +32,7 @@ pub async fn record_result(
     tx: &mut Tx,
     result: &SettleResult,
     now: &chrono::NaiveDateTime,
+    tokens: &PersonTokens,
 ) -> Result<(), StoreError> {
     let Some(info) = &result.setlinfo else {
         return Ok(());
@@ -42,7 +47,7 @@ pub async fn record_result(
         .bind(&info.setl_id)
         .bind(&result.msgid)
         .bind(&result.mdtrt_id)
-        .bind(&result.psn_no)
+        .bind(tokens.token(&result.psn_no))
         .bind(&result.insuplc_admdvs)
         .bind(&result.mdtrtarea_admvs)
         .bind(&info.insutype)
@@ -71,14 +76,18 @@ pub async fn record_result(
 }
 
 /// Upserts a filing record (the latest version of a filing wins: a revocation replaces it).
-pub async fn record_filing(tx: &mut Tx, filing: &FilingRecord) -> Result<(), StoreError> {
+pub async fn record_filing(
+    tx: &mut Tx,
+    filing: &FilingRecord,
+    tokens: &PersonTokens,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO national_filing (filing_id, psn_no, insured, filing_type, target, begndate, enddate, filed_at, revoked_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (filing_id) DO UPDATE SET revoked_at = excluded.revoked_at, enddate = excluded.enddate",
     )
     .bind(&filing.filing_id)
-    .bind(&filing.psn_no)
+    .bind(tokens.token(&filing.psn_no))
     .bind(&filing.insuplc_admdvs)
     .bind(&filing.filing_type)
     .bind(&filing.target_admdvs)

@@ -33,6 +33,8 @@ pub struct Hub {
     pub live: Arc<Live>,
     /// Names the hub in dead letters.
     pub bus: Bus,
+    /// The national filing database keeps persons as tokens.
+    pub tokens: Arc<yidi_trust::token::PersonTokens>,
 }
 
 fn status_name(status: i32) -> &'static str {
@@ -225,7 +227,7 @@ impl Hub {
             });
             match filing {
                 Ok(filing) => {
-                    record::record_filing(&mut tx, &filing).await.map_err(retry)?;
+                    record::record_filing(&mut tx, &filing, &self.tokens).await.map_err(retry)?;
                     answers.push(Ok(Vec::new()));
                 }
                 Err(rejection) => answers.push(Err(rejection)),

@@ -24,9 +24,15 @@ async fn dashboard(name: &str, simulated_clock: bool) -> (axum::Router, std::pat
         yidi_hub::record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect();
     let store =
         Store::open(&format!("sqlite://{}", dir.join("hub.db").display()), &schema).await.unwrap();
-    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), None)
-        .await
-        .unwrap();
+    let desk = Desk::open(
+        store.clone(),
+        Settings::default(),
+        BusinessClock::default(),
+        None,
+        test_tokens(),
+    )
+    .await
+    .unwrap();
     let dashboard = Dashboard {
         desk: Arc::new(desk),
         live: Arc::default(),
@@ -97,4 +103,9 @@ async fn the_full_check_runs_at_most_once_per_interval() {
         "the quick check is not limited"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A person-token key for tests (production's comes from `yidi keys init`).
+fn test_tokens() -> std::sync::Arc<yidi_trust::token::PersonTokens> {
+    std::sync::Arc::new(yidi_trust::token::PersonTokens::new([7; 32]))
 }

@@ -71,9 +71,15 @@ async fn exercise(url: &str) {
         sqlx::query(statement).execute(store.pool()).await.unwrap();
     }
     let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
-    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), start)
-        .await
-        .unwrap();
+    let desk = Desk::open(
+        store.clone(),
+        Settings::default(),
+        BusinessClock::default(),
+        start,
+        test_tokens(),
+    )
+    .await
+    .unwrap();
     assert_eq!(desk.today().await.to_string(), "2027-01-04");
 
     // Settled results post; a repeat, a same-province bill and a rejection do not.
@@ -125,9 +131,15 @@ async fn exercise(url: &str) {
     let positions = desk.positions(period).await.unwrap();
     let overdue = desk.overdue().await;
     drop(desk);
-    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), None)
-        .await
-        .unwrap();
+    let desk = Desk::open(
+        store.clone(),
+        Settings::default(),
+        BusinessClock::default(),
+        None,
+        test_tokens(),
+    )
+    .await
+    .unwrap();
     assert_eq!(desk.overdue().await, overdue);
     assert_eq!(desk.positions(period).await, Some(positions));
 
@@ -137,14 +149,21 @@ async fn exercise(url: &str) {
         &mut tx,
         &result("S9", "120000", "440000", "80.00", "0.00", SettleStatus::Settled),
         &BusinessClock::default().now(),
+        &test_tokens(),
     )
     .await
     .unwrap();
     tx.commit().await.unwrap();
     drop(desk);
-    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), None)
-        .await
-        .unwrap();
+    let desk = Desk::open(
+        store.clone(),
+        Settings::default(),
+        BusinessClock::default(),
+        None,
+        test_tokens(),
+    )
+    .await
+    .unwrap();
     let checks = desk.checks(record::settled_advance(&store).await, true).await;
     assert!(checks.iter().all(|c| c.ok), "{checks:?}");
     assert_eq!(desk.ledger_bills().await.0, 3);
@@ -163,8 +182,14 @@ async fn exercise(url: &str) {
         .execute(store.pool())
         .await
         .unwrap();
-    let broken =
-        Desk::open(store.clone(), Settings::default(), BusinessClock::default(), None).await;
+    let broken = Desk::open(
+        store.clone(),
+        Settings::default(),
+        BusinessClock::default(),
+        None,
+        test_tokens(),
+    )
+    .await;
     assert_eq!(broken.err().map(|e| e.code()), Some("CLR_13"));
 }
 
@@ -206,9 +231,15 @@ async fn a_lane_of_results_posts_what_the_results_post_one_at_a_time() {
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}", dir.join("hub.db").display());
         let store = Store::open(&url, &schema()).await.unwrap();
-        let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), start)
-            .await
-            .unwrap();
+        let desk = Desk::open(
+            store.clone(),
+            Settings::default(),
+            BusinessClock::default(),
+            start,
+            test_tokens(),
+        )
+        .await
+        .unwrap();
         let periods = if grouped {
             desk.record_results(&results.iter().collect::<Vec<_>>()).await.unwrap()
         } else {
@@ -253,9 +284,15 @@ async fn a_retried_top_up_under_its_idempotency_key_is_recorded_once() {
     let url = format!("sqlite://{}", dir.join("hub.db").display());
     let store = Store::open(&url, &schema()).await.unwrap();
     let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
-    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), start)
-        .await
-        .unwrap();
+    let desk = Desk::open(
+        store.clone(),
+        Settings::default(),
+        BusinessClock::default(),
+        start,
+        test_tokens(),
+    )
+    .await
+    .unwrap();
     let top_up = |amount: &'static str| {
         move |book: &yidi_clearing::Book, today| {
             let amount = yidi_clearing::text::parse_amount(amount).unwrap();
@@ -281,4 +318,9 @@ async fn a_retried_top_up_under_its_idempotency_key_is_recorded_once() {
     let refused = desk.command_once(Some(&other), top_up("9000.00")).await;
     assert_eq!(refused.err().map(|e| e.code()), Some("STO_03"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A person-token key for tests (production's comes from `yidi keys init`).
+fn test_tokens() -> std::sync::Arc<yidi_trust::token::PersonTokens> {
+    std::sync::Arc::new(yidi_trust::token::PersonTokens::new([7; 32]))
 }

@@ -26,9 +26,15 @@ async fn hub(name: &str) -> (Hub, std::path::PathBuf) {
     let schema: Vec<&str> =
         yidi_hub::record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect();
     let store = Store::open(&url, &schema).await.unwrap();
-    let desk = Desk::open(store.clone(), Settings::default(), BusinessClock::default(), None)
-        .await
-        .unwrap();
+    let desk = Desk::open(
+        store.clone(),
+        Settings::default(),
+        BusinessClock::default(),
+        None,
+        test_tokens(),
+    )
+    .await
+    .unwrap();
     let config =
         BusConfig { brokers: "127.0.0.1:1".into(), service: "hub".into(), ..Default::default() };
     let hub = Hub {
@@ -39,6 +45,7 @@ async fn hub(name: &str) -> (Hub, std::path::PathBuf) {
         desk: Arc::new(desk),
         live: Arc::default(),
         bus: Bus::connect(config).unwrap(),
+        tokens: test_tokens(),
     };
     (hub, dir)
 }
@@ -251,4 +258,45 @@ async fn the_hub_takes_requests_only_from_the_treatment_provinces_exchange_and_r
     let (bills, _, _) = hub.desk.ledger_bills().await;
     assert_eq!(bills, 1, "only the insured region's agency's result is posted");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #11 §6: the hub keeps persons as keyed tokens, in the settled bills and in the
+/// national filing database alike, never the person number.
+#[tokio::test]
+async fn the_hub_keeps_a_token_for_the_person_never_the_number() {
+    use yidi_bus::LaneHandler;
+    let (hub, dir) = hub("tokens").await;
+    hub.handle(&[settled_result("S7")]).await.unwrap();
+    let filing = yidi_wire::v1::FilingRecord {
+        filing_id: "F1".into(),
+        psn_no: "P1".into(),
+        insuplc_admdvs: "440000".into(),
+        filing_type: "referral".into(),
+        target_admdvs: "310000".into(),
+        begndate: "2026-11-01".into(),
+        filed_at: "2026-11-01 09:00:00".into(),
+        ..Default::default()
+    };
+    let message =
+        Outgoing::new(topics::FILING, "k", "yidi.v1.FilingRecord", &filing, ContentType::Protobuf)
+            .with_header(headers::MSGID, "F1");
+    hub.handle(&[Incoming::read_back(message, 0, 1)]).await.unwrap();
+    let store =
+        Store::open(&format!("sqlite://{}", dir.join("hub.db").display()), &[]).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    for (table, sql) in [
+        ("settled_bill", "SELECT psn_no FROM settled_bill"),
+        ("national_filing", "SELECT psn_no FROM national_filing"),
+    ] {
+        let row = sqlx::query(sql).fetch_one(&mut *tx).await.unwrap();
+        let kept: String = yidi_store::Row::try_get(&row, 0).unwrap();
+        assert_eq!(kept, test_tokens().token("P1"), "{table}");
+        assert!(!kept.contains("P1"), "{table} keeps the number");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A person-token key for tests (production's comes from `yidi keys init`).
+fn test_tokens() -> std::sync::Arc<yidi_trust::token::PersonTokens> {
+    std::sync::Arc::new(yidi_trust::token::PersonTokens::new([7; 32]))
 }

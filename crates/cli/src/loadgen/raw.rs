@@ -49,7 +49,7 @@ pub async fn measure(broker: &Broker, round_trips: u32) -> anyhow::Result<()> {
 
 async fn fresh_topic(broker: &Broker, purpose: &str) -> anyhow::Result<String> {
     let topic = format!("bench.{purpose}.{}", chrono::Utc::now().timestamp_millis());
-    topics::ensure_with(broker.client()?, std::slice::from_ref(&topic), topics::PARTITIONS, 1)
+    topics::ensure_with(broker.client()?, std::slice::from_ref(&topic), topics::Layout::default())
         .await?;
     Ok(topic)
 }
