@@ -17,6 +17,7 @@ use crate::dashboard::{self, Dashboard};
 use crate::live::Live;
 use crate::record;
 use crate::route::Hub;
+use secrecy::ExposeSecret;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -34,10 +35,10 @@ pub struct Settings {
     pub dashboard: SocketAddr,
     /// When set, every dashboard call needs a token: POST calls this one.
     #[serde(default)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<secrecy::SecretString>,
     /// With `admin_token`: a token for reading only (the dashboard's GET calls).
     #[serde(default)]
-    pub read_token: Option<String>,
+    pub read_token: Option<secrecy::SecretString>,
     /// Whether `yidi admin advance` may move the business clock (the demo and tests); never
     /// in production.
     #[serde(default)]
@@ -147,7 +148,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         shutdown.clone(),
     )?;
     if !settings.dashboard.ip().is_loopback()
-        && settings.admin_token.as_deref().is_none_or(str::is_empty)
+        && settings.admin_token.as_ref().is_none_or(|t| t.expose_secret().is_empty())
     {
         anyhow::bail!(
             "dashboard {}: the clearing desk's admin calls would be open beyond this machine; set admin_token (YIDI_ADMIN_TOKEN)",
@@ -162,8 +163,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         desk: Arc::clone(&desk),
         live,
         store,
-        admin_token: settings.admin_token.clone(),
-        read_token: settings.read_token.clone(),
+        admin_token: settings.admin_token.as_ref().map(|t| t.expose_secret().to_owned()),
+        read_token: settings.read_token.as_ref().map(|t| t.expose_secret().to_owned()),
         simulated_clock: settings.simulated_clock,
         health: Arc::clone(bus.health()),
         full_checked: std::sync::Mutex::new(None),
