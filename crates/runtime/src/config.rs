@@ -14,6 +14,32 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Where the repository ships its services' config files.
+pub const SHIPPED: [&str; 2] = ["deploy/config/local", "deploy/config/production"];
+
+/// Reads every config file shipped under `repo` ([`SHIPPED`]) whose name begins with
+/// `prefix` (`hub`, `agency-`) into `T`: how many were read, or the first that does not read.
+/// For each service's test: a value of the wrong type would stop the service at start, in
+/// production where no test runs it.
+pub fn read_shipped<T: DeserializeOwned>(repo: &Path, prefix: &str) -> Result<usize, ConfigError> {
+    let mut read = 0;
+    for dir in SHIPPED {
+        let entries = std::fs::read_dir(repo.join(dir)).map_err(|error| ConfigError::Read {
+            path: dir.to_owned(),
+            detail: error.to_string(),
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| n.starts_with(prefix) && n.ends_with(".toml")) {
+                load::<T>(Some(&path))?;
+                read += 1;
+            }
+        }
+    }
+    Ok(read)
+}
+
 /// Reads settings from `file` (if any), then applies environment overrides.
 pub fn load<T: DeserializeOwned>(file: Option<&Path>) -> Result<T, ConfigError> {
     let mut table = match file {
