@@ -109,10 +109,15 @@ pub(crate) fn init(
         (key, true)
     };
     let issuer = Issuer::new(ca_params(), &ca_key);
+    // A certificate is renewed a month before it lapses, as `yidi keys init` runs again.
+    let renew_by = today + chrono::Duration::days(RENEW_DAYS);
     for (subject, role) in parties {
         let current = std::fs::read_to_string(certificate_path(dir, subject)).ok();
-        let same = current.as_deref().and_then(|pem| peer_of_pem(pem).ok());
-        if !fresh_root && same.is_some_and(|(name, r)| name == *subject && r == *role) {
+        let kept = current.as_deref().and_then(|pem| current_of_pem(pem).ok());
+        if !fresh_root
+            && kept
+                .is_some_and(|(name, r, until)| name == *subject && r == *role && until > renew_by)
+        {
             continue;
         }
         let key = KeyPair::generate().map_err(failed("a TLS key"))?;
@@ -140,10 +145,25 @@ pub(crate) fn init(
     Ok(())
 }
 
+/// How long before it lapses a party's TLS certificate is issued anew.
+const RENEW_DAYS: i64 = 30;
+
 fn peer_of_pem(pem: &str) -> Result<(String, Role), TrustError> {
-    let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
-        .map_err(|e| TrustError::Invalid(format!("a TLS certificate: {e}")))?;
-    peer(&parsed.contents)
+    current_of_pem(pem).map(|(subject, role, _)| (subject, role))
+}
+
+/// A certificate file's subject, role and last valid day.
+fn current_of_pem(pem: &str) -> Result<(String, Role, NaiveDate), TrustError> {
+    let invalid = |e: String| TrustError::Invalid(format!("a TLS certificate: {e}"));
+    let (_, parsed) =
+        x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|e| invalid(e.to_string()))?;
+    let (subject, role) = peer(&parsed.contents)?;
+    let (_, certificate) = x509_parser::parse_x509_certificate(&parsed.contents)
+        .map_err(|e| invalid(e.to_string()))?;
+    let until = chrono::DateTime::from_timestamp(certificate.validity().not_after.timestamp(), 0)
+        .ok_or_else(|| invalid("a validity out of range".into()))?
+        .date_naive();
+    Ok((subject, role, until))
 }
 
 /// Who a verified TLS peer certificate (DER) names: its subject and role. Only meaningful for
@@ -202,6 +222,12 @@ mod tests {
         init(&dir, &moved, today, 730).unwrap();
         let again = TlsFiles::load(&dir, "agency-north").unwrap();
         assert_eq!(peer_of_pem(&again.certificate).unwrap().1, moved[0].1);
+        // Near its end (two years on), it is issued anew.
+        let later = today + chrono::Duration::days(720);
+        init(&dir, &moved, later, 730).unwrap();
+        let renewed = TlsFiles::load(&dir, "agency-north").unwrap();
+        assert_ne!(renewed.certificate, again.certificate);
+        assert!(current_of_pem(&renewed.certificate).unwrap().2 > later);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
