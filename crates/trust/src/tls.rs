@@ -148,10 +148,6 @@ pub(crate) fn init(
 /// How long before it lapses a party's TLS certificate is issued anew.
 const RENEW_DAYS: i64 = 30;
 
-fn peer_of_pem(pem: &str) -> Result<(String, Role), TrustError> {
-    current_of_pem(pem).map(|(subject, role, _)| (subject, role))
-}
-
 /// A certificate file's subject, role and last valid day.
 fn current_of_pem(pem: &str) -> Result<(String, Role, NaiveDate), TrustError> {
     let invalid = |e: String| TrustError::Invalid(format!("a TLS certificate: {e}"));
@@ -200,6 +196,10 @@ pub fn peer(der: &[u8]) -> Result<(String, Role), TrustError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn peer_of_pem(pem: &str) -> Result<(String, Role), TrustError> {
+        current_of_pem(pem).map(|(subject, role, _)| (subject, role))
+    }
 
     #[test]
     fn a_party_s_tls_certificate_names_it_and_its_role() {
