@@ -5,15 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
-use yidi_clearing::book::Settings;
-use yidi_hub::clearing::Desk;
 use yidi_hub::dashboard::{router, Dashboard};
-use yidi_runtime::clock::BusinessClock;
 use yidi_store::Store;
 
 async fn dashboard(name: &str, simulated_clock: bool) -> (axum::Router, std::path::PathBuf) {
@@ -24,15 +23,7 @@ async fn dashboard(name: &str, simulated_clock: bool) -> (axum::Router, std::pat
         yidi_hub::record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect();
     let store =
         Store::open(&format!("sqlite://{}", dir.join("hub.db").display()), &schema).await.unwrap();
-    let desk = Desk::open(
-        store.clone(),
-        Settings::default(),
-        BusinessClock::default(),
-        None,
-        test_tokens(),
-    )
-    .await
-    .unwrap();
+    let desk = support::desk(&store, None).await;
     let dashboard = Dashboard {
         desk: Arc::new(desk),
         live: Arc::default(),
@@ -103,9 +94,4 @@ async fn the_full_check_runs_at_most_once_per_interval() {
         "the quick check is not limited"
     );
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// A person-token key for tests (production's comes from `yidi keys init`).
-fn test_tokens() -> std::sync::Arc<yidi_trust::token::PersonTokens> {
-    std::sync::Arc::new(yidi_trust::token::PersonTokens::new([7; 32]))
 }

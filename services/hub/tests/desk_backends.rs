@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 
+mod support;
+
 use yidi_clearing::book::Settings;
 use yidi_hub::clearing::Desk;
 use yidi_hub::record;
@@ -71,15 +73,7 @@ async fn exercise(url: &str) {
         sqlx::query(statement).execute(store.pool()).await.unwrap();
     }
     let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
-    let desk = Desk::open(
-        store.clone(),
-        Settings::default(),
-        BusinessClock::default(),
-        start,
-        test_tokens(),
-    )
-    .await
-    .unwrap();
+    let desk = support::desk(&store, start).await;
     assert_eq!(desk.today().await.to_string(), "2027-01-04");
 
     // Settled results post; a repeat, a same-province bill and a rejection do not.
@@ -131,15 +125,7 @@ async fn exercise(url: &str) {
     let positions = desk.positions(period).await.unwrap();
     let overdue = desk.overdue().await;
     drop(desk);
-    let desk = Desk::open(
-        store.clone(),
-        Settings::default(),
-        BusinessClock::default(),
-        None,
-        test_tokens(),
-    )
-    .await
-    .unwrap();
+    let desk = support::desk(&store, None).await;
     assert_eq!(desk.overdue().await, overdue);
     assert_eq!(desk.positions(period).await, Some(positions));
 
@@ -149,21 +135,13 @@ async fn exercise(url: &str) {
         &mut tx,
         &result("S9", "120000", "440000", "80.00", "0.00", SettleStatus::Settled),
         &BusinessClock::default().now(),
-        &test_tokens(),
+        &support::test_tokens(),
     )
     .await
     .unwrap();
     tx.commit().await.unwrap();
     drop(desk);
-    let desk = Desk::open(
-        store.clone(),
-        Settings::default(),
-        BusinessClock::default(),
-        None,
-        test_tokens(),
-    )
-    .await
-    .unwrap();
+    let desk = support::desk(&store, None).await;
     let checks = desk.checks(record::settled_advance(&store).await, true).await;
     assert!(checks.iter().all(|c| c.ok), "{checks:?}");
     assert_eq!(desk.ledger_bills().await.0, 3);
@@ -187,7 +165,7 @@ async fn exercise(url: &str) {
         Settings::default(),
         BusinessClock::default(),
         None,
-        test_tokens(),
+        support::test_tokens(),
     )
     .await;
     assert_eq!(broken.err().map(|e| e.code()), Some("CLR_13"));
@@ -231,15 +209,7 @@ async fn a_lane_of_results_posts_what_the_results_post_one_at_a_time() {
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}", dir.join("hub.db").display());
         let store = Store::open(&url, &schema()).await.unwrap();
-        let desk = Desk::open(
-            store.clone(),
-            Settings::default(),
-            BusinessClock::default(),
-            start,
-            test_tokens(),
-        )
-        .await
-        .unwrap();
+        let desk = support::desk(&store, start).await;
         let periods = if grouped {
             desk.record_results(&results.iter().collect::<Vec<_>>()).await.unwrap()
         } else {
@@ -284,15 +254,7 @@ async fn a_retried_top_up_under_its_idempotency_key_is_recorded_once() {
     let url = format!("sqlite://{}", dir.join("hub.db").display());
     let store = Store::open(&url, &schema()).await.unwrap();
     let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
-    let desk = Desk::open(
-        store.clone(),
-        Settings::default(),
-        BusinessClock::default(),
-        start,
-        test_tokens(),
-    )
-    .await
-    .unwrap();
+    let desk = support::desk(&store, start).await;
     let top_up = |amount: &'static str| {
         move |book: &yidi_clearing::Book, today| {
             let amount = yidi_clearing::text::parse_amount(amount).unwrap();
@@ -318,9 +280,4 @@ async fn a_retried_top_up_under_its_idempotency_key_is_recorded_once() {
     let refused = desk.command_once(Some(&other), top_up("9000.00")).await;
     assert_eq!(refused.err().map(|e| e.code()), Some("STO_03"));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A person-token key for tests (production's comes from `yidi keys init`).
-fn test_tokens() -> std::sync::Arc<yidi_trust::token::PersonTokens> {
-    std::sync::Arc::new(yidi_trust::token::PersonTokens::new([7; 32]))
 }

@@ -4,15 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 use prost::Message;
 use yidi_bus::{topics, Bus, BusConfig, Incoming, Outgoing};
-use yidi_clearing::book::Settings;
-use yidi_hub::clearing::Desk;
 use yidi_hub::route::Hub;
-use yidi_runtime::clock::BusinessClock;
 use yidi_store::Store;
 use yidi_wire::codec::ContentType;
 use yidi_wire::headers;
@@ -26,15 +25,7 @@ async fn hub(name: &str) -> (Hub, std::path::PathBuf) {
     let schema: Vec<&str> =
         yidi_hub::record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect();
     let store = Store::open(&url, &schema).await.unwrap();
-    let desk = Desk::open(
-        store.clone(),
-        Settings::default(),
-        BusinessClock::default(),
-        None,
-        test_tokens(),
-    )
-    .await
-    .unwrap();
+    let desk = support::desk(&store, None).await;
     let config =
         BusConfig { brokers: "127.0.0.1:1".into(), service: "hub".into(), ..Default::default() };
     let hub = Hub {
@@ -45,7 +36,7 @@ async fn hub(name: &str) -> (Hub, std::path::PathBuf) {
         desk: Arc::new(desk),
         live: Arc::default(),
         bus: Bus::connect(config).unwrap(),
-        tokens: test_tokens(),
+        tokens: support::test_tokens(),
     };
     (hub, dir)
 }
@@ -290,13 +281,8 @@ async fn the_hub_keeps_a_token_for_the_person_never_the_number() {
     ] {
         let row = sqlx::query(sql).fetch_one(&mut *tx).await.unwrap();
         let kept: String = yidi_store::Row::try_get(&row, 0).unwrap();
-        assert_eq!(kept, test_tokens().token("P1"), "{table}");
+        assert_eq!(kept, support::test_tokens().token("P1"), "{table}");
         assert!(!kept.contains("P1"), "{table} keeps the number");
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A person-token key for tests (production's comes from `yidi keys init`).
-fn test_tokens() -> std::sync::Arc<yidi_trust::token::PersonTokens> {
-    std::sync::Arc::new(yidi_trust::token::PersonTokens::new([7; 32]))
 }
