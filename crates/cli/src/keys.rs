@@ -47,10 +47,7 @@ enum Keys {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
         Keys::Init { dir, configs } => {
-            let mut parties = Vec::new();
-            for config in configs {
-                parties.extend(parties_of(config)?);
-            }
+            let parties = parties_of_all(configs)?;
             let today = chrono::Utc::now().date_naive();
             yidi_trust::keys::init(dir, &parties, today)
                 .with_context(|| format!("making credentials in {}", dir.display()))?;
@@ -58,10 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             Ok(())
         }
         Keys::Acls { configs } => {
-            let mut parties = Vec::new();
-            for config in configs {
-                parties.extend(parties_of(config)?);
-            }
+            let parties = parties_of_all(configs)?;
             print!("{}", acl_script(&parties, configs));
             Ok(())
         }
@@ -129,6 +123,15 @@ fn acl_script(parties: &[(String, Role)], configs: &[PathBuf]) -> String {
     out
 }
 
+/// The parties all of `configs` name, in their order.
+fn parties_of_all(configs: &[PathBuf]) -> anyhow::Result<Vec<(String, Role)>> {
+    let mut parties = Vec::new();
+    for config in configs {
+        parties.extend(parties_of(config)?);
+    }
+    Ok(parties)
+}
+
 /// The parties a service's config file names: an agency (it has `regions`), an exchange and
 /// its province's HIS (it has `province`), or the hub (it has `insured_provinces`).
 fn parties_of(path: &Path) -> anyhow::Result<Vec<(String, Role)>> {
@@ -168,10 +171,7 @@ mod tests {
             .filter(|path| path.extension().is_some_and(|e| e == "toml"))
             .collect();
         configs.sort();
-        let mut parties = Vec::new();
-        for config in &configs {
-            parties.extend(parties_of(config).unwrap());
-        }
+        let parties = parties_of_all(&configs).unwrap();
         let made = acl_script(&parties, &configs);
         let committed = std::fs::read_to_string(repo.join("deploy/kafka-acls.sh")).unwrap();
         assert!(

@@ -62,10 +62,15 @@ impl Common {
         crate::clock::BusinessClock::new(self.time_zone)
     }
 
+    /// A credential of [`Common::keys`] that cannot be read, naming the folder.
+    fn unreadable(&self, source: yidi_trust::TrustError) -> ConnectError {
+        ConnectError::Trust { dir: self.keys.clone(), source }
+    }
+
     /// This service's credentials and the network's bundle, from [`Common::keys`]; messages
     /// on `unsigned_topics` are taken unsigned too.
     pub fn trust(&self, unsigned_topics: &[String]) -> Result<Trust, ConnectError> {
-        let failed = |source| ConnectError::Trust { dir: self.keys.clone(), source };
+        let failed = |source| self.unreadable(source);
         let credentials = yidi_trust::Credentials::load(&self.keys, &self.name).map_err(failed)?;
         let bundle =
             yidi_trust::Bundle::load(&self.keys.join(yidi_trust::keys::BUNDLE)).map_err(failed)?;
@@ -80,15 +85,14 @@ impl Common {
     /// (`<name>.tls.pem`, `<name>.tls.key`, `tls-ca.pem` in [`Common::keys`]).
     pub fn tls(&self) -> Result<tonic::transport::ServerTlsConfig, ConnectError> {
         let files = yidi_trust::tls::TlsFiles::load(&self.keys, &self.name)
-            .map_err(|source| ConnectError::Trust { dir: self.keys.clone(), source })?;
+            .map_err(|source| self.unreadable(source))?;
         Ok(crate::health::server_tls(&files))
     }
 
     /// The network's person-token key (`person-token.key` in [`Common::keys`]), for a
     /// service that keeps persons as tokens.
     pub fn person_tokens(&self) -> Result<yidi_trust::token::PersonTokens, ConnectError> {
-        yidi_trust::token::PersonTokens::load(&self.keys)
-            .map_err(|source| ConnectError::Trust { dir: self.keys.clone(), source })
+        yidi_trust::token::PersonTokens::load(&self.keys).map_err(|source| self.unreadable(source))
     }
 
     /// Opens the store (applying `schema`) and connects the producer, signing with this
@@ -103,7 +107,7 @@ impl Common {
             .await
             .map_err(|source| ConnectError::Store { url: redacted(&self.database), source })?;
         let login = yidi_trust::Login::load(&self.keys, &self.name)
-            .map_err(|source| ConnectError::Trust { dir: self.keys.clone(), source })?;
+            .map_err(|source| self.unreadable(source))?;
         let bus = Bus::connect(BusConfig {
             brokers: self.brokers.clone(),
             service: self.name.clone(),

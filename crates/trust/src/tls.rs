@@ -153,9 +153,8 @@ fn current_of_pem(pem: &str) -> Result<(String, Role, NaiveDate), TrustError> {
     let invalid = |e: String| TrustError::Invalid(format!("a TLS certificate: {e}"));
     let (_, parsed) =
         x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|e| invalid(e.to_string()))?;
-    let (subject, role) = peer(&parsed.contents)?;
-    let (_, certificate) = x509_parser::parse_x509_certificate(&parsed.contents)
-        .map_err(|e| invalid(e.to_string()))?;
+    let certificate = parsed.parse_x509().map_err(|e| invalid(e.to_string()))?;
+    let (subject, role) = named(&certificate)?;
     let until = chrono::DateTime::from_timestamp(certificate.validity().not_after.timestamp(), 0)
         .ok_or_else(|| invalid("a validity out of range".into()))?
         .date_naive();
@@ -165,9 +164,16 @@ fn current_of_pem(pem: &str) -> Result<(String, Role, NaiveDate), TrustError> {
 /// Who a verified TLS peer certificate (DER) names: its subject and role. Only meaningful for
 /// a certificate the TLS layer has verified against the network's TLS root.
 pub fn peer(der: &[u8]) -> Result<(String, Role), TrustError> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(der)
+        .map_err(|_| TrustError::Invalid("peer certificate: not X.509".into()))?;
+    named(&certificate)
+}
+
+/// The subject and role a parsed certificate names.
+fn named(
+    certificate: &x509_parser::certificate::X509Certificate<'_>,
+) -> Result<(String, Role), TrustError> {
     let invalid = |why: &str| TrustError::Invalid(format!("peer certificate: {why}"));
-    let (_, certificate) =
-        x509_parser::parse_x509_certificate(der).map_err(|_| invalid("not X.509"))?;
     let subject = certificate
         .subject()
         .iter_common_name()

@@ -75,6 +75,19 @@ fn record(filing: &Filing) -> FilingRecord {
     }
 }
 
+/// Person `psn_no`, enrolled in `region`; another region's person is not found here.
+async fn enrolled_in(
+    tx: &mut yidi_store::Tx,
+    region: &InsuredRegion,
+    psn_no: &str,
+) -> Result<store::PersonRecord, Status> {
+    store::load_person(tx, psn_no)
+        .await
+        .map_err(internal)?
+        .filter(|person| region.region.covers(person.region))
+        .ok_or_else(|| Status::not_found("psn_no: not enrolled in this region"))
+}
+
 /// `PERMISSION_DENIED`, saying who may not do what.
 fn denied(caller: &Caller, what: impl std::fmt::Display) -> Status {
     Status::permission_denied(format!("{} ({}) may not {what}", caller.subject, caller.role))
@@ -117,11 +130,7 @@ impl AgencyApi {
         day: NaiveDate,
     ) -> Result<BenefitStatus, Status> {
         let mut tx = self.store.begin().await.map_err(internal)?;
-        let person = store::load_person(&mut tx, psn_no)
-            .await
-            .map_err(internal)?
-            .filter(|person| region.region.covers(person.region))
-            .ok_or_else(|| Status::not_found("psn_no: not enrolled in this region"))?;
+        let person = enrolled_in(&mut tx, region, psn_no).await?;
         let decision = benefit::decide(&person.registration, &self.rules, day);
         Ok(BenefitStatus {
             psn_no: psn_no.to_owned(),
@@ -147,11 +156,7 @@ impl AgencyService for AgencyApi {
             Some(convert::date(&request.enddate, "enddate").map_err(invalid)?)
         };
         let mut tx = self.store.begin().await.map_err(internal)?;
-        store::load_person(&mut tx, &request.psn_no)
-            .await
-            .map_err(internal)?
-            .filter(|person| region.region.covers(person.region))
-            .ok_or_else(|| Status::not_found("psn_no: not enrolled in this region"))?;
+        enrolled_in(&mut tx, region, &request.psn_no).await?;
         let existing = store::load_filings(&mut tx, &request.psn_no).await.map_err(internal)?;
         drop(tx);
         let id = format!("F{}{}", region.region, self.clock.now().format("%Y%m%d%H%M%S%3f"));
@@ -248,11 +253,7 @@ impl AgencyService for AgencyApi {
         let request = request.into_inner();
         let paid_on = convert::date(&request.paid_on, "paid_on").map_err(invalid)?;
         let mut tx = self.store.begin().await.map_err(internal)?;
-        store::load_person(&mut tx, &request.psn_no)
-            .await
-            .map_err(internal)?
-            .filter(|person| region.region.covers(person.region))
-            .ok_or_else(|| Status::not_found("psn_no: not enrolled in this region"))?;
+        enrolled_in(&mut tx, region, &request.psn_no).await?;
         store::add_contribution(&mut tx, &request.psn_no, &request.period, paid_on)
             .await
             .map_err(internal)?;

@@ -209,19 +209,13 @@ impl ExchangeService for ExchangeApi {
         if reversal.setl_id.is_empty() && reversal.omsgid.is_empty() {
             return Err(Status::invalid_argument("setl_id or omsgid: one is required"));
         }
-        for (field, code) in [
-            ("insuplc_admdvs", &reversal.insuplc_admdvs),
-            ("mdtrtarea_admvs", &reversal.mdtrtarea_admvs),
-        ] {
+        let region = |field: &str, code: &str| {
             code.parse::<RegionCode>()
-                .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))?;
-        }
+                .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
+        };
+        region("insuplc_admdvs", &reversal.insuplc_admdvs)?;
         // A hospital undoes only its own province's settlements.
-        let treatment: RegionCode = reversal
-            .mdtrtarea_admvs
-            .parse()
-            .map_err(|e| Status::invalid_argument(format!("mdtrtarea_admvs: {e}")))?;
-        admit(&caller, treatment)?;
+        admit(&caller, region("mdtrtarea_admvs", &reversal.mdtrtarea_admvs)?)?;
         let waiter = self.exchange.wait_for(&reversal.msgid);
         if let Err(error) = self.exchange.queue_reversal(&reversal).await {
             self.exchange.forget(&reversal.msgid);
