@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 RUN="${YIDI_RUN:-.run}"
 BROKER_PORT=19092
 SERVICES=(hub agency-north agency-south exchange-440000 exchange-310000 exchange-110000 exchange-330000)
+PROMETHEUS_PORT=19090
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 
 binary_of() {
@@ -33,6 +34,39 @@ wait_port() {
     done
     echo "network: $what did not open port $port; see $RUN/logs/" >&2
     return 1
+}
+
+# The `metrics` address of a service's local config (its /metrics and /ready).
+metrics_of() {
+    sed -n 's/^metrics = "\(.*\)"/\1/p' "deploy/config/local/$1.toml"
+}
+
+wait_ready() {
+    local service=$1 address
+    address=$(metrics_of "$service")
+    # Ready means its store is open and its consumer has its partitions (not just a port):
+    # three minutes, as an agency seeds its registry and publishes its filings on first start.
+    for _ in $(seq 1 1800); do
+        if curl -fsS -o /dev/null "http://$address/ready" 2>/dev/null; then return 0; fi
+        if ! running "$service"; then
+            echo "network: $service stopped while starting; see $RUN/logs/$service.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "network: $service did not become ready (http://$address/ready); see $RUN/logs/" >&2
+    return 1
+}
+
+# Debian's Prometheus, scraping every service and evaluating deploy/prometheus/alerts.yml.
+start_prometheus() {
+    if running prometheus || ! command -v prometheus >/dev/null; then return 0; fi
+    mkdir -p "$RUN/prometheus"
+    nohup prometheus --config.file=deploy/prometheus/local.yml \
+        --storage.tsdb.path="$RUN/prometheus" \
+        --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
+        > "$RUN/logs/prometheus.log" 2>&1 &
+    echo $! > "$RUN/pids/prometheus.pid"
 }
 
 up() {
@@ -61,16 +95,17 @@ up() {
             nohup "$TARGET/$(binary_of "$service")" --config "deploy/config/local/$service.toml" \
             > "$RUN/logs/$service.log" 2>&1 &
         echo $! > "$RUN/pids/$service.pid"
-        # The hub creates the shared topics; start the rest once it is serving.
-        if [ "$service" = hub ]; then wait_port 50050 hub; fi
+        # The hub creates the shared topics; start the rest once it is ready.
+        if [ "$service" = hub ]; then wait_ready hub; fi
     done
-    for port in 50061 50062 50071 50072 50073 50074; do wait_port "$port" "service"; done
+    for service in "${SERVICES[@]}"; do wait_ready "$service"; done
+    start_prometheus
     status
 }
 
 down() {
     local pids=()
-    for name in "${SERVICES[@]}" broker; do
+    for name in prometheus "${SERVICES[@]}" broker; do
         if running "$name"; then
             kill -TERM "$(cat "$RUN/pids/$name.pid")" 2>/dev/null || true
             pids+=("$(cat "$RUN/pids/$name.pid")")
@@ -84,7 +119,7 @@ down() {
         fi
     done
     sleep 0.5
-    for name in "${SERVICES[@]}" broker; do
+    for name in prometheus "${SERVICES[@]}" broker; do
         if running "$name"; then kill -KILL "$(cat "$RUN/pids/$name.pid")" 2>/dev/null || true; fi
         rm -f "$RUN/pids/$name.pid"
     done
@@ -92,11 +127,12 @@ down() {
 }
 
 status() {
-    for name in broker "${SERVICES[@]}"; do
+    for name in broker "${SERVICES[@]}" prometheus; do
         if running "$name"; then state="running (pid $(cat "$RUN/pids/$name.pid"))"; else state="stopped"; fi
         printf '  %-18s %s\n' "$name" "$state"
     done
     echo "  logs: $RUN/logs/   data: $RUN/data/"
+    echo "  metrics: each service's /metrics (deploy/config/local/*.toml); Prometheus http://127.0.0.1:$PROMETHEUS_PORT/ (alerts: /alerts)"
     echo "  broker 127.0.0.1:$BROKER_PORT, SASL_PLAINTEXT SCRAM-SHA-512; a hospital of 440000 logs in as"
     echo "  his-440000 with the password in $RUN/keys/his-440000.broker-password (README: Sending a bill)"
 }

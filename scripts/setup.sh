@@ -15,6 +15,9 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v chromium >/dev/null || need_apt+=(chromium)
 # …and a CJK font, so that its screenshot shows the provinces' Chinese names.
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need_apt+=(fonts-wqy-zenhei)
+# Prometheus scrapes the network under `make up`; its promtool checks the scrape config and
+# the alert rules in `make test`.
+command -v promtool >/dev/null || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: installing ${need_apt[*]}"
     apt-get update -qq

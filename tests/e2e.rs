@@ -37,7 +37,7 @@ use yidi_wire::convert::TIME_FORMAT;
 use yidi_wire::v1::{DischargeBill, SettleResult, SettleStatus};
 
 use his::{bill, His};
-use network::{Network, EXCHANGES};
+use network::{metric_sum, Network, EXCHANGES};
 
 /// What `yidi quote` says of each bill, from the same inputs the agency has: the sample
 /// person's registry record, filings and (fresh) accumulators, the insured region's policy,
@@ -197,6 +197,58 @@ async fn agency_counts(network: &Network) -> (i64, i64) {
     (settled, admissions)
 }
 
+/// Every service's `/metrics` counts what the bills came to (issue #12 §2): the settlements
+/// the exchanges answered, the agencies decided and the hub routed equal the settled bills;
+/// once all is answered every consumer's lag returns to zero.
+fn metrics_agree(network: &Network, settled: usize) {
+    let settled = settled as f64;
+    let of = |names: &[&str], metric: &str| -> f64 {
+        let labels = [("outcome", "SETTLED")];
+        names.iter().map(|name| metric_sum(&network.metrics(name), metric, &labels)).sum()
+    };
+    let exchanges: Vec<String> = EXCHANGES.iter().map(|p| format!("exchange-{p}")).collect();
+    let exchanges: Vec<&str> = exchanges.iter().map(String::as_str).collect();
+    assert_eq!(
+        of(&exchanges, "yidi_results_total"),
+        settled,
+        "settled bills answered by the exchanges"
+    );
+    assert_eq!(
+        of(&["agency-north", "agency-south"], "yidi_settlements_total"),
+        settled,
+        "settlements decided by the agencies"
+    );
+    assert_eq!(of(&["hub"], "yidi_results_total"), settled, "settlements routed by the hub");
+    let hub = network.metrics("hub");
+    assert!(
+        metric_sum(&hub, "yidi_hop_seconds_count", &[("topic", "hub.requests")]) >= 1000.0,
+        "{hub}"
+    );
+    assert!(
+        metric_sum(&network.metrics("exchange-440000"), "yidi_settlement_seconds_count", &[]) > 0.0
+    );
+    // librdkafka reports lag every 5 s: within half a minute every partition reads zero.
+    let mut all: Vec<&str> = exchanges.clone();
+    all.extend(["hub", "agency-north", "agency-south"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let lags: Vec<(&str, f64)> = all
+            .iter()
+            .map(|name| (*name, metric_sum(&network.metrics(name), "yidi_consumer_lag", &[])))
+            .collect();
+        let reported = all.iter().all(|name| network.metrics(name).contains("yidi_consumer_lag{"));
+        if reported && lags.iter().all(|(_, lag)| *lag == 0.0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "consumer lag did not return to zero: {lags:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    println!("e2e 1: /metrics of every service agree: {settled} settled; every consumer's lag back to zero");
+}
+
 #[test]
 fn the_network_settles_every_bill_once_over_a_real_broker() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -244,6 +296,7 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
             assert!(verified.agency.role.hosts(bill.insuplc_admdvs.parse().unwrap()));
         }
         println!("e2e 1: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, all equal to yidi quote, each with a receipt that verifies");
+        metrics_agree(&network, settled);
 
         // 2. The same bills again: the first answers, marked duplicate; nothing counted twice.
         for bill in &bills {

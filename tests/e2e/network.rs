@@ -42,6 +42,48 @@ fn wait_port(port: u16, what: &str) {
     panic!("{what} did not open port {port}");
 }
 
+/// `GET path` of a service's plain-HTTP endpoint (metrics, readiness): the status code and the
+/// body, or `None` when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// The sum of the samples of `name` (as exposed: `yidi_results_total`) whose labels include
+/// every one of `labels`, in an OpenMetrics text.
+pub fn metric_sum(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, "}"));
+            let wanted = metric == name
+                && labels.iter().all(|(key, value)| rest.contains(&format!("{key}=\"{value}\"")));
+            wanted.then(|| value.parse::<f64>().ok()).flatten()
+        })
+        .sum()
+}
+
+/// Waits until a service says it is ready (`/ready` beside its metrics): its store open and
+/// its consumer assigned, as `make up` waits.
+fn wait_ready(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while Instant::now() < deadline {
+        if http_get(port, "/ready").is_some_and(|(status, _)| status == 200) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not become ready (metrics port {port})");
+}
+
 /// Gives the broker whose data is in `dir` every login in `dir/keys`, as `make up` does
 /// (`scripts/broker-logins.sh`); the broker must not be running.
 fn broker_logins(dir: &Path) {
@@ -102,6 +144,8 @@ struct Service {
     binary: &'static str,
     config: &'static str,
     grpc: u16,
+    /// `/metrics` and `/ready`.
+    metrics: u16,
     child: Option<Child>,
 }
 
@@ -141,7 +185,13 @@ impl Network {
         let mut services = BTreeMap::new();
         services.insert(
             "hub",
-            Service { binary: "yidi-hub", config: "hub", grpc: free_port(), child: None },
+            Service {
+                binary: "yidi-hub",
+                config: "hub",
+                grpc: free_port(),
+                metrics: free_port(),
+                child: None,
+            },
         );
         services.insert(
             "agency-north",
@@ -149,6 +199,7 @@ impl Network {
                 binary: "yidi-agency",
                 config: "agency-north",
                 grpc: free_port(),
+                metrics: free_port(),
                 child: None,
             },
         );
@@ -158,6 +209,7 @@ impl Network {
                 binary: "yidi-agency",
                 config: "agency-south",
                 grpc: free_port(),
+                metrics: free_port(),
                 child: None,
             },
         );
@@ -169,7 +221,13 @@ impl Network {
         ] {
             services.insert(
                 name,
-                Service { binary: "yidi-exchange", config, grpc: free_port(), child: None },
+                Service {
+                    binary: "yidi-exchange",
+                    config,
+                    grpc: free_port(),
+                    metrics: free_port(),
+                    child: None,
+                },
             );
         }
         let mut network = Network {
@@ -250,6 +308,7 @@ impl Network {
                 format!("sqlite://{}", self.dir.join(format!("{name}.db")).display()),
             )
             .env("YIDI_GRPC", format!("127.0.0.1:{}", service.grpc))
+            .env("YIDI_METRICS", format!("127.0.0.1:{}", service.metrics))
             .env("YIDI_KEYS", self.dir.join("keys"))
             .env("RUST_LOG", "warn")
             .envs(hub_env)
@@ -264,6 +323,20 @@ impl Network {
             });
         service.child = Some(child);
         wait_port(service.grpc, name);
+        wait_ready(service.metrics, name);
+    }
+
+    /// The port of `name`'s `/metrics` and `/ready`.
+    pub fn metrics_port(&self, name: &str) -> u16 {
+        self.services[name].metrics
+    }
+
+    /// `name`'s metrics as Prometheus would scrape them.
+    pub fn metrics(&self, name: &str) -> String {
+        let (status, body) = http_get(self.metrics_port(name), "/metrics")
+            .unwrap_or_else(|| panic!("{name}: /metrics does not answer"));
+        assert_eq!(status, 200, "{name}: /metrics answered {status}: {body}");
+        body
     }
 
     /// SIGKILL of the broker: whatever it had not written is gone.

@@ -2,7 +2,6 @@
 //!
 //! Every rdkafka property that matters is set explicitly (house style rule 6).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +18,10 @@ use yidi_wire::v1::DeadLetter;
 use crate::consume::Consumer;
 use crate::limits::{clip, DEAD_LETTER_HEADER_MAX, DEAD_LETTER_PAYLOAD_MAX, MESSAGE_BYTES_MAX};
 use crate::message::{Incoming, Outgoing};
+use crate::metrics::{BusMetrics, LagContext};
 use crate::producer::{AckingProducer, Record};
 use crate::topics;
+use prometheus_client::metrics::gauge::Gauge;
 
 #[derive(Debug, Error)]
 pub enum BusError {
@@ -67,37 +68,43 @@ fn permanent_code(code: RDKafkaErrorCode) -> Option<&'static str> {
 }
 
 /// How a service's consumer is doing, for logs and the dashboard: messages being handled
-/// again after a transient failure, and how many of them are past the alarm.
+/// again after a transient failure, and how many of them are past the alarm. The same gauges
+/// are exported as metrics ([`BusMetrics`]).
 #[derive(Debug, Default)]
 pub struct Health {
-    retrying: AtomicUsize,
-    alarmed: AtomicUsize,
+    retrying: Gauge,
+    alarmed: Gauge,
 }
 
 impl Health {
+    /// Counts into `metrics`' gauges.
+    fn of(metrics: &BusMetrics) -> Health {
+        Health { retrying: metrics.retrying.clone(), alarmed: metrics.alarmed.clone() }
+    }
+
     /// Messages now waiting out a transient failure.
     pub fn retrying(&self) -> usize {
-        self.retrying.load(Ordering::Relaxed)
+        usize::try_from(self.retrying.get()).unwrap_or(0)
     }
 
     /// Of those, the ones failing for longer than the alarm time.
     pub fn alarmed(&self) -> usize {
-        self.alarmed.load(Ordering::Relaxed)
+        usize::try_from(self.alarmed.get()).unwrap_or(0)
     }
 
     pub(crate) fn retry_started(&self) {
-        self.retrying.fetch_add(1, Ordering::Relaxed);
+        self.retrying.inc();
     }
 
     pub(crate) fn retry_ended(&self, alarmed: bool) {
-        self.retrying.fetch_sub(1, Ordering::Relaxed);
+        self.retrying.dec();
         if alarmed {
-            self.alarmed.fetch_sub(1, Ordering::Relaxed);
+            self.alarmed.dec();
         }
     }
 
     pub(crate) fn alarm(&self) {
-        self.alarmed.fetch_add(1, Ordering::Relaxed);
+        self.alarmed.inc();
     }
 }
 
@@ -159,10 +166,15 @@ pub struct Bus {
     producer: Arc<AckingProducer>,
     config: BusConfig,
     health: Arc<Health>,
+    metrics: Arc<BusMetrics>,
 }
 
 /// How long a send may wait for the broker's acknowledgement.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often librdkafka reports a consumer's lag ([`BusMetrics::lag`]): a scrape every 15 s
+/// sees figures at most this old.
+const STATISTICS_INTERVAL_MS: &str = "5000";
 
 /// How long the broker may hold a fetch that found nothing. The broker answers as soon as a
 /// record lands (yidi's tansu carries a patch for that, and Apache Kafka long-polls), so this
@@ -183,7 +195,9 @@ impl Bus {
                 // before sending (`limits::fits`).
                 .set("message.max.bytes", crate::limits::CLIENT_MESSAGE_BYTES_MAX.to_string()),
         )?;
-        Ok(Bus { producer: Arc::new(producer), config, health: Arc::default() })
+        let metrics = Arc::new(BusMetrics::new());
+        let health = Arc::new(Health::of(&metrics));
+        Ok(Bus { producer: Arc::new(producer), config, health, metrics })
     }
 
     /// Creates the topics that do not exist yet, with this bus's client settings and layout.
@@ -208,6 +222,11 @@ impl Bus {
     /// How this service's consumer is doing.
     pub fn health(&self) -> &Arc<Health> {
         &self.health
+    }
+
+    /// What this process's Kafka edge counts, for its metrics registry.
+    pub fn metrics(&self) -> &Arc<BusMetrics> {
+        &self.metrics
     }
 
     /// Sends messages in order and waits until the broker has them all.
@@ -321,7 +340,8 @@ impl Bus {
 
     /// A consumer in `group` on `topics`.
     pub fn consumer(&self, group: &str, topics: &[String]) -> Result<Consumer, BusError> {
-        let consumer: StreamConsumer = self
+        let context = LagContext { metrics: Arc::clone(&self.metrics) };
+        let consumer: StreamConsumer<LagContext> = self
             .config
             .client()
             .set("group.id", group)
@@ -334,7 +354,9 @@ impl Bus {
             .set("heartbeat.interval.ms", "1000")
             .set("fetch.wait.max.ms", FETCH_WAIT_MS)
             .set("isolation.level", "read_uncommitted")
-            .create()?;
+            // The consumer's lag per partition, for its metrics.
+            .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
+            .create_with_context(context)?;
         // Each yidi consumer is the only reader of its topics (one process per role and
         // province), so it takes every partition itself instead of joining a group: tansu 0.6
         // keeps a SIGKILLed member in its group, and a restarted process would get nothing.

@@ -18,6 +18,7 @@ use tracing::{error, info, warn};
 use crate::client::{Bus, BusError, Health};
 use crate::failure::{LaneAnswer, Rejection, Transient, Verdict};
 use crate::message::{Incoming, Outgoing};
+use crate::metrics::LagContext;
 use crate::topics;
 
 /// The most messages handled between two offset stores. Handling stays in order within each
@@ -52,12 +53,12 @@ pub trait LaneHandler {
 
 /// A subscribed consumer.
 pub struct Consumer {
-    inner: StreamConsumer,
+    inner: StreamConsumer<LagContext>,
     group: String,
 }
 
 impl Consumer {
-    pub(crate) fn new(inner: StreamConsumer, group: &str) -> Consumer {
+    pub(crate) fn new(inner: StreamConsumer<LagContext>, group: &str) -> Consumer {
         Consumer { inner, group: group.to_owned() }
     }
 
@@ -110,6 +111,10 @@ impl Consumer {
                 }
             }
             let size = batch.len();
+            let arrived = Instant::now();
+            for incoming in &batch {
+                bus.metrics().consumed(&incoming.topic);
+            }
             let (mut admitted, refused) = admit(bus, batch, chrono::Utc::now());
             let mut handled = handle_batch(bus, &mut admitted, handler, stop).await;
             for (incoming, error) in &refused {
@@ -128,6 +133,10 @@ impl Consumer {
                 // Stopped before the broker had every reply: nothing of the batch is marked
                 // consumed, and all of it is read again (the inboxes answer repeats).
                 return;
+            }
+            let took = arrived.elapsed();
+            for incoming in &done {
+                bus.metrics().hop(&incoming.topic, took);
             }
             for incoming in &done {
                 if let Err(error) =
@@ -190,6 +199,7 @@ impl<'b> Handled<'b> {
                 warn!(topic = %incoming.topic, partition = incoming.partition, offset = incoming.offset,
                       code, %reason, "message rejected; dead-lettered");
                 replies.push(bus.dead_letter(incoming, code, &reason));
+                bus.metrics().dead_lettered(code);
                 replies
             }
         };
@@ -389,6 +399,7 @@ fn after_send<'b>(
                 error!(topic = %reply.cause.topic, partition = reply.cause.partition, offset = reply.cause.offset,
                        code, %reason, "reply refused by the broker; the message is dead-lettered");
                 let message = bus.dead_letter(reply.cause, code, &reason);
+                bus.metrics().dead_lettered(code);
                 again.push(Reply { cause: reply.cause, message });
             }
             Err(error) => {

@@ -17,6 +17,7 @@
 //!   rejections dead-lettered, offsets stored after the replies.
 //! - [`failure`]: the two kinds of failure a handler returns.
 //! - [`limits`]: message and dead-letter sizes.
+//! - [`metrics`]: what the edge counts: messages, dead letters, hop times, lag.
 //! - [`producer`]: the idempotent producer whose sends are awaited.
 
 pub mod acl;
@@ -26,6 +27,7 @@ pub mod consume;
 pub mod failure;
 pub mod limits;
 pub mod message;
+pub mod metrics;
 pub mod producer;
 pub mod topics;
 
@@ -34,3 +36,4 @@ pub use client::{Bus, BusConfig, BusError, Health};
 pub use consume::{Consumer, LaneHandler};
 pub use failure::{verdict, Failure, LaneAnswer, Rejection, Transient, Verdict};
 pub use message::{Incoming, Outgoing};
+pub use metrics::BusMetrics;

@@ -7,7 +7,8 @@
 //! - [`outbox`]: the relay that sends what a service queued in its transactions.
 //! - [`logging`]: structured `tracing` logs, text or JSON.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
-//! - [`health`]: gRPC health and reflection, so `grpcurl` works.
+//! - [`health`]: gRPC health (readiness) and reflection, so `grpcurl` works.
+//! - [`metrics`]: the Prometheus endpoint: `/metrics` and `/ready`.
 //! - [`mask`]: personal numbers masked for logs.
 
 pub mod clock;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod health;
 pub mod lease;
 pub mod logging;
+pub mod metrics;
 pub mod outbox;
 pub mod settings;
 pub mod shutdown;

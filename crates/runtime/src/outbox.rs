@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Notify;
 use tracing::{error, warn};
 use yidi_bus::{Bus, Incoming, Outgoing};
@@ -32,11 +33,18 @@ pub struct Outbox {
     store: Store,
     bus: Bus,
     wake: Arc<Notify>,
+    /// Messages waiting, as of the relay's last round (a metric).
+    depth: Gauge,
 }
 
 impl Outbox {
     pub fn new(store: Store, bus: Bus) -> Outbox {
-        Outbox { store, bus, wake: Arc::new(Notify::new()) }
+        Outbox { store, bus, wake: Arc::new(Notify::new()), depth: Gauge::default() }
+    }
+
+    /// Messages committed and not yet acknowledged by the broker, as of the last round.
+    pub fn depth(&self) -> Gauge {
+        self.depth.clone()
     }
 
     /// Queues `message` inside `tx`; call [`Outbox::wake`] after the commit.
@@ -82,7 +90,11 @@ impl Outbox {
     async fn round(&self) -> Result<usize, String> {
         let parcels =
             outbox::oldest(self.store.pool(), ROUND_MAX).await.map_err(|e| e.to_string())?;
+        // A round that read fewer than it may knows the table held no more; a full round
+        // counts what is left.
+        let read = i64::try_from(parcels.len()).unwrap_or(i64::MAX);
         if parcels.is_empty() {
+            self.depth.set(0);
             return Ok(0);
         }
         let messages: Vec<Outgoing> = parcels.iter().map(message).collect();
@@ -115,6 +127,12 @@ impl Outbox {
             self.bus.send_all(&letters).await.map_err(|e| e.to_string())?;
         }
         outbox::remove(self.store.pool(), &done).await.map_err(|e| e.to_string())?;
+        let sent = i64::try_from(done.len()).unwrap_or(i64::MAX);
+        if read < ROUND_MAX {
+            self.depth.set(read - sent);
+        } else if let Ok(waiting) = outbox::waiting(self.store.pool()).await {
+            self.depth.set(waiting);
+        }
         match failed {
             Some(error) => Err(error),
             None => Ok(done.len()),

@@ -22,6 +22,10 @@ pub struct Common {
     pub database: String,
     /// gRPC: the service's API (if any), health and reflection.
     pub grpc: SocketAddr,
+    /// Prometheus `/metrics` and the readiness probe `/ready`, over plain HTTP (issue #12);
+    /// none when unset. Keep it on a private interface.
+    #[serde(default)]
+    pub metrics: Option<SocketAddr>,
     /// Partitions of the topics this service creates (default one; see `yidi_bus::topics`).
     #[serde(default)]
     pub partitions: Option<i32>,

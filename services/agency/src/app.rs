@@ -80,12 +80,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         outbox: outbox.clone(),
     };
     let routes = tonic::service::Routes::new(yidi_wire::v1::agency_server::AgencyServer::new(api));
-    let health = yidi_runtime::health::serve(
+    let (grpc, readiness) = yidi_runtime::health::serve(
         settings.common.grpc,
         settings.common.tls()?,
         Some((routes, "yidi.v1.Agency")),
         shutdown.clone(),
-    )?;
+    )
+    .await?;
     let agency = Agency {
         name: settings.common.name.clone(),
         regions,
@@ -93,15 +94,27 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         rules: BenefitRules::default(),
         bus: bus.clone(),
         clock: settings.common.clock(),
+        settlements: Default::default(),
     };
+    let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
+    agency.settlements.register(
+        exposition.registry(),
+        "settlements",
+        "Settlements decided by this agency, by outcome and reason",
+    );
+    let metrics = exposition.serve(settings.common.metrics, readiness.clone()).await?;
     let consumer = bus.consumer(
         &format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-")),
         &request_topics,
     )?;
+    readiness.ready().await;
     info!(name = %settings.common.name, topics = ?request_topics, "agency ready");
     consumer.run(&bus, shutdown.clone().requested(), &agency).await;
     let _ = relay.await;
-    health.abort();
+    grpc.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     let _ = keeper.await;
     Ok(())
 }

@@ -42,6 +42,8 @@ pub struct Agency {
     pub bus: Bus,
     /// Settlement times are business (China) time.
     pub clock: BusinessClock,
+    /// Settlements decided, by outcome and reason (`yidi_settlements_total`).
+    pub settlements: yidi_runtime::metrics::Outcomes,
 }
 
 fn retry(error: StoreError) -> Transient {
@@ -96,6 +98,7 @@ impl Agency {
         lane: &mut Prefetched,
         incoming: &Incoming,
         request: &SettleRequest,
+        decided: &mut Vec<(i32, String)>,
     ) -> Result<Vec<Outgoing>, Failure> {
         let Some(bill) = &request.bill else {
             return Err(Rejection::new("MISSING_BILL", "bill: missing field").into());
@@ -129,6 +132,7 @@ impl Agency {
         }
         info!(msgid = %bill.mdtrt_id, psn_no = %mask(&bill.psn_no), insured = %bill.insuplc_admdvs,
               status = result.status, reason = %result.reason, "settlement decided");
+        decided.push((result.status, result.reason.clone()));
         Ok(vec![reply(incoming, &result)])
     }
 
@@ -385,11 +389,12 @@ impl LaneHandler for Agency {
         let mut tx = self.store.begin().await.map_err(retry)?;
         let mut prefetched = Prefetched::read(&mut tx, &msgids, &psn_nos).await.map_err(retry)?;
         let mut answers = Vec::with_capacity(lane.len());
+        let mut decided = Vec::new();
         for (incoming, message) in lane.iter().zip(decoded) {
             answers.push(match message {
-                Ok(Decoded::Settle(request)) => {
-                    verdict(self.settle(&mut tx, &mut prefetched, incoming, &request).await)?
-                }
+                Ok(Decoded::Settle(request)) => verdict(
+                    self.settle(&mut tx, &mut prefetched, incoming, &request, &mut decided).await,
+                )?,
                 Ok(Decoded::Reverse(reversal)) => {
                     verdict(self.reverse(&mut tx, &mut prefetched, incoming, &reversal).await)?
                 }
@@ -397,6 +402,9 @@ impl LaneHandler for Agency {
             });
         }
         tx.commit().await.map_err(|e| retry(e.into()))?;
+        for (status, reason) in &decided {
+            self.settlements.count_status(*status, reason);
+        }
         Ok(answers)
     }
 }

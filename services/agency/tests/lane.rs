@@ -61,6 +61,7 @@ async fn agency(name: &str) -> (Agency, std::path::PathBuf) {
         rules: BenefitRules::default(),
         bus: offline_bus(),
         clock: yidi_runtime::clock::BusinessClock::default(),
+        settlements: Default::default(),
     };
     (agency, dir)
 }

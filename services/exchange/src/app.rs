@@ -70,18 +70,33 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         outbox: outbox.clone(),
         waiters: Mutex::new(HashMap::new()),
         clock: settings.common.clock(),
+        answers: Default::default(),
+        settlement_time: Default::default(),
     });
     let shutdown = Shutdown::on_signals();
     let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
     let api = ExchangeApi::new(exchange.clone(), Duration::from_millis(settings.settle_timeout_ms));
     let routes =
         tonic::service::Routes::new(yidi_wire::v1::exchange_server::ExchangeServer::new(api));
-    let grpc = yidi_runtime::health::serve(
+    let (grpc, readiness) = yidi_runtime::health::serve(
         settings.common.grpc,
         settings.common.tls()?,
         Some((routes, "yidi.v1.Exchange")),
         shutdown.clone(),
-    )?;
+    )
+    .await?;
+    let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
+    exchange.answers.register(
+        exposition.registry(),
+        "results",
+        "First results of bills and reversals this exchange sent, by outcome and reason",
+    );
+    exchange.settlement_time.register(
+        exposition.registry(),
+        "settlement",
+        "A bill sent on to the hub until its first result is back",
+    );
+    let metrics = exposition.serve(settings.common.metrics, readiness.clone()).await?;
     // One consumer for all of the exchange's topics: every consumer costs the broker a fetch loop.
     let statements = topics::exchange_statements(province.as_str());
     let consumer = bus.consumer(
@@ -109,12 +124,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             }
         }
     });
+    readiness.ready().await;
     info!(%province, grpc = %settings.common.grpc, "exchange ready");
     consumer.run(&bus, shutdown.clone().requested(), exchange.as_ref()).await;
     sweep.abort();
     // The relay sends what is queued until it sees the stop, then the process ends.
     let _ = relay.await;
     grpc.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     let _ = keeper.await;
     Ok(())
 }

@@ -55,12 +55,21 @@ pub struct Exchange {
     pub outbox: Outbox,
     /// Request and statement times are business (China) time.
     pub clock: BusinessClock,
+    /// First results by outcome and reason (`yidi_results_total`): bills and reversals
+    /// answered.
+    pub answers: yidi_runtime::metrics::Outcomes,
+    /// A bill sent on to the hub → its first result back (`yidi_settlement_seconds`).
+    pub settlement_time: yidi_runtime::metrics::Stopwatch,
 }
 
 /// A message's replies, and the result whose gRPC waiters are told once it is committed.
 struct Decided {
     replies: Vec<Outgoing>,
     wake: Option<SettleResult>,
+    /// A bill sent on to the hub now (its msgid): timed until its result.
+    sent: Option<String>,
+    /// `wake` is the first result of its msgid: counted.
+    first: bool,
 }
 
 /// The header a result to the HIS carries its receipt in (`yidi_trust::Receipt`, JSON).
@@ -146,7 +155,7 @@ impl Exchange {
         }
         tx.commit().await.map_err(retry)?;
         self.outbox.wake();
-        self.after_commit(Decided { replies: Vec::new(), wake: decided.wake });
+        self.after_commit(Decided { replies: Vec::new(), ..decided });
         Ok(())
     }
 
@@ -265,7 +274,7 @@ impl Exchange {
                 }
                 Via::Grpc => Vec::new(),
             };
-            return Ok(Decided { replies, wake: Some(first) });
+            return Ok(Decided { replies, wake: Some(first), sent: None, first: false });
         }
         let request = SettleRequest {
             bill: Some(bill.clone()),
@@ -290,7 +299,12 @@ impl Exchange {
             headers::TRACEPARENT,
             &traceparent.map_or_else(|| convert::traceparent(&bill.msgid), str::to_owned),
         );
-        Ok(Decided { replies: vec![to_hub], wake: None })
+        Ok(Decided {
+            replies: vec![to_hub],
+            wake: None,
+            sent: Some(bill.msgid.clone()),
+            first: false,
+        })
     }
 
     /// `exchange.<province>.results`: keep the first result, tell whoever waits, and give the
@@ -317,6 +331,7 @@ impl Exchange {
             || known
                 .as_ref()
                 .is_some_and(|known| known.via == "kafka" && known.delivered < known.sends);
+        let first_result = known.as_ref().is_some_and(|known| known.result.is_none());
         // The first result is kept; each send by the HIS gets one.
         let setl_id = result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str());
         if !read_again && known.as_ref().is_some_and(|known| known.result.is_none() || deliver) {
@@ -342,7 +357,12 @@ impl Exchange {
         }
         let Some(known) = known.filter(|_| deliver) else {
             // A reversal's answer, a gRPC request, or a copy the HIS already has.
-            return Ok(Decided { replies: Vec::new(), wake: Some(result) });
+            return Ok(Decided {
+                replies: Vec::new(),
+                wake: Some(result),
+                sent: None,
+                first: first_result,
+            });
         };
         let content_type =
             ContentType::from_header(Some(&known.content_type)).unwrap_or(ContentType::Protobuf);
@@ -363,12 +383,21 @@ impl Exchange {
             }
             None => {}
         }
-        Ok(Decided { replies: vec![to_his], wake: Some(result) })
+        Ok(Decided { replies: vec![to_his], wake: Some(result), sent: None, first: first_result })
     }
 
-    /// What must wait for the commit: the gRPC calls waiting for a result are told.
+    /// What must wait for the commit: the gRPC calls waiting for a result are told, and the
+    /// figures counted.
+    /// What is counted is counted once committed.
     fn after_commit(&self, decided: Decided) -> Vec<Outgoing> {
+        if let Some(msgid) = &decided.sent {
+            self.settlement_time.start(msgid);
+        }
         if let Some(result) = &decided.wake {
+            if decided.first {
+                self.answers.count(result);
+                self.settlement_time.stop(&result.msgid);
+            }
             self.wake(result);
         }
         decided.replies

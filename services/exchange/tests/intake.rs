@@ -50,6 +50,8 @@ async fn exchange(name: &str) -> (Exchange, std::path::PathBuf) {
         bus,
         waiters: Mutex::new(HashMap::new()),
         clock: BusinessClock::default(),
+        answers: Default::default(),
+        settlement_time: Default::default(),
     };
     (exchange, dir)
 }

@@ -118,6 +118,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .await?,
     );
     let live = Arc::new(Live::default());
+    let live_results = live.results.clone();
     let mut names = vec![
         topics::HUB_REQUESTS.to_owned(),
         topics::HUB_RESULTS.to_owned(),
@@ -141,12 +142,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let shutdown = Shutdown::on_signals();
     let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
-    let health = yidi_runtime::health::serve(
+    let (grpc, readiness) = yidi_runtime::health::serve(
         settings.common.grpc,
         settings.common.tls()?,
         None,
         shutdown.clone(),
-    )?;
+    )
+    .await?;
     if !settings.dashboard.ip().is_loopback()
         && settings.admin_token.as_ref().is_none_or(|t| t.expose_secret().is_empty())
     {
@@ -188,6 +190,25 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             }
         }
     });
+    // The clearing desk's gauges follow the business calendar.
+    let gauges = crate::figures::ClearingGauges::default();
+    let figures = tokio::spawn({
+        let (gauges, desk) = (gauges.clone(), Arc::clone(&desk));
+        async move {
+            loop {
+                gauges.refresh(&desk).await;
+                tokio::time::sleep(crate::figures::REFRESH).await;
+            }
+        }
+    });
+    let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
+    live_results.register(
+        exposition.registry(),
+        "results",
+        "Results the hub routed back to treatment provinces, by outcome and reason",
+    );
+    gauges.register(exposition.registry());
+    let metrics = exposition.serve(settings.common.metrics, readiness.clone()).await?;
     // One consumer for all of the hub's topics: every consumer costs the broker a fetch loop.
     let consumer = bus.consumer("hub", &Hub::topics())?;
     // After each cut-off, every treatment province's exchange is asked for its statement,
@@ -197,10 +218,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         let stop = shutdown.clone();
         async move { outbox.relay(stop.requested()).await }
     });
+    readiness.ready().await;
     info!(served = ?hub.served, suspended = ?hub.suspended, "hub ready");
     consumer.run(&bus, shutdown.clone().requested(), &hub).await;
     let _ = relay.await;
-    health.abort();
+    grpc.abort();
+    figures.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     let _ = keeper.await;
     calendar.abort();
     let _ = web.await;

@@ -657,6 +657,11 @@ impl Desk {
         (today, state.book.overdue(today))
     }
 
+    /// The state of every round.
+    pub async fn round_states(&self) -> Vec<yidi_clearing::round::RoundState> {
+        self.state.lock().await.book.rounds().map(|round| round.state()).collect()
+    }
+
     pub async fn positions(&self, period: Period) -> Option<Positions> {
         self.state.lock().await.book.positions(period)
     }

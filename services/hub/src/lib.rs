@@ -10,11 +10,13 @@
 //! - [`clearing`]: the clearing desk: event log, business clock, suspended provinces.
 //! - [`dashboard`]: the ministry dashboard, its JSON/CSV API and the desk's admin calls.
 //! - [`live`]: live settlement rate, latency and rejections.
+//! - [`figures`]: the clearing desk's state as Prometheus gauges.
 //! - [`app`]: settings and the run loop.
 
 pub mod app;
 pub mod clearing;
 pub mod dashboard;
+pub mod figures;
 pub mod live;
 pub mod record;
 pub mod route;

@@ -16,13 +16,15 @@ struct Inner {
     pending: HashMap<String, Instant>,
     /// (when, latency in ms if known, status, reason)
     recent: VecDeque<(Instant, Option<u64>, &'static str, String)>,
-    rejections: BTreeMap<String, u64>,
-    results: u64,
-    settled: u64,
 }
 
+/// The window's figures, and the results since start — the registry's counters
+/// (`yidi_results_total` of the hub), so the panel and `/metrics` say the same.
 #[derive(Default)]
-pub struct Live(Mutex<Inner>);
+pub struct Live {
+    window: Mutex<Inner>,
+    pub results: yidi_runtime::metrics::Outcomes,
+}
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Snapshot {
@@ -44,7 +46,7 @@ pub struct Snapshot {
 
 impl Live {
     pub fn requested(&self, msgid: &str) {
-        if let Ok(mut inner) = self.0.lock() {
+        if let Ok(mut inner) = self.window.lock() {
             let now = Instant::now();
             if inner.pending.len() > 100_000 {
                 inner.pending.retain(|_, at| now.duration_since(*at) < PENDING_MAX);
@@ -54,19 +56,13 @@ impl Live {
     }
 
     pub fn answered(&self, msgid: &str, status: &'static str, reason: &str) {
-        if let Ok(mut inner) = self.0.lock() {
+        self.results.count_named(status, reason);
+        if let Ok(mut inner) = self.window.lock() {
             let now = Instant::now();
             let latency = inner
                 .pending
                 .remove(msgid)
                 .map(|at| u64::try_from(now.duration_since(at).as_millis()).unwrap_or(u64::MAX));
-            inner.results += 1;
-            if status == "SETTLED" {
-                inner.settled += 1;
-            }
-            if status == "REJECTED" {
-                *inner.rejections.entry(reason.to_owned()).or_default() += 1;
-            }
             inner.recent.push_back((now, latency, status, reason.to_owned()));
             while inner.recent.front().is_some_and(|(at, ..)| now.duration_since(*at) > WINDOW) {
                 inner.recent.pop_front();
@@ -75,7 +71,16 @@ impl Live {
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        let Ok(inner) = self.0.lock() else { return Snapshot::default() };
+        let Ok(inner) = self.window.lock() else { return Snapshot::default() };
+        let (mut results, mut settled, mut rejections) = (0, 0, BTreeMap::new());
+        for (label, count) in self.results.all() {
+            results += count;
+            match label.outcome.as_str() {
+                "SETTLED" => settled += count,
+                "REJECTED" => *rejections.entry(label.reason).or_default() += count,
+                _ => {}
+            }
+        }
         let now = Instant::now();
         let recent: Vec<_> =
             inner.recent.iter().filter(|(at, ..)| now.duration_since(*at) <= WINDOW).collect();
@@ -97,9 +102,9 @@ impl Live {
             results_in_window: count,
             latency_p50_ms: pick(50),
             latency_p99_ms: pick(99),
-            results: inner.results,
-            settled: inner.settled,
-            rejections: inner.rejections.clone(),
+            results,
+            settled,
+            rejections,
             ..Snapshot::default()
         }
     }

@@ -344,8 +344,12 @@ async fn idle(args: &Args) {
     let used = cpu::Sample::take(&args.pids).since(&before);
     let seconds = started.elapsed().as_secs_f64();
     let share = |d: &Duration| d.as_secs_f64() * 100.0 / seconds;
-    let total: f64 =
-        used.iter().filter(|(n, _)| n.as_str() != "loadgen").map(|(_, d)| share(d)).sum();
+    // The network itself: not this load generator, nor the Prometheus watching it.
+    let total: f64 = used
+        .iter()
+        .filter(|(n, _)| !matches!(n.as_str(), "loadgen" | "prometheus"))
+        .map(|(_, d)| share(d))
+        .sum();
     let each: Vec<String> = used.iter().map(|(n, d)| format!("{n} {:.1} %", share(d))).collect();
     println!(
         "idle network ({:.0} s, no bills): {total:.1} % of one core — {}",
