@@ -17,6 +17,8 @@ mod his;
 #[path = "e2e/network.rs"]
 #[allow(dead_code)] // shared with faults.rs, which restarts the broker
 mod network;
+#[path = "e2e/otlp.rs"]
+mod otlp;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -38,6 +40,7 @@ use yidi_wire::v1::{DischargeBill, SettleResult, SettleStatus};
 
 use his::{bill, His};
 use network::{metric_sum, Network, EXCHANGES};
+use otlp::Collector;
 
 /// What `yidi quote` says of each bill, from the same inputs the agency has: the sample
 /// person's registry record, filings and (fresh) accumulators, the insured region's policy,
@@ -197,6 +200,110 @@ async fn agency_counts(network: &Network) -> (i64, i64) {
     (settled, admissions)
 }
 
+/// One settled bill is one trace across every hop (issue #12 §1): the spans the services
+/// exported to the harness's OTLP receiver chain exchange → hub → agency → hub → exchange,
+/// each the child of the one before it and starting after it, with the bill's ids and regions
+/// as attributes and no person's number anywhere.
+async fn one_trace_per_bill(collector: &Collector, bill: &DischargeBill) {
+    let treatment = format!("{}0000", &bill.mdtrtarea_admvs[..2]);
+    let insured = format!("{}0000", &bill.insuplc_admdvs[..2]);
+    let hops = [
+        (format!("exchange-{treatment}"), format!("consume his.{treatment}.discharge")),
+        ("hub".to_owned(), "consume hub.requests".to_owned()),
+        (String::new(), format!("consume agency.{insured}.requests")),
+        ("hub".to_owned(), "consume hub.results".to_owned()),
+        (format!("exchange-{treatment}"), format!("consume exchange.{treatment}.results")),
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let chain = loop {
+        let spans = collector.spans();
+        let first = spans
+            .iter()
+            .find(|s| s.name == hops[0].1 && s.attributes.get("yidi.msgid") == Some(&bill.msgid));
+        let chain: Option<Vec<_>> = first.map(|first| {
+            let mut chain = vec![first.clone()];
+            for (_, name) in &hops[1..] {
+                let parent = chain.last().unwrap();
+                match spans.iter().find(|s| s.name == *name && s.parent_span_id == parent.span_id) {
+                    Some(child) => chain.push(child.clone()),
+                    None => break,
+                }
+            }
+            chain
+        });
+        match chain {
+            Some(chain) if chain.len() == hops.len() => break chain,
+            found => assert!(
+                std::time::Instant::now() < deadline,
+                "no complete trace for {}: {:?}",
+                bill.msgid,
+                found.map(|c| c
+                    .iter()
+                    .map(|s| (s.service.clone(), s.name.clone()))
+                    .collect::<Vec<_>>())
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    for ((service, _), span) in hops.iter().zip(&chain) {
+        assert_eq!(span.trace_id, chain[0].trace_id, "one trace id across the hops");
+        if service.is_empty() {
+            assert!(span.service.starts_with("agency-"), "{span:?}");
+        } else {
+            assert_eq!(&span.service, service);
+        }
+        assert_eq!(span.attributes.get("yidi.msgid"), Some(&bill.msgid), "{span:?}");
+        assert!(span.end >= span.start, "{span:?}");
+        assert_eq!(
+            span.attributes.get("yidi.outcome").map(String::as_str),
+            Some("decided"),
+            "{span:?}"
+        );
+    }
+    // The request to the hub names the bill's episode and its insured region.
+    assert_eq!(chain[1].attributes.get("yidi.mdtrt_id"), Some(&bill.mdtrt_id));
+    assert_eq!(chain[1].attributes.get("yidi.receiver_region"), Some(&bill.insuplc_admdvs));
+    for pair in chain.windows(2) {
+        assert!(pair[0].start <= pair[1].start, "a parent starts before its child: {pair:?}");
+    }
+    let all = collector.spans();
+    let of_trace: Vec<_> = all.iter().filter(|s| s.trace_id == chain[0].trace_id).collect();
+    assert!(
+        of_trace.iter().any(|s| s.name == "decide") && of_trace.iter().any(|s| s.name == "produce")
+    );
+    for span in &of_trace {
+        for value in span.attributes.values() {
+            assert!(!value.contains(&bill.psn_no), "a person's number in span {span:?}");
+        }
+    }
+    println!(
+        "e2e 1: bill {} is one trace of {} spans across {} hops",
+        bill.msgid,
+        of_trace.len(),
+        chain.len()
+    );
+}
+
+/// `yidi trace` tells a bill's path from the services' own records (issue #12 §6): the
+/// exchange received and answered it, the agency of its insured region decided it, the hub
+/// entered it in the clearing ledger — each with its time.
+fn where_is_my_bill(network: &Network, bill: &DischargeBill) {
+    let treatment = format!("exchange-{}0000", &bill.mdtrtarea_admvs[..2]);
+    let by_msgid = network.trace(&bill.msgid);
+    let line = |service: &str, says: &str| {
+        by_msgid.lines().any(|line| line.contains(service) && line.contains(says))
+    };
+    assert!(line(&treatment, "received over kafka; answered SETTLED setl_id"), "{by_msgid}");
+    assert!(line("agency-", "decided: SETTLED setl_id"), "{by_msgid}");
+    assert!(line("agency-", "funds' shares recorded, in force"), "{by_msgid}");
+    assert!(line("hub", "entered in the clearing ledger"), "{by_msgid}");
+    assert!(!by_msgid.contains(&bill.psn_no), "{by_msgid}");
+    let by_episode = network.trace(&bill.mdtrt_id);
+    let steps = |text: &str| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(steps(&by_episode), steps(&by_msgid), "by episode as by msgid");
+    println!("e2e 1: yidi trace {}:\n{by_msgid}", bill.msgid);
+}
+
 /// Every service's `/metrics` counts what the bills came to (issue #12 §2): the settlements
 /// the exchanges answered, the agencies decided and the hub routed equal the settled bills;
 /// once all is answered every consumer's lag returns to zero.
@@ -253,7 +360,9 @@ fn metrics_agree(network: &Network, settled: usize) {
 fn the_network_settles_every_bill_once_over_a_real_broker() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let mut network = Network::start();
+        // The services export their spans to a receiver of the harness's (issue #12 §1).
+        let (collector, endpoint) = Collector::start().await;
+        let mut network = Network::start_traced(&endpoint);
         // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
         // network (declared first, so dropped after it) would never be stopped.
         let his = std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
@@ -297,6 +406,9 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
         }
         println!("e2e 1: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, all equal to yidi quote, each with a receipt that verifies");
         metrics_agree(&network, settled);
+        let traced = bills.iter().zip(&expected).find(|(_, e)| e["status"] == "settled").unwrap().0;
+        one_trace_per_bill(&collector, traced).await;
+        where_is_my_bill(&network, traced);
 
         // 2. The same bills again: the first answers, marked duplicate; nothing counted twice.
         for bill in &bills {
@@ -364,14 +476,48 @@ fn the_network_settles_every_bill_once_over_a_real_broker() {
         assert_eq!(admissions, after, "accumulators count each settled bill once");
         println!("e2e 4: agency killed and restarted mid-stream; 400 bills, {settled} settled, none twice");
 
-        grpc(&mut network, &mut simulator).await;
+        grpc(&mut network, &mut simulator, &collector).await;
     });
 }
 
 /// Scenario 5, gRPC: `Settle` equals the quote; a repeated call gets the first answer;
 /// `GetSettlement` finds it; `PreSettle` commits nothing; a `Settle` that times out (its agency
 /// is down) is reversed, and once the agency is back nothing of it remains.
-async fn grpc(network: &mut Network, simulator: &mut Simulator) {
+/// A HIS that sends `traceparent` gets its settlement in its own trace: the exchange's span of
+/// the call is the child of the HIS's span, and the hops after it carry the same trace id.
+async fn joins_the_callers_trace(
+    collector: &Collector,
+    bill: &DischargeBill,
+    trace: &str,
+    span: &str,
+) {
+    let (trace, span) = (hex::decode(trace).unwrap(), hex::decode(span).unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let spans = collector.spans();
+        let call = spans.iter().find(|s| s.trace_id == trace && s.parent_span_id == span);
+        let at_hub = spans.iter().find(|s| {
+            s.trace_id == trace
+                && s.name == "consume hub.requests"
+                && s.attributes.get("yidi.msgid") == Some(&bill.msgid)
+        });
+        if let (Some(call), Some(_)) = (call, at_hub) {
+            assert_eq!(call.service, "exchange-440000");
+            assert_eq!(
+                call.attributes.get("path").map(String::as_str),
+                Some("/yidi.v1.Exchange/Settle")
+            );
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gRPC settlement did not join the caller's trace"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn grpc(network: &mut Network, simulator: &mut Simulator, collector: &Collector) {
     use yidi_wire::v1::exchange_client::ExchangeClient;
     use yidi_wire::v1::GetSettlementRequest;
     // A Guangdong hospital's system, with its certificate.
@@ -384,8 +530,14 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator) {
     };
     // Tianjin (120000) persons are treated in Guangdong (pick 0).
     let first = bill(simulator, 1, 1700, 0, 7001);
-    let answer = client.settle(call(first.clone(), 20)).await.unwrap().into_inner();
+    // The hospital's system traces its own call: the settlement joins its trace (issue #12 §1).
+    let (his_trace, his_span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let mut traced = call(first.clone(), 20);
+    let traceparent = format!("00-{his_trace}-{his_span}-01");
+    traced.metadata_mut().insert("traceparent", traceparent.parse().unwrap());
+    let answer = client.settle(traced).await.unwrap().into_inner();
     assert_same(&answer, &quote(std::slice::from_ref(&first))[0]);
+    joins_the_callers_trace(collector, &first, his_trace, his_span).await;
     let again = client.settle(call(first.clone(), 20)).await.unwrap().into_inner();
     assert!(again.duplicate);
     assert_eq!(

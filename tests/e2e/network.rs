@@ -156,6 +156,8 @@ pub struct Network {
     pub dashboard: u16,
     /// The business date the hub's clearing clock starts at, if not today.
     clock_start: Option<String>,
+    /// Where the services export their spans (OTLP/gRPC), if anywhere.
+    otlp: Option<String>,
     broker: Child,
     services: BTreeMap<&'static str, Service>,
 }
@@ -168,8 +170,17 @@ impl Network {
         Network::start_at(None)
     }
 
+    /// A network whose services export their spans to the OTLP receiver at `endpoint`.
+    pub fn start_traced(endpoint: &str) -> Network {
+        Network::start_with(None, Some(endpoint))
+    }
+
     /// A network whose hub starts its business clock at `clock_start` (`YYYY-MM-DD`).
     pub fn start_at(clock_start: Option<&str>) -> Network {
+        Network::start_with(clock_start, None)
+    }
+
+    fn start_with(clock_start: Option<&str>, otlp: Option<&str>) -> Network {
         let dir = std::env::temp_dir().join(format!(
             "yidi-e2e-{}-{}",
             std::process::id(),
@@ -235,6 +246,7 @@ impl Network {
             brokers,
             dashboard: free_port(),
             clock_start: clock_start.map(str::to_owned),
+            otlp: otlp.map(str::to_owned),
             broker,
             services,
         };
@@ -293,6 +305,12 @@ impl Network {
                 hub_env.push(("YIDI_CLOCK_START", start.clone()));
             }
         }
+        let mut trace_env: Vec<(&str, String)> = Vec::new();
+        if let Some(endpoint) = &self.otlp {
+            trace_env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()));
+            // Spans leave every 200 ms instead of every 5 s, so a test need not wait.
+            trace_env.push(("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()));
+        }
         let service = self.services.get_mut(name).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -312,6 +330,7 @@ impl Network {
             .env("YIDI_KEYS", self.dir.join("keys"))
             .env("RUST_LOG", "warn")
             .envs(hub_env)
+            .envs(trace_env)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -324,6 +343,18 @@ impl Network {
         service.child = Some(child);
         wait_port(service.grpc, name);
         wait_ready(service.metrics, name);
+    }
+
+    /// `yidi trace <id>` over this network's databases, as an operator runs it: its output.
+    pub fn trace(&self, id: &str) -> String {
+        let output = Command::new(binaries().join("yidi"))
+            .args(["trace", "--data"])
+            .arg(&self.dir)
+            .arg(id)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "yidi trace: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
     }
 
     /// The port of `name`'s `/metrics` and `/ready`.

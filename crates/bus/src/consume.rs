@@ -20,6 +20,7 @@ use crate::failure::{LaneAnswer, Rejection, Transient, Verdict};
 use crate::message::{Incoming, Outgoing};
 use crate::metrics::LagContext;
 use crate::topics;
+use crate::trace::Hops;
 
 /// The most messages handled between two offset stores. Handling stays in order within each
 /// partition; only the replies' acknowledgements are awaited together, so a hop costs one
@@ -112,6 +113,7 @@ impl Consumer {
             }
             let size = batch.len();
             let arrived = Instant::now();
+            let mut hops = Hops::open(&batch, std::time::SystemTime::now());
             for incoming in &batch {
                 bus.metrics().consumed(&incoming.topic);
             }
@@ -120,7 +122,11 @@ impl Consumer {
             for (incoming, error) in &refused {
                 handled.add(bus, incoming, Err(error.clone().into()));
             }
-            let Handled { replies, mut done } = handled;
+            hops.decided();
+            let Handled { mut replies, mut done } = handled;
+            for reply in &mut replies {
+                hops.carry(reply.cause, &mut reply.message);
+            }
             // A partition's offsets are stored in its order, refused messages among the rest.
             done.sort_by(|a, b| {
                 (a.topic.as_str(), a.partition, a.offset).cmp(&(
@@ -134,6 +140,7 @@ impl Consumer {
                 // consumed, and all of it is read again (the inboxes answer repeats).
                 return;
             }
+            hops.delivered();
             let took = arrived.elapsed();
             for incoming in &done {
                 bus.metrics().hop(&incoming.topic, took);

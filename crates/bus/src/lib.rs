@@ -19,6 +19,7 @@
 //! - [`limits`]: message and dead-letter sizes.
 //! - [`metrics`]: what the edge counts: messages, dead letters, hop times, lag.
 //! - [`producer`]: the idempotent producer whose sends are awaited.
+//! - [`trace`]: a span per message per hop, W3C trace context carried on the replies.
 
 pub mod acl;
 pub mod authority;
@@ -30,6 +31,7 @@ pub mod message;
 pub mod metrics;
 pub mod producer;
 pub mod topics;
+pub mod trace;
 
 pub use authority::{Signer, Trust};
 pub use client::{Bus, BusConfig, BusError, Health};

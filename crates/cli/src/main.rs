@@ -16,6 +16,7 @@ mod loadgen;
 mod quote;
 mod sample;
 mod sample_bill;
+mod trace;
 mod verify;
 
 use std::process::ExitCode;
@@ -51,6 +52,8 @@ enum Command {
     Keys(keys::Args),
     /// Check a settlement receipt offline: the agency's signature, the hub's countersignature.
     Verify(verify::Args),
+    /// Where a bill went (by msgid or mdtrt_id), from the services' own records.
+    Trace(trace::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Dlq(args) => report(dlq::run(&args)),
         Command::Keys(args) => report(keys::run(&args)),
         Command::Verify(args) => report(verify::run(&args)),
+        Command::Trace(args) => report(trace::run(&args)),
     }
 }
 

@@ -150,7 +150,10 @@ pub async fn serve(
     routes: Option<(tonic::service::Routes, &'static str)>,
     shutdown: crate::shutdown::Shutdown,
 ) -> Result<(tokio::task::JoinHandle<()>, Readiness), tonic::transport::Error> {
-    let mut server = tonic::transport::Server::builder().tls_config(tls)?;
+    // Each call is a span, the child of the caller's `traceparent` (when tracing is on).
+    let mut server = tonic::transport::Server::builder()
+        .trace_fn(crate::telemetry::request_span)
+        .tls_config(tls)?;
     let (reporter, health) = tonic_health::server::health_reporter();
     let api = routes.as_ref().map(|(_, name)| *name);
     let readiness = Readiness::starting(reporter, api).await;

@@ -5,7 +5,7 @@
 //! - [`config`]: a typed config file with `YIDI_<KEY>` environment overrides.
 //! - [`lease`]: one writer per role: take the lease at start, renew it while running.
 //! - [`outbox`]: the relay that sends what a service queued in its transactions.
-//! - [`logging`]: structured `tracing` logs, text or JSON.
+//! - [`telemetry`]: structured `tracing` logs, text or JSON, and OTLP trace export.
 //! - [`shutdown`]: SIGINT/SIGTERM as a future.
 //! - [`health`]: gRPC health (readiness) and reflection, so `grpcurl` works.
 //! - [`metrics`]: the Prometheus endpoint: `/metrics` and `/ready`.
@@ -15,11 +15,11 @@ pub mod clock;
 pub mod config;
 pub mod health;
 pub mod lease;
-pub mod logging;
 pub mod metrics;
 pub mod outbox;
 pub mod settings;
 pub mod shutdown;
+pub mod telemetry;
 
 /// Masks a personal number for logs: the first four and last two characters stay.
 pub fn mask(psn_no: &str) -> String {

@@ -159,8 +159,13 @@ impl ExchangeApi {
     }
 }
 
-/// The caller's W3C `traceparent` metadata, if any.
+/// The trace the bill joins: this call's span when tracing is on (itself the child of the
+/// caller's `traceparent`), else the caller's W3C `traceparent` metadata, if any.
 fn traceparent_of<T>(request: &Request<T>) -> Option<String> {
+    let current = yidi_runtime::telemetry::current_traceparent();
+    if !current.is_empty() {
+        return Some(current);
+    }
     request.metadata().get("traceparent").and_then(|value| value.to_str().ok()).map(str::to_owned)
 }
 

@@ -17,6 +17,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings: yidi_exchange::app::Settings =
         yidi_runtime::config::load(args.config.as_deref())?;
-    yidi_runtime::logging::init(&settings.common.name);
-    yidi_exchange::app::run(settings).await
+    let telemetry = yidi_runtime::telemetry::init(&settings.common.name);
+    let ran = yidi_exchange::app::run(settings).await;
+    // The last spans are sent before the process ends.
+    telemetry.shutdown();
+    ran
 }

@@ -170,7 +170,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         simulated_clock: settings.simulated_clock,
         health: Arc::clone(bus.health()),
         full_checked: std::sync::Mutex::new(None),
-    }));
+    }))
+    // Each request a span (exported when tracing is on), the child of the caller's traceparent.
+    .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
+        |request: &axum::http::Request<axum::body::Body>| {
+            yidi_runtime::telemetry::request_span(request)
+        },
+    ));
     let web_shutdown = shutdown.clone();
     let web = tokio::spawn(async move {
         let served = axum::serve(listener, router)

@@ -16,6 +16,9 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let settings: yidi_hub::app::Settings = yidi_runtime::config::load(args.config.as_deref())?;
-    yidi_runtime::logging::init(&settings.common.name);
-    yidi_hub::app::run(settings).await
+    let telemetry = yidi_runtime::telemetry::init(&settings.common.name);
+    let ran = yidi_hub::app::run(settings).await;
+    // The last spans are sent before the process ends.
+    telemetry.shutdown();
+    ran
 }
