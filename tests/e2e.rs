@@ -301,6 +301,18 @@ fn where_is_my_bill(network: &Network, bill: &DischargeBill) {
     let by_episode = network.trace(&bill.mdtrt_id);
     let steps = |text: &str| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(steps(&by_episode), steps(&by_msgid), "by episode as by msgid");
+    // The ministry's dashboard shows the hub's part: the bill in the clearing ledger.
+    let (status, body) =
+        network::http_get(network.dashboard, &format!("/api/bill?id={}", bill.msgid)).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let found: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(found["ledger"].as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(found["ledger"][0]["insured"], bill.insuplc_admdvs.as_str(), "{body}");
+    let setl_id = found["ledger"][0]["setl_id"].as_str().unwrap().to_owned();
+    assert!(by_msgid.contains(&setl_id), "the dashboard and yidi trace name the same settlement");
+    let (status, page) =
+        network::http_get(network.dashboard, &format!("/bill?id={}", bill.msgid)).unwrap();
+    assert!(status == 200 && page.contains(&setl_id), "{page}");
     println!("e2e 1: yidi trace {}:\n{by_msgid}", bill.msgid);
 }
 

@@ -79,6 +79,8 @@ pub fn router(dashboard: Shared) -> Router {
         .route("/api/suspensions", get(suspensions))
         .route("/api/transitions.csv", get(transitions_csv))
         .route("/api/live", get(live))
+        .route("/api/bill", get(bill))
+        .route("/bill", get(bill_page))
         .route("/api/checks", get(checks))
         .route("/api/admin/advance", post(advance))
         .route("/api/clearing/confirm", post(confirm))
@@ -414,6 +416,58 @@ async fn transitions_csv(State(d): State<Shared>) -> Response {
 
 async fn live(State(d): State<Shared>) -> Json<crate::live::Snapshot> {
     Json(d.live())
+}
+
+#[derive(Deserialize)]
+struct BillQuery {
+    id: String,
+}
+
+/// Where a bill is, as the hub knows it (issue #12 §6): waiting for its insured agency (and
+/// since when), or entered in the clearing ledger (reversed or not). What the exchange and
+/// the agency recorded is in their provinces' databases: `yidi trace` there.
+async fn bill(
+    State(d): State<Shared>,
+    Query(q): Query<BillQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let entries = crate::record::bill_entries(&d.store, &q.id)
+        .await
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, "STORE".into(), e.to_string()))?;
+    let waiting_ms = d.live.in_flight(&q.id).map(|waited| waited.as_millis());
+    Ok(Json(json!({"id": q.id, "waiting_for_agency_ms": waiting_ms, "ledger": entries})))
+}
+
+async fn bill_page(State(d): State<Shared>, Query(q): Query<BillQuery>) -> Response {
+    let Json(found) = match bill(State(d), Query(BillQuery { id: q.id.clone() })).await {
+        Ok(found) => found,
+        Err(error) => return error.into_response(),
+    };
+    let id = escape(&q.id);
+    let mut out = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>yidi: bill {id}</title></head><body>\
+         <h1>Bill {id}</h1><p><a href=\"/\">dashboard</a> · <a href=\"/api/bill?id={id}\">JSON</a></p>"
+    );
+    if let Some(waited) = found["waiting_for_agency_ms"].as_u64() {
+        let _ = write!(out, "<p>Routed to its insured agency {waited} ms ago; no result yet.</p>");
+    }
+    let entries = found["ledger"].as_array().cloned().unwrap_or_default();
+    if entries.is_empty() {
+        out.push_str("<p>Not in the clearing ledger: not settled (yet), refused, or not known to the hub.</p>");
+    } else {
+        out.push_str("<table><tr><th>msgid</th><th>setl_id</th><th>insured</th><th>treated</th><th>medical fees</th><th>funds paid</th><th>settled</th><th>reversed</th></tr>");
+        for entry in &entries {
+            let field = |name: &str| escape(entry[name].as_str().unwrap_or(""));
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
+                field("msgid"), field("setl_id"), field("insured"), field("treatment"),
+                field("medfee_sumamt"), field("fund_pay_sumamt"), field("setl_time"), field("reversed_at")
+            );
+        }
+        out.push_str("</table>");
+    }
+    out.push_str("<p>The exchange's and the agency's records of it: <code>yidi trace &lt;msgid|mdtrt_id&gt;</code> where their databases are.</p></body></html>");
+    Html(out).into_response()
 }
 
 #[derive(Deserialize)]

@@ -70,6 +70,12 @@ impl Live {
         }
     }
 
+    /// How long ago the hub routed `msgid` to its agency, while no result has come back.
+    pub fn in_flight(&self, msgid: &str) -> Option<Duration> {
+        let inner = self.window.lock().ok()?;
+        inner.pending.get(msgid).map(Instant::elapsed)
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let Ok(inner) = self.window.lock() else { return Snapshot::default() };
         let (mut results, mut settled, mut rejections) = (0, 0, BTreeMap::new());

@@ -159,6 +159,50 @@ pub async fn cross_province_bills(
     Ok(bills)
 }
 
+/// A settled bill as the hub's ledger table holds it, for "where is my bill?" (the person
+/// appears only as the hub's token, and is not shown).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BillEntry {
+    pub msgid: String,
+    pub mdtrt_id: String,
+    pub setl_id: String,
+    pub insured: String,
+    pub treatment: String,
+    pub medfee_sumamt: String,
+    pub fund_pay_sumamt: String,
+    pub setl_time: String,
+    pub reversed_at: Option<String>,
+}
+
+/// The ledger entries of a bill, by its msgid or its episode's mdtrt_id.
+pub async fn bill_entries(
+    store: &yidi_store::Store,
+    id: &str,
+) -> Result<Vec<BillEntry>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT msgid, mdtrt_id, setl_id, insured, treatment, medfee_sumamt, fund_pay_sumamt, setl_time, reversed_at
+         FROM settled_bill WHERE msgid = $1 OR mdtrt_id = $1 ORDER BY setl_time, setl_id",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(BillEntry {
+                msgid: row.try_get(0)?,
+                mdtrt_id: row.try_get(1)?,
+                setl_id: row.try_get(2)?,
+                insured: row.try_get(3)?,
+                treatment: row.try_get(4)?,
+                medfee_sumamt: row.try_get(5)?,
+                fund_pay_sumamt: row.try_get(6)?,
+                setl_time: row.try_get(7)?,
+                reversed_at: row.try_get(8)?,
+            })
+        })
+        .collect()
+}
+
 /// Count and advance (funds + personal account) of the settled, unreversed cross-province
 /// bills.
 pub async fn settled_advance(store: &yidi_store::Store) -> Result<(usize, Amount), StoreError> {
