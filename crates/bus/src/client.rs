@@ -169,6 +169,9 @@ pub struct Bus {
     metrics: Arc<BusMetrics>,
 }
 
+/// The header of a dead letter that names why (`WIRE_01`, `AUTH_FORGED`, …).
+pub const REASON_CODE: &str = "reason_code";
+
 /// How long a send may wait for the broker's acknowledgement.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -334,7 +337,7 @@ impl Bus {
             &letter,
             ContentType::Protobuf,
         )
-        .with_header("reason_code", code)
+        .with_header(REASON_CODE, code)
         .with_header("reason", clip(reason, DEAD_LETTER_HEADER_MAX))
     }
 

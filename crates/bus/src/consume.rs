@@ -144,8 +144,6 @@ impl Consumer {
             let took = arrived.elapsed();
             for incoming in &done {
                 bus.metrics().hop(&incoming.topic, took);
-            }
-            for incoming in &done {
                 if let Err(error) =
                     self.inner.store_offset(&incoming.topic, incoming.partition, incoming.offset)
                 {

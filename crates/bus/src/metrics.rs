@@ -53,7 +53,6 @@ pub struct BusMetrics {
     /// Messages now waiting out a transient failure, and those past the alarm.
     pub retrying: Gauge,
     pub alarmed: Gauge,
-    total_lag: Gauge,
 }
 
 impl Default for BusMetrics {
@@ -71,7 +70,6 @@ impl BusMetrics {
             lag: Family::default(),
             retrying: Gauge::default(),
             alarmed: Gauge::default(),
-            total_lag: Gauge::default(),
         }
     }
 
@@ -122,7 +120,6 @@ impl BusMetrics {
 
     /// Takes the lags of librdkafka's statistics.
     pub(crate) fn lags(&self, statistics: &rdkafka::Statistics) {
-        let mut total = 0;
         for (topic, found) in &statistics.topics {
             for (partition, figures) in &found.partitions {
                 // -1 is librdkafka's unassigned pseudo-partition; a lag of -1 is "not known yet".
@@ -132,16 +129,8 @@ impl BusMetrics {
                 let label =
                     PartitionLabel { topic: topic.clone(), partition: partition.to_string() };
                 self.lag.get_or_create(&label).set(figures.consumer_lag_stored);
-                total += figures.consumer_lag_stored;
             }
         }
-        self.total_lag.set(total);
-    }
-
-    /// The lag of every partition read, summed as of the last statistics (0 when this
-    /// process has handled all it was sent).
-    pub fn total_lag(&self) -> i64 {
-        self.total_lag.get()
     }
 }
 
@@ -179,7 +168,7 @@ mod tests {
     }
 
     #[test]
-    fn lag_is_read_from_librdkafka_statistics_and_summed() {
+    fn lag_is_read_per_partition_from_librdkafka_statistics() {
         let metrics = BusMetrics::new();
         let statistics = |lags: [(i32, i64); 3]| {
             let mut topic = rdkafka::statistics::Topic::default();
@@ -195,9 +184,18 @@ mod tests {
             statistics.topics.insert("agency.110000.requests".to_owned(), topic);
             statistics
         };
+        let lag = |partition: i32| {
+            let label = PartitionLabel {
+                topic: "agency.110000.requests".to_owned(),
+                partition: partition.to_string(),
+            };
+            metrics.lag.get(&label).map(|gauge| gauge.get())
+        };
         metrics.lags(&statistics([(0, 3), (1, 4), (-1, 100)]));
-        assert_eq!(metrics.total_lag(), 7, "the unassigned pseudo-partition is not counted");
+        assert_eq!((lag(0), lag(1)), (Some(3), Some(4)));
+        assert_eq!(lag(-1), None, "the unassigned pseudo-partition is not exported");
         metrics.lags(&statistics([(0, 0), (1, -1), (-1, 0)]));
-        assert_eq!(metrics.total_lag(), 0, "a lag not known yet counts nothing");
+        assert_eq!(lag(0), Some(0));
+        assert_eq!(lag(1), Some(4), "a lag not known now keeps the last one known");
     }
 }

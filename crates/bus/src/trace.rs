@@ -137,7 +137,7 @@ impl Hops {
             reply.headers.push((name, value));
         }
         if reply.topic == crate::topics::DEAD_LETTER {
-            let code = reply.headers.iter().find(|(key, _)| key == "reason_code");
+            let code = reply.headers.iter().find(|(key, _)| key == crate::client::REASON_CODE);
             let code = code.map_or("DEAD_LETTER", |(_, value)| value.as_str()).to_owned();
             let span = context.span();
             span.set_attribute(KeyValue::new("yidi.outcome", code.clone()));

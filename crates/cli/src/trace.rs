@@ -202,38 +202,26 @@ async fn agency(store: &Store, service: &str, id: &str) -> Result<Vec<Step>, sql
     Ok(steps)
 }
 
-/// The hub's clearing ledger: the settled bill as entered for its month's round.
-async fn hub(store: &Store, service: &str, id: &str) -> Result<Vec<Step>, sqlx::Error> {
-    let rows = rows_about(
-        store,
-        "SELECT msgid, setl_id, insured, treatment, setl_time, fund_pay_sumamt, reversed_at
-         FROM settled_bill WHERE msgid = $1 OR mdtrt_id = $1",
-        id,
-    )
-    .await?;
+/// The hub's clearing ledger: the settled bill as entered for its month's round
+/// (`yidi_hub::record::bill_entries`, which the dashboard's bill page reads too).
+async fn hub(store: &Store, service: &str, id: &str) -> Result<Vec<Step>, yidi_store::StoreError> {
     let mut steps = Vec::new();
-    for row in rows {
-        let msgid: String = row.try_get(0)?;
-        let setl_id: String = row.try_get(1)?;
-        let (insured, treatment): (String, String) = (row.try_get(2)?, row.try_get(3)?);
-        let setl_time: String = row.try_get(4)?;
-        let funds: String = row.try_get(5)?;
-        steps.push(Step {
-            at: setl_time,
+    for entry in yidi_hub::record::bill_entries(store, id).await? {
+        let step = |at: String, what: String| Step {
+            at,
             hop: Hop::Hub,
             service: service.to_owned(),
-            what: format!(
-                "{msgid} entered in the clearing ledger: {setl_id}, insured {insured}, treated {treatment}, funds {funds} yuan"
+            what,
+        };
+        steps.push(step(
+            entry.setl_time,
+            format!(
+                "{} entered in the clearing ledger: {}, insured {}, treated {}, funds {} yuan",
+                entry.msgid, entry.setl_id, entry.insured, entry.treatment, entry.fund_pay_sumamt
             ),
-        });
-        let reversed_at: Option<String> = row.try_get(6)?;
-        if let Some(at) = reversed_at {
-            steps.push(Step {
-                at,
-                hop: Hop::Hub,
-                service: service.to_owned(),
-                what: format!("{setl_id} reversed in the ledger"),
-            });
+        ));
+        if let Some(at) = entry.reversed_at {
+            steps.push(step(at, format!("{} reversed in the ledger", entry.setl_id)));
         }
     }
     Ok(steps)

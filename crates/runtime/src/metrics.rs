@@ -193,12 +193,18 @@ impl Stopwatch {
         }
     }
 
-    /// Observes the time since `msgid` started, if it was timed.
-    pub fn stop(&self, msgid: &str) {
-        let at = self.started.lock().ok().and_then(|mut started| started.remove(msgid));
-        if let Some(at) = at {
-            self.seconds.observe(at.elapsed().as_secs_f64());
-        }
+    /// Observes the time since `msgid` started, if it was timed, and returns it.
+    pub fn stop(&self, msgid: &str) -> Option<std::time::Duration> {
+        let at = self.started.lock().ok().and_then(|mut started| started.remove(msgid))?;
+        let took = at.elapsed();
+        self.seconds.observe(took.as_secs_f64());
+        Some(took)
+    }
+
+    /// How long `msgid` has been timed, while it has not stopped.
+    pub fn since(&self, msgid: &str) -> Option<std::time::Duration> {
+        let started = self.started.lock().ok()?;
+        started.get(msgid).map(std::time::Instant::elapsed)
     }
 }
 
@@ -240,9 +246,10 @@ mod tests {
     fn a_stopwatch_times_only_what_it_started_and_stays_bounded() {
         let stopwatch = Stopwatch::default();
         stopwatch.start("a");
-        stopwatch.stop("a");
-        stopwatch.stop("never-started");
-        stopwatch.stop("a");
+        assert!(stopwatch.since("a").is_some());
+        assert!(stopwatch.stop("a").is_some());
+        assert_eq!(stopwatch.stop("never-started"), None);
+        assert_eq!(stopwatch.stop("a"), None);
         let mut registry = Registry::default();
         stopwatch.register(&mut registry, "settlement", "");
         let mut text = String::new();

@@ -118,7 +118,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .await?,
     );
     let live = Arc::new(Live::default());
-    let live_results = live.results.clone();
+    let (live_results, round_trip) = (live.results.clone(), live.round_trip.clone());
     let mut names = vec![
         topics::HUB_REQUESTS.to_owned(),
         topics::HUB_RESULTS.to_owned(),
@@ -212,6 +212,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         exposition.registry(),
         "results",
         "Results the hub routed back to treatment provinces, by outcome and reason",
+    );
+    round_trip.register(
+        exposition.registry(),
+        "round_trip",
+        "A request routed to its insured agency until its result came back to the hub",
     );
     gauges.register(exposition.registry());
     let metrics = exposition.serve(settings.common.metrics, readiness.clone()).await?;

@@ -1,29 +1,29 @@
 //! Live settlement figures for the dashboard: rate, latency through the hub (request routed →
 //! result back) and rejections by reason, over a sliding window.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 const WINDOW: Duration = Duration::from_secs(60);
-/// Requests older than this never get a latency (their result went elsewhere or never came).
-const PENDING_MAX: Duration = Duration::from_secs(120);
 
 #[derive(Default)]
 struct Inner {
-    pending: HashMap<String, Instant>,
     /// (when, latency in ms if known, status, reason)
     recent: VecDeque<(Instant, Option<u64>, &'static str, String)>,
 }
 
-/// The window's figures, and the results since start — the registry's counters
-/// (`yidi_results_total` of the hub), so the panel and `/metrics` say the same.
+/// The window's figures, and the registry's: the results since start (`yidi_results_total`
+/// of the hub) and the time from a request routed to its result back (`yidi_round_trip_seconds`,
+/// whose stopwatch forgets a request unanswered for two minutes), so the panel and `/metrics`
+/// say the same.
 #[derive(Default)]
 pub struct Live {
     window: Mutex<Inner>,
     pub results: yidi_runtime::metrics::Outcomes,
+    pub round_trip: yidi_runtime::metrics::Stopwatch,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -46,23 +46,17 @@ pub struct Snapshot {
 
 impl Live {
     pub fn requested(&self, msgid: &str) {
-        if let Ok(mut inner) = self.window.lock() {
-            let now = Instant::now();
-            if inner.pending.len() > 100_000 {
-                inner.pending.retain(|_, at| now.duration_since(*at) < PENDING_MAX);
-            }
-            inner.pending.insert(msgid.to_owned(), now);
-        }
+        self.round_trip.start(msgid);
     }
 
     pub fn answered(&self, msgid: &str, status: &'static str, reason: &str) {
         self.results.count_named(status, reason);
+        let latency = self
+            .round_trip
+            .stop(msgid)
+            .map(|took| u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
         if let Ok(mut inner) = self.window.lock() {
             let now = Instant::now();
-            let latency = inner
-                .pending
-                .remove(msgid)
-                .map(|at| u64::try_from(now.duration_since(at).as_millis()).unwrap_or(u64::MAX));
             inner.recent.push_back((now, latency, status, reason.to_owned()));
             while inner.recent.front().is_some_and(|(at, ..)| now.duration_since(*at) > WINDOW) {
                 inner.recent.pop_front();
@@ -72,8 +66,7 @@ impl Live {
 
     /// How long ago the hub routed `msgid` to its agency, while no result has come back.
     pub fn in_flight(&self, msgid: &str) -> Option<Duration> {
-        let inner = self.window.lock().ok()?;
-        inner.pending.get(msgid).map(Instant::elapsed)
+        self.round_trip.since(msgid)
     }
 
     pub fn snapshot(&self) -> Snapshot {
