@@ -143,13 +143,14 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, tonic::Status> {
 /// over `tls` until shutdown, and answers how ready the service is. `name` is the API's
 /// service name for health and reflection (`yidi.v1.Exchange`). Health says NOT_SERVING until
 /// the caller says [`Readiness::ready`], and again from the shutdown request on. A TLS
-/// configuration that cannot be used fails here, at start.
+/// configuration that cannot be used fails here, at start. The server is one of `shutdown`'s
+/// tasks: it stops taking calls at the stop request and ends when the open ones are answered.
 pub async fn serve(
     address: std::net::SocketAddr,
     tls: tonic::transport::ServerTlsConfig,
     routes: Option<(tonic::service::Routes, &'static str)>,
-    shutdown: crate::shutdown::Shutdown,
-) -> Result<(tokio::task::JoinHandle<()>, Readiness), tonic::transport::Error> {
+    shutdown: &crate::shutdown::Shutdown,
+) -> Result<Readiness, tonic::transport::Error> {
     // Each call is a span, the child of the caller's `traceparent` (when tracing is on).
     let mut server = tonic::transport::Server::builder()
         .trace_fn(crate::telemetry::request_span)
@@ -166,17 +167,18 @@ pub async fn serve(
         Err(error) => tracing::warn!(%error, "gRPC reflection unavailable"),
     }
     let stopping = readiness.clone();
-    let task = tokio::spawn(async move {
+    let stop = shutdown.requested();
+    shutdown.spawn(async move {
         let router = server.add_routes(all);
         let requested = async move {
-            shutdown.requested().await;
+            stop.await;
             stopping.stopping().await;
         };
         if let Err(error) = router.serve_with_shutdown(address, requested).await {
             tracing::error!(%error, %address, "gRPC server stopped");
         }
     });
-    Ok((task, readiness))
+    Ok(readiness)
 }
 
 #[cfg(test)]

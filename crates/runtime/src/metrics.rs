@@ -17,6 +17,7 @@ use prometheus_client::registry::Registry;
 
 use crate::health::{Readiness, Ready};
 use crate::outbox::Outbox;
+use crate::shutdown::Shutdown;
 
 /// The content type of the OpenMetrics text exposition, which Prometheus negotiates.
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -53,14 +54,15 @@ impl Exposition {
         text
     }
 
-    /// Serves `/metrics` and `/ready` on `address` until the process ends (a scrape and a
-    /// readiness probe still answer while it shuts down). No address, no endpoint.
+    /// Serves `/metrics` and `/ready` on `address` until the service finishes (a scrape and a
+    /// readiness probe still answer while it drains). No address, no endpoint.
     pub async fn serve(
         self,
         address: Option<SocketAddr>,
         readiness: Readiness,
-    ) -> std::io::Result<Option<tokio::task::JoinHandle<()>>> {
-        let Some(address) = address else { return Ok(None) };
+        shutdown: &Shutdown,
+    ) -> std::io::Result<()> {
+        let Some(address) = address else { return Ok(()) };
         let listener = tokio::net::TcpListener::bind(address).await?;
         let exposition = Arc::new(self);
         let router = axum::Router::new()
@@ -73,11 +75,13 @@ impl Exposition {
             )
             .route("/ready", axum::routing::get(move || ready(readiness.clone())));
         tracing::info!(%address, "metrics at http://{address}/metrics");
-        Ok(Some(tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
+        let stop = shutdown.finishing();
+        shutdown.spawn(async move {
+            if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
                 tracing::error!(%error, "metrics endpoint stopped");
             }
-        })))
+        });
+        Ok(())
     }
 }
 

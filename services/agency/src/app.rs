@@ -33,19 +33,7 @@ fn default_seed_persons() -> u64 {
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let wanted: BTreeSet<RegionCode> = settings
-        .regions
-        .iter()
-        .map(|code| code.parse())
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("regions: {e}"))?;
-    let regions: Vec<_> =
-        yidi_data::insured_regions()?.into_iter().filter(|r| wanted.contains(&r.region)).collect();
-    anyhow::ensure!(
-        regions.len() == wanted.len(),
-        "regions: some have no embedded policy: {:?}",
-        settings.regions
-    );
+    let regions = hosted_regions(&settings)?;
     let (store, bus) = settings.common.connect(store::SCHEMA, &[]).await?;
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
@@ -66,10 +54,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         seed(&store, &outbox, region.region, settings.seed_persons, today).await?;
     }
     let shutdown = Shutdown::on_signals();
-    let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
-    let relay = tokio::spawn({
-        let (outbox, stop) = (outbox.clone(), shutdown.clone());
-        async move { outbox.relay(stop.requested()).await }
+    shutdown.spawn(lease.keep(shutdown.requested()));
+    let stop = shutdown.requested();
+    shutdown.spawn({
+        let outbox = outbox.clone();
+        async move { outbox.relay(stop).await }
     });
     let api = AgencyApi {
         regions: regions.clone(),
@@ -80,11 +69,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         outbox: outbox.clone(),
     };
     let routes = tonic::service::Routes::new(yidi_wire::v1::agency_server::AgencyServer::new(api));
-    let (grpc, readiness) = yidi_runtime::health::serve(
+    let readiness = yidi_runtime::health::serve(
         settings.common.grpc,
         settings.common.tls()?,
         Some((routes, "yidi.v1.Agency")),
-        shutdown.clone(),
+        &shutdown,
     )
     .await?;
     let agency = Agency {
@@ -102,21 +91,32 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "settlements",
         "Settlements decided by this agency, by outcome and reason",
     );
-    let metrics = exposition.serve(settings.common.metrics, readiness.clone()).await?;
-    let consumer = bus.consumer(
-        &format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-")),
-        &request_topics,
-    )?;
+    exposition.serve(settings.common.metrics, readiness.clone(), &shutdown).await?;
+    let group = format!("agency-{}", provinces.iter().cloned().collect::<Vec<_>>().join("-"));
+    let consumer = bus.consumer(&group, &request_topics)?;
     readiness.ready().await;
     info!(name = %settings.common.name, topics = ?request_topics, "agency ready");
-    consumer.run(&bus, shutdown.clone().requested(), &agency).await;
-    let _ = relay.await;
-    grpc.abort();
-    if let Some(metrics) = metrics {
-        metrics.abort();
-    }
-    let _ = keeper.await;
+    consumer.run(&bus, shutdown.requested(), &agency).await;
+    shutdown.finish(yidi_runtime::shutdown::GRACE).await;
     Ok(())
+}
+
+/// The insured regions of the settings, each with its embedded policy.
+fn hosted_regions(settings: &Settings) -> anyhow::Result<Vec<yidi_domain::policy::InsuredRegion>> {
+    let wanted: BTreeSet<RegionCode> = settings
+        .regions
+        .iter()
+        .map(|code| code.parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("regions: {e}"))?;
+    let regions: Vec<_> =
+        yidi_data::insured_regions()?.into_iter().filter(|r| wanted.contains(&r.region)).collect();
+    anyhow::ensure!(
+        regions.len() == wanted.len(),
+        "regions: some have no embedded policy: {:?}",
+        settings.regions
+    );
+    Ok(regions)
 }
 
 /// Seeds the sample registry of `region` once, and queues its filings for the hub.

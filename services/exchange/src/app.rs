@@ -74,15 +74,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settlement_time: Default::default(),
     });
     let shutdown = Shutdown::on_signals();
-    let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
+    shutdown.spawn(lease.keep(shutdown.requested()));
     let api = ExchangeApi::new(exchange.clone(), Duration::from_millis(settings.settle_timeout_ms));
     let routes =
         tonic::service::Routes::new(yidi_wire::v1::exchange_server::ExchangeServer::new(api));
-    let (grpc, readiness) = yidi_runtime::health::serve(
+    let readiness = yidi_runtime::health::serve(
         settings.common.grpc,
         settings.common.tls()?,
         Some((routes, "yidi.v1.Exchange")),
-        shutdown.clone(),
+        &shutdown,
     )
     .await?;
     let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
@@ -96,44 +96,36 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         "settlement",
         "A bill sent on to the hub until its first result is back",
     );
-    let metrics = exposition.serve(settings.common.metrics, readiness.clone()).await?;
+    exposition.serve(settings.common.metrics, readiness.clone(), &shutdown).await?;
     // One consumer for all of the exchange's topics: every consumer costs the broker a fetch loop.
     let statements = topics::exchange_statements(province.as_str());
     let consumer = bus.consumer(
         &format!("exchange-{province}"),
         &[discharge.clone(), results.clone(), statements.clone()],
     )?;
-    let relay = tokio::spawn({
-        let stop = shutdown.clone();
-        async move { outbox.relay(stop.requested()).await }
-    });
-    // gRPC settlements whose caller stopped waiting (cancelled, or cut by a stop): reversed
-    // once their deadline has passed.
-    let sweep = tokio::spawn({
+    // The relay sends what is queued until it sees the stop.
+    let stop = shutdown.requested();
+    shutdown.spawn(async move { outbox.relay(stop).await });
+    sweep_unanswered(&exchange, &shutdown);
+    readiness.ready().await;
+    info!(%province, grpc = %settings.common.grpc, "exchange ready");
+    consumer.run(&bus, shutdown.requested(), exchange.as_ref()).await;
+    shutdown.finish(yidi_runtime::shutdown::GRACE).await;
+    Ok(())
+}
+
+/// gRPC settlements whose caller stopped waiting (cancelled, or cut by a stop) are reversed
+/// once their deadline has passed.
+fn sweep_unanswered(exchange: &Arc<Exchange>, shutdown: &Shutdown) {
+    let exchange = Arc::clone(exchange);
+    shutdown.every(SWEEP_EVERY, move || {
         let exchange = Arc::clone(&exchange);
         async move {
-            loop {
-                tokio::time::sleep(SWEEP_EVERY).await;
-                match exchange.sweep_unanswered().await {
-                    Ok(0) => {}
-                    Ok(queued) => info!(queued, "reversals queued for unanswered gRPC settlements"),
-                    Err(error) => {
-                        warn!(%error, "sweep of unanswered gRPC settlements: will try again")
-                    }
-                }
+            match exchange.sweep_unanswered().await {
+                Ok(0) => {}
+                Ok(queued) => info!(queued, "reversals queued for unanswered gRPC settlements"),
+                Err(error) => warn!(%error, "sweep of unanswered gRPC settlements: will try again"),
             }
         }
     });
-    readiness.ready().await;
-    info!(%province, grpc = %settings.common.grpc, "exchange ready");
-    consumer.run(&bus, shutdown.clone().requested(), exchange.as_ref()).await;
-    sweep.abort();
-    // The relay sends what is queued until it sees the stop, then the process ends.
-    let _ = relay.await;
-    grpc.abort();
-    if let Some(metrics) = metrics {
-        metrics.abort();
-    }
-    let _ = keeper.await;
-    Ok(())
 }

@@ -50,7 +50,8 @@ impl ExchangeApi {
     /// in time the reversal is queued — in the outbox, durably — before the caller is told
     /// "reversed"; a call the caller cancels, or one interrupted by a stop, is reversed by the
     /// exchange's sweep once the deadline has passed (`Exchange::sweep_unanswered`).
-    async fn run(
+    /// The call of `Settle`/`PreSettle` once the caller is admitted (tests call it in-process).
+    pub async fn run(
         &self,
         bill: DischargeBill,
         deadline: Duration,

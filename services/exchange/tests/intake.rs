@@ -8,7 +8,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use prost::Message;
+use std::time::Duration;
 use yidi_bus::{topics, Bus, BusConfig, Incoming, LaneHandler, Outgoing};
+
+use chrono::TimeZone;
+use yidi_exchange::grpc::ExchangeApi;
 use yidi_exchange::intake::Exchange;
 use yidi_exchange::requests;
 use yidi_runtime::clock::BusinessClock;
@@ -21,6 +25,11 @@ use yidi_wire::v1::{DischargeBill, Reversal, Setlinfo, SettleResult, SettleStatu
 const TREATMENT: &str = "440000";
 
 async fn exchange(name: &str) -> (Exchange, std::path::PathBuf) {
+    exchange_on(name, BusinessClock::default()).await
+}
+
+/// An exchange whose business clock is `clock` (a simulated one moves only when told).
+async fn exchange_on(name: &str, clock: BusinessClock) -> (Exchange, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("yidi-exchange-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -49,7 +58,7 @@ async fn exchange(name: &str) -> (Exchange, std::path::PathBuf) {
         store,
         bus,
         waiters: Mutex::new(HashMap::new()),
-        clock: BusinessClock::default(),
+        clock,
         answers: Default::default(),
         settlement_time: Default::default(),
     };
@@ -189,6 +198,33 @@ async fn a_grpc_settlement_left_unanswered_is_reversed_once_and_then_reads_rever
     let known = requests::find(&mut tx, &bill.msgid).await.unwrap().unwrap();
     assert!(known.result.is_some());
     assert!(known.reversed_at.is_some(), "recorded against the original bill");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_settle_call_cut_short_is_reversed_by_the_sweep_only_once_its_deadline_has_passed() {
+    // The business clock is simulated: the test, not the wall clock, says when the deadline
+    // of the call (an hour here) has passed.
+    let start = chrono::Utc.with_ymd_and_hms(2027, 1, 4, 2, 0, 0).unwrap();
+    let clock = BusinessClock::simulated(yidi_runtime::clock::DEFAULT_ZONE, start);
+    let (exchange, dir) = exchange_on("deadline", clock.clone()).await;
+    let exchange = std::sync::Arc::new(exchange);
+    let api = ExchangeApi::new(std::sync::Arc::clone(&exchange), Duration::from_secs(3));
+    // The caller stops waiting long before its deadline (it was cancelled, or the process
+    // stopped): no result, and no reversal yet.
+    let call = api.run(bill(4), Duration::from_secs(3600), None, true);
+    assert!(tokio::time::timeout(Duration::from_millis(200), call).await.is_err());
+    assert_eq!(exchange.sweep_unanswered().await.unwrap(), 0, "the deadline is an hour away");
+    clock.advance(chrono::Duration::minutes(59));
+    assert_eq!(exchange.sweep_unanswered().await.unwrap(), 0, "a minute before it");
+    clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(exchange.sweep_unanswered().await.unwrap(), 1, "past it: the 2601 reversal");
+    assert_eq!(exchange.sweep_unanswered().await.unwrap(), 0, "queued once");
+    let rows = outbox_rows(&exchange).await;
+    assert_eq!(
+        rows.iter().map(|row| row.1.as_str()).collect::<Vec<_>>(),
+        ["yidi.v1.SettleRequest", "yidi.v1.Reversal"]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

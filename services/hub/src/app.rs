@@ -88,10 +88,15 @@ fn provinces(codes: &[String], field: &str) -> anyhow::Result<BTreeSet<RegionCod
         .collect()
 }
 
+/// How often the clearing calendar looks at the date: the calendar runs when the real date
+/// rolls over too, not only when a simulated clock is advanced.
+const CALENDAR_EVERY: Duration = Duration::from_secs(30);
+
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let served = provinces(&settings.insured_provinces, "insured_provinces")?;
     let suspended = provinces(&settings.suspended, "suspended")?;
     let treatment = provinces(&settings.treatment_provinces, "treatment_provinces")?;
+    check_dashboard_exposure(&settings)?;
     let schema: Vec<&'static str> =
         record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
     let tokens = Arc::new(settings.common.person_tokens()?);
@@ -99,37 +104,18 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());
-    let clock_start = match &settings.clock_start {
-        Some(text) => Some(
-            text.0
-                .parse::<chrono::NaiveDate>()
-                .map_err(|e| anyhow::anyhow!("clock_start: {:?}: {e}", text.0))?,
-        ),
-        None => None,
-    };
     let desk = Arc::new(
         Desk::open(
             store.clone(),
             settings.clearing.clone(),
             settings.common.clock(),
-            clock_start,
+            clock_start(&settings)?,
             Arc::clone(&tokens),
         )
         .await?,
     );
     let live = Arc::new(Live::default());
-    let (live_results, round_trip) = (live.results.clone(), live.round_trip.clone());
-    let mut names = vec![
-        topics::HUB_REQUESTS.to_owned(),
-        topics::HUB_RESULTS.to_owned(),
-        topics::FILING.to_owned(),
-        topics::DEAD_LETTER.to_owned(),
-        topics::HUB_STATEMENTS.to_owned(),
-    ];
-    names.extend(treatment.iter().map(|p| topics::exchange_statements(p.as_str())));
-    names.extend(served.iter().map(|p| topics::agency_requests(p.as_str())));
-    names.extend(treatment.iter().map(|p| topics::exchange_results(p.as_str())));
-    bus.ensure_topics(&names).await?;
+    bus.ensure_topics(&topic_names(&served, &treatment)).await?;
     let hub = Hub {
         store: store.clone(),
         served,
@@ -141,14 +127,67 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         bus: bus.clone(),
     };
     let shutdown = Shutdown::on_signals();
-    let keeper = tokio::spawn(lease.keep(shutdown.clone().requested()));
-    let (grpc, readiness) = yidi_runtime::health::serve(
-        settings.common.grpc,
-        settings.common.tls()?,
-        None,
-        shutdown.clone(),
-    )
-    .await?;
+    shutdown.spawn(lease.keep(shutdown.requested()));
+    let readiness =
+        yidi_runtime::health::serve(settings.common.grpc, settings.common.tls()?, None, &shutdown)
+            .await?;
+    serve_dashboard(&settings, &desk, &live, &store, &bus, &shutdown).await?;
+    let calendar = Arc::clone(&desk);
+    shutdown.every(CALENDAR_EVERY, move || {
+        let calendar = Arc::clone(&calendar);
+        async move {
+            if let Err(error) = calendar.tick().await {
+                tracing::error!(%error, "clearing calendar");
+            }
+        }
+    });
+    let gauges = clearing_gauges(&desk, &shutdown);
+    let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
+    register_figures(&mut exposition, &live, &gauges);
+    exposition.serve(settings.common.metrics, readiness.clone(), &shutdown).await?;
+    // One consumer for all of the hub's topics: every consumer costs the broker a fetch loop.
+    let consumer = bus.consumer("hub", &Hub::topics())?;
+    // After each cut-off, every treatment province's exchange is asked for its statement,
+    // queued in the outbox with the round that cut it off.
+    desk.request_statements_from(outbox.clone(), treatment.iter().copied().collect());
+    let stop = shutdown.requested();
+    shutdown.spawn(async move { outbox.relay(stop).await });
+    readiness.ready().await;
+    info!(served = ?hub.served, suspended = ?hub.suspended, "hub ready");
+    consumer.run(&bus, shutdown.requested(), &hub).await;
+    shutdown.finish(yidi_runtime::shutdown::GRACE).await;
+    Ok(())
+}
+
+fn clock_start(settings: &Settings) -> anyhow::Result<Option<chrono::NaiveDate>> {
+    settings
+        .clock_start
+        .as_ref()
+        .map(|text| {
+            text.0
+                .parse::<chrono::NaiveDate>()
+                .map_err(|e| anyhow::anyhow!("clock_start: {:?}: {e}", text.0))
+        })
+        .transpose()
+}
+
+/// Every topic the hub reads or writes, created at start.
+fn topic_names(served: &BTreeSet<RegionCode>, treatment: &BTreeSet<RegionCode>) -> Vec<String> {
+    let mut names = vec![
+        topics::HUB_REQUESTS.to_owned(),
+        topics::HUB_RESULTS.to_owned(),
+        topics::FILING.to_owned(),
+        topics::DEAD_LETTER.to_owned(),
+        topics::HUB_STATEMENTS.to_owned(),
+    ];
+    names.extend(treatment.iter().map(|p| topics::exchange_statements(p.as_str())));
+    names.extend(served.iter().map(|p| topics::agency_requests(p.as_str())));
+    names.extend(treatment.iter().map(|p| topics::exchange_results(p.as_str())));
+    names
+}
+
+/// The clearing desk's admin calls move money: beyond loopback they need a token.
+fn check_dashboard_exposure(settings: &Settings) -> anyhow::Result<()> {
     if !settings.dashboard.ip().is_loopback()
         && settings.admin_token.as_ref().is_none_or(|t| t.expose_secret().is_empty())
     {
@@ -157,14 +196,26 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             settings.dashboard
         );
     }
+    Ok(())
+}
+
+/// Serves the ministry dashboard until the stop request (open requests are answered).
+async fn serve_dashboard(
+    settings: &Settings,
+    desk: &Arc<Desk>,
+    live: &Arc<Live>,
+    store: &yidi_store::Store,
+    bus: &yidi_bus::Bus,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.dashboard)
         .await
         .map_err(|e| anyhow::anyhow!("dashboard {}: {e}", settings.dashboard))?;
     info!(address = %settings.dashboard, "dashboard at http://{}/", settings.dashboard);
     let router = dashboard::router(Arc::new(Dashboard {
-        desk: Arc::clone(&desk),
-        live,
-        store,
+        desk: Arc::clone(desk),
+        live: Arc::clone(live),
+        store: store.clone(),
         admin_token: settings.admin_token.as_ref().map(|t| t.expose_secret().to_owned()),
         read_token: settings.read_token.as_ref().map(|t| t.expose_secret().to_owned()),
         simulated_clock: settings.simulated_clock,
@@ -177,69 +228,49 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             yidi_runtime::telemetry::request_span(request)
         },
     ));
-    let web_shutdown = shutdown.clone();
-    let web = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { web_shutdown.requested().await })
-            .await;
-        if let Err(error) = served {
+    let stop = shutdown.requested();
+    shutdown.spawn(async move {
+        if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
             tracing::error!(%error, "dashboard stopped");
         }
     });
-    // The calendar runs when the real date rolls over too, not only when the clock is advanced.
-    let calendar_desk = Arc::clone(&desk);
-    let calendar = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            if let Err(error) = calendar_desk.tick().await {
-                tracing::error!(%error, "clearing calendar");
-            }
-        }
-    });
-    // The clearing desk's gauges follow the business calendar.
+    Ok(())
+}
+
+/// The clearing desk's gauges, refreshed on the business calendar until the stop.
+fn clearing_gauges(desk: &Arc<Desk>, shutdown: &Shutdown) -> crate::figures::ClearingGauges {
     let gauges = crate::figures::ClearingGauges::default();
-    let figures = tokio::spawn({
-        let (gauges, desk) = (gauges.clone(), Arc::clone(&desk));
+    let (refreshed, desk) = (gauges.clone(), Arc::clone(desk));
+    shutdown.spawn({
+        let stop = shutdown.requested();
         async move {
+            tokio::pin!(stop);
             loop {
-                gauges.refresh(&desk).await;
-                tokio::time::sleep(crate::figures::REFRESH).await;
+                refreshed.refresh(&desk).await;
+                tokio::select! {
+                    () = &mut stop => break,
+                    () = tokio::time::sleep(crate::figures::REFRESH) => {}
+                }
             }
         }
     });
-    let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
-    live_results.register(
+    gauges
+}
+
+fn register_figures(
+    exposition: &mut yidi_runtime::metrics::Exposition,
+    live: &Live,
+    gauges: &crate::figures::ClearingGauges,
+) {
+    live.results.register(
         exposition.registry(),
         "results",
         "Results the hub routed back to treatment provinces, by outcome and reason",
     );
-    round_trip.register(
+    live.round_trip.register(
         exposition.registry(),
         "round_trip",
         "A request routed to its insured agency until its result came back to the hub",
     );
     gauges.register(exposition.registry());
-    let metrics = exposition.serve(settings.common.metrics, readiness.clone()).await?;
-    // One consumer for all of the hub's topics: every consumer costs the broker a fetch loop.
-    let consumer = bus.consumer("hub", &Hub::topics())?;
-    // After each cut-off, every treatment province's exchange is asked for its statement,
-    // queued in the outbox with the round that cut it off.
-    desk.request_statements_from(outbox.clone(), treatment.iter().copied().collect());
-    let relay = tokio::spawn({
-        let stop = shutdown.clone();
-        async move { outbox.relay(stop.requested()).await }
-    });
-    readiness.ready().await;
-    info!(served = ?hub.served, suspended = ?hub.suspended, "hub ready");
-    consumer.run(&bus, shutdown.clone().requested(), &hub).await;
-    let _ = relay.await;
-    grpc.abort();
-    figures.abort();
-    if let Some(metrics) = metrics {
-        metrics.abort();
-    }
-    let _ = keeper.await;
-    calendar.abort();
-    let _ = web.await;
-    Ok(())
 }

@@ -208,6 +208,7 @@ impl Desk {
         append_only(&store).await?;
         let records = read_log(&store).await?;
         let book = replay(&settings, &records)?;
+        let real_today = clock.today();
         info!(
             records = records.len(),
             entries = book.ledger().entries().len(),
@@ -224,7 +225,7 @@ impl Desk {
         };
         if records.is_empty() {
             if let Some(start) = clock_start {
-                let days = (start - clock.today()).num_days();
+                let days = (start - real_today).num_days();
                 if days > 0 {
                     desk.advance(days).await?;
                 }

@@ -7,48 +7,13 @@
 
 mod support;
 
+use support::{result, schema};
 use yidi_clearing::book::Settings;
 use yidi_hub::clearing::Desk;
 use yidi_hub::record;
 use yidi_runtime::clock::BusinessClock;
 use yidi_store::Store;
-use yidi_wire::v1::{Setlinfo, SettleResult, SettleStatus};
-
-fn schema() -> Vec<&'static str> {
-    record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect()
-}
-
-fn result(
-    setl_id: &str,
-    insured: &str,
-    treatment: &str,
-    hifp: &str,
-    acct: &str,
-    status: SettleStatus,
-) -> SettleResult {
-    SettleResult {
-        msgid: format!("M-{setl_id}-{}", status as i32),
-        mdtrt_id: format!("E-{setl_id}"),
-        psn_no: "P1".into(),
-        insuplc_admdvs: insured.into(),
-        mdtrtarea_admvs: treatment.into(),
-        status: status as i32,
-        setlinfo: Some(Setlinfo {
-            setl_id: setl_id.into(),
-            medfee_sumamt: "20000.00".into(),
-            hifp_pay: hifp.into(),
-            hifob_pay: "0.00".into(),
-            hifmi_pay: "0.00".into(),
-            maf_pay: "0.00".into(),
-            fund_pay_sumamt: hifp.into(),
-            acct_pay: acct.into(),
-            insutype: "310".into(),
-            setl_time: "2026-11-23 10:00:00".into(),
-            ..Setlinfo::default()
-        }),
-        ..SettleResult::default()
-    }
-}
+use yidi_wire::v1::SettleStatus;
 
 /// What only someone with the database's DDL rights can do: drop the append-only guard.
 async fn drop_guard(store: &Store) {

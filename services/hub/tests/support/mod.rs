@@ -9,6 +9,7 @@ use yidi_hub::clearing::Desk;
 use yidi_runtime::clock::BusinessClock;
 use yidi_store::Store;
 use yidi_trust::token::PersonTokens;
+use yidi_wire::v1::{Setlinfo, SettleResult, SettleStatus};
 
 /// A person-token key for tests (production's comes from `yidi keys init`).
 pub fn test_tokens() -> Arc<PersonTokens> {
@@ -21,4 +22,43 @@ pub async fn desk(store: &Store, start: Option<chrono::NaiveDate>) -> Desk {
     Desk::open(store.clone(), Settings::default(), BusinessClock::default(), start, test_tokens())
         .await
         .unwrap()
+}
+
+/// The hub's tables: its records and the clearing desk's.
+pub fn schema() -> Vec<&'static str> {
+    yidi_hub::record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect()
+}
+
+/// A result of `status` for bill `setl_id` of a person insured in `insured`, treated in
+/// `treatment`, the pooled fund paying `hifp` and the personal account `acct`.
+pub fn result(
+    setl_id: &str,
+    insured: &str,
+    treatment: &str,
+    hifp: &str,
+    acct: &str,
+    status: SettleStatus,
+) -> SettleResult {
+    SettleResult {
+        msgid: format!("M-{setl_id}-{}", status as i32),
+        mdtrt_id: format!("E-{setl_id}"),
+        psn_no: "P1".into(),
+        insuplc_admdvs: insured.into(),
+        mdtrtarea_admvs: treatment.into(),
+        status: status as i32,
+        setlinfo: Some(Setlinfo {
+            setl_id: setl_id.into(),
+            medfee_sumamt: "20000.00".into(),
+            hifp_pay: hifp.into(),
+            hifob_pay: "0.00".into(),
+            hifmi_pay: "0.00".into(),
+            maf_pay: "0.00".into(),
+            fund_pay_sumamt: hifp.into(),
+            acct_pay: acct.into(),
+            insutype: "310".into(),
+            setl_time: "2026-11-23 10:00:00".into(),
+            ..Setlinfo::default()
+        }),
+        ..SettleResult::default()
+    }
 }
