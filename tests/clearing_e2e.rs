@@ -11,6 +11,7 @@
 //! and a screenshot is kept.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 #[path = "e2e/his.rs"]
 #[allow(dead_code)] // Shared with e2e.rs, which uses all of it.

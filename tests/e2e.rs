@@ -11,6 +11,7 @@
 //!    counted twice.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 #[path = "e2e/his.rs"]
 mod his;

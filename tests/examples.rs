@@ -1,6 +1,7 @@
 //! The six examples of `settlement.md` (`../shared/spec/examples/`), field by field.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 mod support;
 

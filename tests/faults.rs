@@ -15,6 +15,7 @@
 //! The networks run one at a time (`SERIAL`): two at once on two cores starve each other.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 #[path = "e2e/his.rs"]
 #[allow(dead_code)] // shared with e2e.rs, which uses all of it

@@ -6,6 +6,7 @@
 //! from the whole.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use prost::Message;
 use yidi_bus::limits::MESSAGE_BYTES_MAX;

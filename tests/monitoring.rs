@@ -4,6 +4,7 @@
 //! exactly the metrics addresses of the local network's configs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

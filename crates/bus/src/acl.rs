@@ -76,9 +76,14 @@ pub fn agency_group(regions: &[yidi_domain::ids::RegionCode]) -> String {
     format!("agency-{}", provinces.into_iter().collect::<Vec<_>>().join("-"))
 }
 
-/// Every grant of `principal` in `role`: what its process reads, writes and creates, and its
-/// consumer group. A HIS's consumers use groups named after its principal (`his-440000.…`).
-pub fn grants(principal: &str, role: &Role) -> Vec<Grant> {
+/// The topics a process of `role` reads and writes, and its consumer groups.
+struct Resources {
+    reads: Vec<Resource>,
+    writes: Vec<Resource>,
+    groups: Vec<Resource>,
+}
+
+fn resources(principal: &str, role: &Role) -> Resources {
     let mut reads: Vec<Resource> = Vec::new();
     let mut writes: Vec<Resource> = Vec::new();
     let mut groups: Vec<Resource> = Vec::new();
@@ -130,6 +135,13 @@ pub fn grants(principal: &str, role: &Role) -> Vec<Grant> {
             groups.push(Resource::GroupPrefix(format!("{principal}.")));
         }
     }
+    Resources { reads, writes, groups }
+}
+
+/// Every grant of `principal` in `role`: what its process reads, writes and creates, and its
+/// consumer group. A HIS's consumers use groups named after its principal (`his-440000.…`).
+pub fn grants(principal: &str, role: &Role) -> Vec<Grant> {
+    let Resources { reads, writes, groups } = resources(principal, role);
     let mut all = Vec::new();
     let mut grant = |operation, resource: &Resource| {
         all.push(Grant { principal: principal.to_owned(), operation, resource: resource.clone() })

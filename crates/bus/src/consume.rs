@@ -337,7 +337,7 @@ where
                    "a message keeps failing; its partition waits. `yidi dlq park` sets it aside");
         } else {
             warn!(topic = %incoming.topic, offset = incoming.offset, reason = %failure,
-                  retry_in_ms = backoff.as_millis() as u64, "transient failure; the message will be handled again");
+                  retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "transient failure; the message will be handled again");
         }
         if waiting.alarmed {
             if let Some(why) = handler.parked(incoming).await {

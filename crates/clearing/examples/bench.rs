@@ -6,7 +6,7 @@
 //! encoding the events, hash-chaining them, verifying the chain and replaying the log.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A benchmark: stop loudly.
-#![allow(clippy::float_arithmetic)] // Rates and sizes for printing, not money.
+#![allow(clippy::float_arithmetic, clippy::as_conversions)] // Rates and sizes for printing, not money.
 
 use std::time::Instant;
 
@@ -41,34 +41,8 @@ fn main() {
     let mut book = Book::new(Settings::default());
     let day = NaiveDate::from_ymd_opt(2027, 1, 15).unwrap();
     let mut log: Vec<Event> = Vec::with_capacity(bills + 100);
-    let mut seed: u64 = 7;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
     println!("clearing bench: {bills} bills among {} provinces", regions.len());
-    timed("post settlements (decide + apply)", bills, || {
-        for n in 0..bills {
-            let insured = regions[(next() % 31) as usize];
-            let mut treatment = regions[(next() % 31) as usize];
-            if treatment == insured {
-                treatment = regions
-                    [(PROVINCES.iter().position(|p| *p == insured.as_str()).unwrap() + 1) % 31];
-            }
-            let fen = i64::try_from(next() % 5_000_000).unwrap();
-            let funds = Funds::ZERO
-                .with(Fund::Hifp, Amount::new(Decimal::new(fen, 2)).unwrap())
-                .with(Fund::Acct, Amount::new(Decimal::new(fen / 10, 2)).unwrap());
-            let event = book
-                .post_settlement(&format!("S{n:012}"), insured, treatment, funds, day)
-                .unwrap()
-                .unwrap();
-            book.apply(event.clone()).unwrap();
-            log.push(event);
-        }
-    });
+    post_month(&mut book, &mut log, &regions, bills, day);
     let notice_day = NaiveDate::from_ymd_opt(2027, 2, 22).unwrap();
     let events =
         timed("tick to the notice (round generation)", bills, || book.tick(notice_day).unwrap());
@@ -96,6 +70,53 @@ fn main() {
     timed("overdue of every province", 31, || book.overdue(today));
     timed("prepayment usage of every pair", bills, || book.prepayments(today));
     timed("trial balance", bills, || book.ledger().trial_balance().unwrap());
+    chain_and_replay(&log, &book, today);
+    let p = book.positions(period).unwrap();
+    println!(
+        "round 2027-01: gross {} netted {} saved {} (Σ net {})",
+        p.netting.gross, p.netting.netted, p.netting.saved, p.net_sum
+    );
+}
+
+/// A month of `bills` settlements between random provinces, posted and applied.
+fn post_month(
+    book: &mut Book,
+    log: &mut Vec<Event>,
+    regions: &[RegionCode],
+    bills: usize,
+    day: NaiveDate,
+) {
+    let mut seed: u64 = 7;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    timed("post settlements (decide + apply)", bills, || {
+        for n in 0..bills {
+            let insured = regions[(next() % 31) as usize];
+            let mut treatment = regions[(next() % 31) as usize];
+            if treatment == insured {
+                treatment = regions
+                    [(PROVINCES.iter().position(|p| *p == insured.as_str()).unwrap() + 1) % 31];
+            }
+            let fen = i64::try_from(next() % 5_000_000).unwrap();
+            let funds = Funds::ZERO
+                .with(Fund::Hifp, Amount::new(Decimal::new(fen, 2)).unwrap())
+                .with(Fund::Acct, Amount::new(Decimal::new(fen / 10, 2)).unwrap());
+            let event = book
+                .post_settlement(&format!("S{n:012}"), insured, treatment, funds, day)
+                .unwrap()
+                .unwrap();
+            book.apply(event.clone()).unwrap();
+            log.push(event);
+        }
+    });
+}
+
+/// The hub's start-up work on the log: encode, hash-chain, verify, replay into the same book.
+fn chain_and_replay(log: &[Event], book: &Book, today: NaiveDate) {
     let bodies: Vec<(String, String)> = timed("encode the log (JSON)", log.len(), || {
         log.iter().map(|e| (e.kind().to_owned(), serde_json::to_string(e).unwrap())).collect()
     });
@@ -123,9 +144,4 @@ fn main() {
         rebuilt
     });
     assert_eq!(rebuilt.overdue(today), book.overdue(today));
-    let p = book.positions(period).unwrap();
-    println!(
-        "round 2027-01: gross {} netted {} saved {} (Σ net {})",
-        p.netting.gross, p.netting.netted, p.netting.saved, p.net_sum
-    );
 }

@@ -527,75 +527,14 @@ impl Book {
                 Ok(())
             }
             Event::RoundGenerated { period, entries, .. } => {
-                if self.rounds.contains_key(period) {
-                    return Err(ClearingError::Replay(format!("round {period} generated twice")));
-                }
-                let expected: Vec<&str> = self
-                    .unassigned(*period)
-                    .map(|i| self.ledger.entries()[i].id.as_str())
-                    .collect();
-                if expected != entries.iter().map(String::as_str).collect::<Vec<_>>() {
-                    return Err(ClearingError::Replay(format!(
-                        "round {period} covers other entries than the ledger holds uncleared"
-                    )));
-                }
-                Ok(())
+                self.validate_generated(period, entries)
             }
             Event::Confirmed { period, province, disputed, .. } => {
-                let round = self.open_round(*period)?;
-                if round.confirmations.contains_key(province) {
-                    return Err(ClearingError::AlreadyConfirmed {
-                        period: period.to_string(),
-                        province: province.to_string(),
-                    });
-                }
-                for setl_id in disputed {
-                    let owed_by_province = round
-                        .entries
-                        .iter()
-                        .filter_map(|&i| self.ledger.entry(i))
-                        .any(|e| e.setl_id == *setl_id && e.insured == *province);
-                    if !owed_by_province {
-                        return Err(ClearingError::NotDisputable {
-                            setl_id: setl_id.clone(),
-                            province: province.to_string(),
-                            period: period.to_string(),
-                        });
-                    }
-                }
-                Ok(())
+                self.validate_confirmed(period, province, disputed)
             }
-            Event::RoundFinal { period, carried, .. } => {
-                let round = self.open_round(*period)?;
-                let disputed: Vec<&str> = round.disputed().into_iter().collect();
-                if disputed != carried.iter().map(String::as_str).collect::<Vec<_>>() {
-                    return Err(ClearingError::Replay(format!(
-                        "round {period} carries other bills than disputed"
-                    )));
-                }
-                Ok(())
-            }
+            Event::RoundFinal { period, carried, .. } => self.validate_final(period, carried),
             Event::Paid { period, province, amount, .. } => {
-                let round = self
-                    .rounds
-                    .get(period)
-                    .ok_or_else(|| ClearingError::UnknownRound(period.to_string()))?;
-                if round.final_on.is_none() {
-                    return Err(ClearingError::RoundOpen(period.to_string()));
-                }
-                if amount.is_negative() || amount.is_zero() {
-                    return Err(ClearingError::NotPositive(amount.to_string()));
-                }
-                let owed = round.outstanding(*province);
-                if *amount > owed {
-                    return Err(ClearingError::Overpayment {
-                        province: province.to_string(),
-                        period: period.to_string(),
-                        owed: owed.to_string(),
-                        paid: amount.to_string(),
-                    });
-                }
-                Ok(())
+                self.validate_paid(period, province, amount)
             }
             Event::TopUp { insured, treatment, amount, .. } => {
                 if amount.is_negative() || amount.is_zero() {
@@ -616,6 +555,93 @@ impl Book {
                 Ok(())
             }
         }
+    }
+
+    /// A round covers exactly the entries the ledger holds uncleared for its period, once.
+    fn validate_generated(&self, period: &Period, entries: &[String]) -> Result<(), ClearingError> {
+        if self.rounds.contains_key(period) {
+            return Err(ClearingError::Replay(format!("round {period} generated twice")));
+        }
+        let expected: Vec<&str> =
+            self.unassigned(*period).map(|i| self.ledger.entries()[i].id.as_str()).collect();
+        if expected != entries.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Err(ClearingError::Replay(format!(
+                "round {period} covers other entries than the ledger holds uncleared"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A province confirms an open round once, disputing only bills it owes in it.
+    fn validate_confirmed(
+        &self,
+        period: &Period,
+        province: &RegionCode,
+        disputed: &[String],
+    ) -> Result<(), ClearingError> {
+        let round = self.open_round(*period)?;
+        if round.confirmations.contains_key(province) {
+            return Err(ClearingError::AlreadyConfirmed {
+                period: period.to_string(),
+                province: province.to_string(),
+            });
+        }
+        for setl_id in disputed {
+            let owed_by_province = round
+                .entries
+                .iter()
+                .filter_map(|&i| self.ledger.entry(i))
+                .any(|e| e.setl_id == *setl_id && e.insured == *province);
+            if !owed_by_province {
+                return Err(ClearingError::NotDisputable {
+                    setl_id: setl_id.clone(),
+                    province: province.to_string(),
+                    period: period.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A round is made final carrying exactly its disputed bills.
+    fn validate_final(&self, period: &Period, carried: &[String]) -> Result<(), ClearingError> {
+        let round = self.open_round(*period)?;
+        let disputed: Vec<&str> = round.disputed().into_iter().collect();
+        if disputed != carried.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Err(ClearingError::Replay(format!(
+                "round {period} carries other bills than disputed"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A payment is positive, into a final round, and no more than the province owes in it.
+    fn validate_paid(
+        &self,
+        period: &Period,
+        province: &RegionCode,
+        amount: &Amount,
+    ) -> Result<(), ClearingError> {
+        let round = self
+            .rounds
+            .get(period)
+            .ok_or_else(|| ClearingError::UnknownRound(period.to_string()))?;
+        if round.final_on.is_none() {
+            return Err(ClearingError::RoundOpen(period.to_string()));
+        }
+        if amount.is_negative() || amount.is_zero() {
+            return Err(ClearingError::NotPositive(amount.to_string()));
+        }
+        let owed = round.outstanding(*province);
+        if *amount > owed {
+            return Err(ClearingError::Overpayment {
+                province: province.to_string(),
+                period: period.to_string(),
+                owed: owed.to_string(),
+                paid: amount.to_string(),
+            });
+        }
+        Ok(())
     }
 
     fn open_round(&self, period: Period) -> Result<&Round, ClearingError> {
@@ -666,20 +692,7 @@ impl Book {
                     );
                 }
             }
-            Event::RoundFinal { period, on, carried } => {
-                if let Some(round) = self.rounds.get_mut(&period) {
-                    round.final_netting = Some(round.netting(&self.ledger));
-                    round.final_pairs =
-                        Some((round.obligations(&self.ledger), round.bill_count(&self.ledger)));
-                    round.final_on = Some(on);
-                    let carried: BTreeSet<String> = carried.into_iter().collect();
-                    for &i in &round.entries {
-                        if self.ledger.entry(i).is_some_and(|e| carried.contains(&e.setl_id)) {
-                            self.assigned[i] = None;
-                        }
-                    }
-                }
-            }
+            Event::RoundFinal { period, on, carried } => self.make_final(period, on, carried),
             Event::Paid { period, province, amount, on, reference } => {
                 if let Some(round) = self.rounds.get_mut(&period) {
                     round.payments.push(Payment { province, amount, on, reference });
@@ -704,6 +717,21 @@ impl Book {
             }
         }
         Ok(())
+    }
+
+    /// Freezes a round's positions and sends its disputed bills back to the ledger's
+    /// uncleared entries, for the next round.
+    fn make_final(&mut self, period: Period, on: NaiveDate, carried: Vec<String>) {
+        let Some(round) = self.rounds.get_mut(&period) else { return };
+        round.final_netting = Some(round.netting(&self.ledger));
+        round.final_pairs = Some((round.obligations(&self.ledger), round.bill_count(&self.ledger)));
+        round.final_on = Some(on);
+        let carried: BTreeSet<String> = carried.into_iter().collect();
+        for &i in &round.entries {
+            if self.ledger.entry(i).is_some_and(|e| carried.contains(&e.setl_id)) {
+                self.assigned[i] = None;
+            }
+        }
     }
 
     /// Compares an exchange's statement of `period` with what the ledger posted in that period

@@ -22,7 +22,7 @@ pub struct Record {
 pub fn hash(prev_hash: &str, seq: i64, kind: &str, body: &str) -> String {
     let mut hasher = Sha256::new();
     for part in [prev_hash.as_bytes(), &seq.to_be_bytes(), kind.as_bytes(), body.as_bytes()] {
-        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
         hasher.update(part);
     }
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -43,7 +43,7 @@ impl Fund {
     }
 
     fn index(self) -> usize {
-        self as usize
+        Fund::ALL.iter().position(|fund| *fund == self).unwrap_or(0)
     }
 }
 

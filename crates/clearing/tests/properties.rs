@@ -2,6 +2,7 @@
 //! line traces to settled bills, and a reversal leaves balances as if the bill never happened.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use std::collections::BTreeMap;
 

@@ -300,86 +300,95 @@ async fn provinces(
         for round in rounds.as_array().into_iter().flatten() {
             let period = round["period"].as_str().unwrap_or_default();
             match round["state"].as_str() {
-                Some("confirming") => {
-                    let confirmed: Vec<&str> = round["confirmed"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect();
-                    for (province, _) in round["netting"]["net"].as_object().into_iter().flatten() {
-                        if !confirmed.contains(&province.as_str()) {
-                            // A province with nothing owing is not asked; errors here are benign.
-                            let _ = hub
-                                .post(
-                                    "/api/clearing/confirm",
-                                    json!({"period": period, "province": province}),
-                                )
-                                .await;
-                        }
-                    }
-                }
-                Some("final") => {
-                    let pay_by: chrono::NaiveDate =
-                        round["pay_by"].as_str().unwrap_or_default().parse().context("pay_by")?;
-                    let overdue = hub.get("/api/overdue").await?;
-                    for p in overdue["provinces"].as_array().into_iter().flatten() {
-                        let province = p["province"].as_str().unwrap_or_default();
-                        let Some(debt) = p["rounds"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .find(|r| r["period"] == period)
-                        else {
-                            continue;
-                        };
-                        let outstanding = debt["outstanding"].as_str().unwrap_or("0.00");
-                        if outstanding == "0.00" {
-                            continue;
-                        }
-                        let delay = if late.iter().any(|l| l == province) { late_days } else { 0 };
-                        if delay == 0 || (today - pay_by).num_days() >= delay {
-                            let a = hub
-                                .money(
-                                    "/api/clearing/pay",
-                                    &format!("provinces-pay-{period}-{province}-{outstanding}"),
-                                    json!({"period": period, "province": province, "amount": outstanding, "reference": format!("transfer {period} {province}")}),
-                                )
-                                .await?;
-                            println!(
-                                "{}: {province} paid {outstanding} for round {period}",
-                                a["event"]["on"].as_str().unwrap_or("?")
-                            );
-                            for event in a["events"].as_array().into_iter().flatten() {
-                                println!("{}", describe(event));
-                            }
-                        }
-                    }
-                }
+                Some("confirming") => confirm_all(hub, round, period).await,
+                Some("final") => pay(hub, round, period, today, (late, late_days)).await?,
                 _ => {}
             }
         }
-        // Insured provinces top up a prepayment when the hub sends a top-up notice.
-        for p in hub.get("/api/prepayments").await?.as_array().into_iter().flatten() {
-            if p["warning"] == json!(true) {
-                let (insured, treatment, amount) = (
-                    p["insured"].as_str().unwrap_or_default(),
-                    p["treatment"].as_str().unwrap_or_default(),
-                    p["top_up"].as_str().unwrap_or("0.00"),
-                );
-                if amount != "0.00" {
-                    hub.money(
-                        "/api/clearing/top-up",
-                        &format!("provinces-top-up-{today}-{insured}-{treatment}"),
-                        json!({"insured": insured, "treatment": treatment, "amount": amount}),
-                    )
-                    .await?;
-                    println!(
-                        "{today}: {insured} topped up its prepayment with {treatment} by {amount}"
-                    );
-                }
-            }
-        }
+        top_up(hub, today).await?;
         tokio::time::sleep(Duration::from_secs(every)).await;
     }
+}
+
+/// Every province with a position in a round being confirmed confirms it.
+async fn confirm_all(hub: &Hub, round: &Value, period: &str) {
+    let confirmed: Vec<&str> =
+        round["confirmed"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    for (province, _) in round["netting"]["net"].as_object().into_iter().flatten() {
+        if !confirmed.contains(&province.as_str()) {
+            // A province with nothing owing is not asked; errors here are benign.
+            let _ = hub
+                .post("/api/clearing/confirm", json!({"period": period, "province": province}))
+                .await;
+        }
+    }
+}
+
+/// Every province pays what it owes in a final round: on time, or `late_days` after the
+/// due date for the late payers.
+async fn pay(
+    hub: &Hub,
+    round: &Value,
+    period: &str,
+    today: chrono::NaiveDate,
+    (late, late_days): (&[String], i64),
+) -> anyhow::Result<()> {
+    let pay_by: chrono::NaiveDate =
+        round["pay_by"].as_str().unwrap_or_default().parse().context("pay_by")?;
+    let overdue = hub.get("/api/overdue").await?;
+    for p in overdue["provinces"].as_array().into_iter().flatten() {
+        let province = p["province"].as_str().unwrap_or_default();
+        let Some(debt) =
+            p["rounds"].as_array().into_iter().flatten().find(|r| r["period"] == period)
+        else {
+            continue;
+        };
+        let outstanding = debt["outstanding"].as_str().unwrap_or("0.00");
+        if outstanding == "0.00" {
+            continue;
+        }
+        let delay = if late.iter().any(|l| l == province) { late_days } else { 0 };
+        if delay == 0 || (today - pay_by).num_days() >= delay {
+            let a = hub
+                    .money(
+                        "/api/clearing/pay",
+                        &format!("provinces-pay-{period}-{province}-{outstanding}"),
+                        json!({"period": period, "province": province, "amount": outstanding, "reference": format!("transfer {period} {province}")}),
+                    )
+                    .await?;
+            println!(
+                "{}: {province} paid {outstanding} for round {period}",
+                a["event"]["on"].as_str().unwrap_or("?")
+            );
+            for event in a["events"].as_array().into_iter().flatten() {
+                println!("{}", describe(event));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Insured provinces top up a prepayment when the hub sends a top-up notice.
+async fn top_up(hub: &Hub, today: chrono::NaiveDate) -> anyhow::Result<()> {
+    for p in hub.get("/api/prepayments").await?.as_array().into_iter().flatten() {
+        if p["warning"] == json!(true) {
+            let (insured, treatment, amount) = (
+                p["insured"].as_str().unwrap_or_default(),
+                p["treatment"].as_str().unwrap_or_default(),
+                p["top_up"].as_str().unwrap_or("0.00"),
+            );
+            if amount != "0.00" {
+                hub.money(
+                    "/api/clearing/top-up",
+                    &format!("provinces-top-up-{today}-{insured}-{treatment}"),
+                    json!({"insured": insured, "treatment": treatment, "amount": amount}),
+                )
+                .await?;
+                println!(
+                    "{today}: {insured} topped up its prepayment with {treatment} by {amount}"
+                );
+            }
+        }
+    }
+    Ok(())
 }

@@ -181,100 +181,104 @@ fn original_payload(broker: &Broker, letter: &DeadLetter) -> anyhow::Result<Vec<
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     match &args.command {
-        Dlq::List { reason } => {
-            let mut by_code: BTreeMap<String, usize> = BTreeMap::new();
-            for Letter { offset, letter, .. } in letters(&args.broker)? {
-                if reason.as_ref().is_some_and(|r| *r != letter.reason_code) {
-                    continue;
-                }
-                *by_code.entry(letter.reason_code.clone()).or_default() += 1;
-                println!(
-                    "{offset}\t{}\t{}\t{}\t{}/{}/{}\t{}\t{}",
-                    letter.refused_at,
-                    letter.service,
-                    letter.reason_code,
-                    letter.topic,
-                    letter.partition,
-                    letter.offset,
-                    letter.msgid,
-                    letter.reason
-                );
-            }
-            if by_code.is_empty() {
-                println!("# no dead letters");
-            }
-            for (code, count) in by_code {
-                println!("# {code}: {count}");
-            }
-        }
-        Dlq::Show { offset } => {
-            let found = letters(&args.broker)?.into_iter().find(|l| l.offset == *offset);
-            let Some(Letter { letter, .. }) = found else {
-                bail!("no dead letter at offset {offset}")
-            };
-            let payload = match std::str::from_utf8(&letter.payload) {
-                Ok(text) => serde_json::Value::String(text.to_owned()),
-                Err(_) => {
-                    serde_json::Value::String(format!("({} bytes, not text)", letter.payload.len()))
-                }
-            };
-            let shown = serde_json::json!({
-                "topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
-                "reason_code": letter.reason_code, "reason": letter.reason, "msgid": letter.msgid,
-                "service": letter.service, "refused_at": letter.refused_at, "headers": letter.headers,
-                "payload": payload, "payload_bytes": letter.payload_bytes,
-                "payload_sha256": letter.payload_sha256,
-            });
-            println!("{}", serde_json::to_string_pretty(&shown)?);
-        }
-        Dlq::Replay { offsets } => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let producer: FutureProducer = args
-                .broker
-                .client()?
-                .set("enable.idempotence", "true")
-                .set("message.max.bytes", yidi_bus::limits::CLIENT_MESSAGE_BYTES_MAX.to_string())
-                .create()?;
-            let all = letters(&args.broker)?;
-            for offset in offsets {
-                let Some(found) = all.iter().find(|l| l.offset == *offset) else {
-                    bail!("no dead letter at offset {offset}");
-                };
-                let letter = &found.letter;
-                if letter.topic.starts_with("outbox:") || letter.partition < 0 {
-                    bail!(
-                        "offset {offset}: refused on its way out ({}); nothing to replay",
-                        letter.topic
-                    );
-                }
-                let payload = original_payload(&args.broker, letter)?;
-                let headers = letter.headers.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
-                    h.insert(Header { key, value: Some(value) })
-                });
-                let key = found.key.clone().unwrap_or_default();
-                let record =
-                    FutureRecord::to(&letter.topic).key(&key).payload(&payload).headers(headers);
-                runtime
-                    .block_on(producer.send(record, Duration::from_secs(30)))
-                    .map_err(|(error, _)| error)
-                    .with_context(|| format!("replaying offset {offset} to {}", letter.topic))?;
-                println!(
-                    "replayed dead letter {offset} to {} ({}, msgid {})",
-                    letter.topic, letter.reason_code, letter.msgid
-                );
-            }
-        }
+        Dlq::List { reason } => list(args, reason.as_deref()),
+        Dlq::Show { offset } => show(args, *offset),
+        Dlq::Replay { offsets } => replay(args, offsets),
         Dlq::Park { database, topic, partition, offset, why, by } => {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
-                let store = yidi_store::Store::open(database, &[]).await?;
-                let at = yidi_store::parked::At { topic, partition: *partition, offset: *offset };
-                let when = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-                yidi_store::parked::park(store.pool(), at, why, by, &when).await?;
-                println!("{topic}/{partition}/{offset} parked: the service dead-letters it (PARKED) at its next retry");
-                anyhow::Ok(())
-            })?;
+        let store = yidi_store::Store::open(database, &[]).await?;
+        let at = yidi_store::parked::At { topic, partition: *partition, offset: *offset };
+        let when = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        yidi_store::parked::park(store.pool(), at, why, by, &when).await?;
+        println!("{topic}/{partition}/{offset} parked: the service dead-letters it (PARKED) at its next retry");
+        anyhow::Ok(())
+    })?;
+            Ok(())
         }
+    }
+}
+
+/// `yidi dlq list`: every dead letter (of one reason), then the count by reason.
+fn list(args: &Args, reason: Option<&str>) -> anyhow::Result<()> {
+    let mut by_code: BTreeMap<String, usize> = BTreeMap::new();
+    for Letter { offset, letter, .. } in letters(&args.broker)? {
+        if reason.as_ref().is_some_and(|r| *r != letter.reason_code) {
+            continue;
+        }
+        *by_code.entry(letter.reason_code.clone()).or_default() += 1;
+        println!(
+            "{offset}\t{}\t{}\t{}\t{}/{}/{}\t{}\t{}",
+            letter.refused_at,
+            letter.service,
+            letter.reason_code,
+            letter.topic,
+            letter.partition,
+            letter.offset,
+            letter.msgid,
+            letter.reason
+        );
+    }
+    if by_code.is_empty() {
+        println!("# no dead letters");
+    }
+    for (code, count) in by_code {
+        println!("# {code}: {count}");
+    }
+    Ok(())
+}
+
+/// `yidi dlq show`: one dead letter, its payload as text when it is.
+fn show(args: &Args, offset: i64) -> anyhow::Result<()> {
+    let found = letters(&args.broker)?.into_iter().find(|l| l.offset == offset);
+    let Some(Letter { letter, .. }) = found else { bail!("no dead letter at offset {offset}") };
+    let payload = match std::str::from_utf8(&letter.payload) {
+        Ok(text) => serde_json::Value::String(text.to_owned()),
+        Err(_) => serde_json::Value::String(format!("({} bytes, not text)", letter.payload.len())),
+    };
+    let shown = serde_json::json!({
+        "topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
+        "reason_code": letter.reason_code, "reason": letter.reason, "msgid": letter.msgid,
+        "service": letter.service, "refused_at": letter.refused_at, "headers": letter.headers,
+        "payload": payload, "payload_bytes": letter.payload_bytes,
+        "payload_sha256": letter.payload_sha256,
+    });
+    println!("{}", serde_json::to_string_pretty(&shown)?);
+    Ok(())
+}
+
+/// `yidi dlq replay`: sends refused messages back to their topic, as they were.
+fn replay(args: &Args, offsets: &[i64]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let producer: FutureProducer = args
+        .broker
+        .client()?
+        .set("enable.idempotence", "true")
+        .set("message.max.bytes", yidi_bus::limits::CLIENT_MESSAGE_BYTES_MAX.to_string())
+        .create()?;
+    let all = letters(&args.broker)?;
+    for offset in offsets {
+        let Some(found) = all.iter().find(|l| l.offset == *offset) else {
+            bail!("no dead letter at offset {offset}");
+        };
+        let letter = &found.letter;
+        if letter.topic.starts_with("outbox:") || letter.partition < 0 {
+            bail!("offset {offset}: refused on its way out ({}); nothing to replay", letter.topic);
+        }
+        let payload = original_payload(&args.broker, letter)?;
+        let headers = letter.headers.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
+            h.insert(Header { key, value: Some(value) })
+        });
+        let key = found.key.clone().unwrap_or_default();
+        let record = FutureRecord::to(&letter.topic).key(&key).payload(&payload).headers(headers);
+        runtime
+            .block_on(producer.send(record, Duration::from_secs(30)))
+            .map_err(|(error, _)| error)
+            .with_context(|| format!("replaying offset {offset} to {}", letter.topic))?;
+        println!(
+            "replayed dead letter {offset} to {} ({}, msgid {})",
+            letter.topic, letter.reason_code, letter.msgid
+        );
     }
     Ok(())
 }

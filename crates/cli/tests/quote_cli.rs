@@ -3,6 +3,7 @@
 //! malformed input.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use std::io::Write;
 use std::path::PathBuf;

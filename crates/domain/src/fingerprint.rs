@@ -23,14 +23,14 @@ impl Fingerprinter {
     }
 
     pub fn text(&mut self, value: &str) -> &mut Fingerprinter {
-        self.0.update((value.len() as u64).to_le_bytes());
+        self.0.update(u64::try_from(value.len()).unwrap_or(u64::MAX).to_le_bytes());
         self.0.update(value.as_bytes());
         self
     }
 
     /// Raw bytes (an encoded message), with their length.
     pub fn bytes(&mut self, value: &[u8]) -> &mut Fingerprinter {
-        self.0.update((value.len() as u64).to_le_bytes());
+        self.0.update(u64::try_from(value.len()).unwrap_or(u64::MAX).to_le_bytes());
         self.0.update(value);
         self
     }

@@ -7,6 +7,7 @@
 //! - a reversal gives back exactly what the bill took.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use std::collections::BTreeMap;
 

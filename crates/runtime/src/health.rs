@@ -199,14 +199,14 @@ mod tests {
         let (reporter, _) = tonic_health::server::health_reporter();
         let health = tonic_health::server::HealthService::from_health_reporter(reporter.clone());
         let readiness = Readiness::starting(reporter, Some("yidi.v1.Agency")).await;
-        let not_serving = ServingStatus::NotServing as i32;
+        let not_serving = i32::from(ServingStatus::NotServing);
         assert_eq!(readiness.now(), Ready::Starting);
         assert_eq!(status(&health, "").await, not_serving, "before the consumer is assigned");
         assert_eq!(status(&health, "yidi.v1.Agency").await, not_serving);
         readiness.ready().await;
         assert_eq!(readiness.now(), Ready::Serving);
-        assert_eq!(status(&health, "").await, ServingStatus::Serving as i32);
-        assert_eq!(status(&health, "yidi.v1.Agency").await, ServingStatus::Serving as i32);
+        assert_eq!(status(&health, "").await, i32::from(ServingStatus::Serving));
+        assert_eq!(status(&health, "yidi.v1.Agency").await, i32::from(ServingStatus::Serving));
         readiness.stopping().await;
         assert_eq!(readiness.now(), Ready::Stopping);
         assert_eq!(status(&health, "").await, not_serving, "while shutting down");

@@ -221,7 +221,7 @@ mod tests {
         let outcomes = Outcomes::default();
         let result =
             |status: yidi_wire::v1::SettleStatus, reason: &str| yidi_wire::v1::SettleResult {
-                status: status as i32,
+                status: i32::from(status),
                 reason: reason.to_owned(),
                 ..Default::default()
             };

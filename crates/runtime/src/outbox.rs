@@ -69,7 +69,7 @@ impl Outbox {
                     Duration::ZERO
                 }
                 Err(error) => {
-                    warn!(%error, retry_in_ms = backoff.as_millis() as u64, "outbox relay: will try again");
+                    warn!(%error, retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX), "outbox relay: will try again");
                     let pause = backoff;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                     pause

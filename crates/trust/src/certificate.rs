@@ -34,7 +34,7 @@ pub struct Certificate {
 }
 
 fn field(bytes: &mut Vec<u8>, value: &str) {
-    bytes.extend_from_slice(&(value.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&u64::try_from(value.len()).unwrap_or(u64::MAX).to_le_bytes());
     bytes.extend_from_slice(value.as_bytes());
 }
 

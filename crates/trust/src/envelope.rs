@@ -29,7 +29,7 @@ pub const SIGNATURE_HEADER: &str = "yidi-signature";
 pub const SIGNATURE_HEADERS: [&str; 3] = [SIGNER_HEADER, SIGNED_AT_HEADER, SIGNATURE_HEADER];
 
 fn field(bytes: &mut Vec<u8>, value: &[u8]) {
-    bytes.extend_from_slice(&(value.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&u64::try_from(value.len()).unwrap_or(u64::MAX).to_le_bytes());
     bytes.extend_from_slice(value);
 }
 
@@ -69,7 +69,9 @@ impl Envelope<'_> {
         field(&mut bytes, self.topic.as_bytes());
         field(&mut bytes, self.signer.as_bytes());
         field(&mut bytes, self.signed_at.as_bytes());
-        bytes.extend_from_slice(&(self.headers.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(
+            &u64::try_from(self.headers.len()).unwrap_or(u64::MAX).to_le_bytes(),
+        );
         for (name, value) in &self.headers {
             field(&mut bytes, name.as_bytes());
             match value {

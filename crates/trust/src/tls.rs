@@ -82,7 +82,13 @@ fn ca_params() -> CertificateParams {
 fn validity(params: &mut CertificateParams, today: NaiveDate, days: i64) {
     let from = today - chrono::Duration::days(1);
     let to = today + chrono::Duration::days(days);
-    let at = |d: NaiveDate| rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8);
+    let at = |d: NaiveDate| {
+        rcgen::date_time_ymd(
+            d.year(),
+            u8::try_from(d.month()).unwrap_or(1),
+            u8::try_from(d.day()).unwrap_or(1),
+        )
+    };
     params.not_before = at(from);
     params.not_after = at(to);
 }

@@ -336,7 +336,7 @@ pub fn settled_result(
         setl_time: context.settled_at.format(TIME_FORMAT).to_string(),
     };
     SettleResult {
-        status: context.status as i32,
+        status: i32::from(context.status),
         setlinfo: Some(setlinfo),
         setldetail: fund_details(settlement, context.scheme),
         lines: lines.iter().zip(&settlement.lines).map(|(c, b)| line_result(c, b)).collect(),
@@ -376,7 +376,7 @@ pub fn reversal_of(bill: &DischargeBill, msgid: String, reason: &str) -> Reversa
 /// A refusal, with the reason code the HIS shows (and falls back to manual claims on).
 pub fn rejected_result(bill: &DischargeBill, reason: &str, answered_by: &str) -> SettleResult {
     SettleResult {
-        status: SettleStatus::Rejected as i32,
+        status: i32::from(SettleStatus::Rejected),
         reason: reason.to_owned(),
         answered_by: answered_by.to_owned(),
         ..answering(bill)

@@ -4,6 +4,7 @@
 //! that the decoders go deep into nested fields, not only fail at the first byte.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use proptest::prelude::*;
 use yidi_wire::codec::{self, ContentType};

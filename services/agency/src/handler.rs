@@ -27,10 +27,10 @@ use yidi_store::{Store, StoreError, Tx};
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert::{self, ResultContext, TIME_FORMAT};
 use yidi_wire::headers;
-use yidi_wire::v1::{Reversal, SettleRequest, SettleResult, SettleStatus};
+use yidi_wire::v1::{DischargeBill, Reversal, SettleRequest, SettleResult, SettleStatus};
 
 use crate::lane::Prefetched;
-use crate::store::{self as tables, NewSettlement, SettlementRecord};
+use crate::store::{self as tables, NewSettlement, PersonRecord, SettlementRecord};
 
 /// An agency process: the insured regions it hosts and its store.
 pub struct Agency {
@@ -147,76 +147,36 @@ impl Agency {
             return Ok(SettleResult::default());
         };
         let reject = |reason: &str| convert::rejected_result(bill, reason, &self.name);
-        let (Ok(insured), Ok(treatment)) =
-            (bill.insuplc_admdvs.parse::<RegionCode>(), bill.mdtrtarea_admvs.parse::<RegionCode>())
-        else {
+        let Ok(mut billed) = read_bill(bill, request) else {
             return Ok(reject("invalid_request"));
         };
-        let Some(region) = self.region(insured) else {
+        let Some(region) = self.region(billed.insured) else {
             return Ok(reject("unknown_region"));
         };
         let Some(person) = lane.person(tx, &bill.psn_no).await? else {
             return Ok(reject("unknown_person"));
         };
-        // A person is settled under their own region's policy and fund only (issue #11 §4): a
-        // Tianjin person billed as Beijing's is refused, not paid from Beijing's fund.
-        if !insured.covers(person.region) {
-            return Ok(reject("insured_region_mismatch"));
-        }
-        if bill.insutype != person.scheme.code() {
-            return Ok(reject("insutype_mismatch"));
+        if let Some(reason) = not_theirs(billed.insured, &person, bill) {
+            return Ok(reject(reason));
         }
         let Some(policy) = region.policy(person.scheme) else {
             return Ok(reject("scheme_not_covered"));
         };
-        let (Ok(admitted_at), Ok(discharged_at)) = (
-            NaiveDateTime::parse_from_str(&bill.begntime, TIME_FORMAT),
-            NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT),
-        ) else {
-            return Ok(reject("invalid_request"));
-        };
-        let Ok((lines, catalogue)) =
-            convert::request_lines(&request.lines, &request.catalogue_version)
-        else {
-            return Ok(reject("invalid_request"));
-        };
-        let Ok(hospital_level) = u64::try_from(bill.hosp_lv)
-            .map_err(|_| ())
-            .and_then(|l| HospitalLevel::from_number(l).map_err(|_| ()))
-        else {
-            return Ok(reject("invalid_request"));
-        };
-        let day = discharged_at.date();
+        let day = billed.discharged_at.date();
         let year = day.year();
-        let decision = benefit::decide(&person.registration, &self.rules, day);
         let filings = lane.filings(tx, &bill.psn_no).await?;
         let episode = Episode {
             insured_region: region.region,
-            treatment_region: treatment,
-            admitted_on: admitted_at.date(),
-            settled_at: discharged_at,
+            treatment_region: billed.treatment,
+            admitted_on: billed.admitted_at.date(),
+            settled_at: billed.discharged_at,
             emergency: bill.emergency,
         };
         let filing_decision =
             filing::decide(&filings, &episode, &region.filing, &policy.cross_province);
         let ytd = lane.accumulators(tx, &bill.psn_no, year).await?;
-        let retiree =
-            matches!(person.registration.category, Category::Retiree(r) if r.retired_on <= day);
-        let claim = Claim {
-            person: Person {
-                retiree,
-                assistance_eligible: person.assistance_eligible,
-                benefit_status: decision.status,
-                use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
-                account_balance: person.account_balance,
-            },
-            filing: filing_decision.class,
-            hospital_level,
-            ytd,
-            lines,
-            flags: Flags { work_injury: bill.work_injury, third_party: bill.rel_ttp_flag },
-        };
-        let settlement = match settle(&claim, policy, &catalogue) {
+        let claim = self.claim_of(&person, bill, &mut billed, filing_decision.class, ytd);
+        let settlement = match settle(&claim, policy, &billed.catalogue) {
             Outcome::Rejected(reason) => return Ok(reject(reason.code())),
             Outcome::Settled(settlement) => settlement,
         };
@@ -235,29 +195,39 @@ impl Agency {
         if bill.pre_settle {
             return Ok(result);
         }
-        let ytds = (&ytd, &settlement.ytd_after);
-        lane.settled(tx, &bill.psn_no, year, ytds, settlement.balc).await?;
-        let record = SettlementRecord {
-            setl_id,
-            msgid: bill.msgid.clone(),
-            psn_no: bill.psn_no.clone(),
-            year,
-            hifp_pay: settlement.hifp_pay,
-            catastrophic_pay: settlement.catastrophic_pay(),
-            maf_pay: settlement.maf_pay,
-            acct_pay: settlement.acct_pay,
-            reversed: false,
-            treatment: Some(treatment.province().to_string()),
-        };
-        let new = NewSettlement {
-            record: &record,
-            mdtrt_id: &bill.mdtrt_id,
-            fund_pay_sumamt: settlement.fund_pay_sumamt,
-            medfee_sumamt: settlement.buckets.medfee_sumamt,
-            settled_at: &settled_at.format(TIME_FORMAT).to_string(),
-        };
-        tables::insert_settlement(tx, &new).await?;
+        let booked = Booked { bill, treatment: billed.treatment, year, setl_id, settled_at };
+        book(tx, lane, &booked, &ytd, &settlement).await?;
         Ok(result)
+    }
+
+    /// The claim the policy decides: the person as they stand on the discharge day (benefit
+    /// status, retiree, account), the filing class, the year's accumulators, the bill.
+    fn claim_of(
+        &self,
+        person: &PersonRecord,
+        bill: &DischargeBill,
+        billed: &mut Billed,
+        filing: Option<yidi_domain::filing::FilingClass>,
+        ytd: yidi_domain::claim::Accumulators,
+    ) -> Claim {
+        let day = billed.discharged_at.date();
+        let decision = benefit::decide(&person.registration, &self.rules, day);
+        let retiree =
+            matches!(person.registration.category, Category::Retiree(r) if r.retired_on <= day);
+        Claim {
+            person: Person {
+                retiree,
+                assistance_eligible: person.assistance_eligible,
+                benefit_status: decision.status,
+                use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
+                account_balance: person.account_balance,
+            },
+            filing,
+            hospital_level: billed.hospital_level,
+            ytd,
+            lines: std::mem::take(&mut billed.lines),
+            flags: Flags { work_injury: bill.work_injury, third_party: bill.rel_ttp_flag },
+        }
     }
 
     /// 2305/2601: gives back exactly what the settlement took, once.
@@ -285,28 +255,13 @@ impl Agency {
             psn_no: reversal.psn_no.clone(),
             insuplc_admdvs: reversal.insuplc_admdvs.clone(),
             mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
-            status: SettleStatus::Reversed as i32,
+            status: i32::from(SettleStatus::Reversed),
             reason: reversal.reason.clone(),
             answered_by: self.name.clone(),
             ..SettleResult::default()
         };
         if let Some(record) = &found {
-            // Only what was settled for this person, and treated in the province that asks,
-            // may be undone (issue #11 §4): a reversal naming another's settlement is refused
-            // with nothing changed, and the asker is told.
-            if let Err(why) = may_reverse(record, reversal) {
-                let refused = SettleResult {
-                    status: SettleStatus::Rejected as i32,
-                    reason: format!("reversal_refused: {why}"),
-                    ..result.clone()
-                };
-                let error = yidi_trust::AuthError::NotAllowed {
-                    signer: reversal.mdtrtarea_admvs.clone(),
-                    role: "treatment place".into(),
-                    what: format!("reverse {}: {why}", record.setl_id),
-                };
-                return Err(Rejection::from(error).with_reply(reply(incoming, &refused)).into());
-            }
+            refuse_foreign(record, reversal, &result, incoming)?;
         }
         match found {
             Some(record) if !record.reversed => {
@@ -428,6 +383,120 @@ fn may_reverse(record: &SettlementRecord, reversal: &Reversal) -> Result<(), &'s
         (_, Err(_)) => Err("mdtrtarea_admvs is not a region code"),
         _ => Ok(()),
     }
+}
+
+/// What a settlement request says, read and checked before anything is looked up.
+struct Billed {
+    insured: RegionCode,
+    treatment: RegionCode,
+    admitted_at: NaiveDateTime,
+    discharged_at: NaiveDateTime,
+    lines: Vec<yidi_domain::claim::BillLine>,
+    catalogue: yidi_domain::catalogue::Catalogue,
+    hospital_level: HospitalLevel,
+}
+
+/// Regions, times, classified lines and hospital level of a bill; `Err` for anything a
+/// valid request cannot carry (the exchange checked it; a forged or damaged one fails here).
+fn read_bill(bill: &DischargeBill, request: &SettleRequest) -> Result<Billed, ()> {
+    let insured = bill.insuplc_admdvs.parse::<RegionCode>().map_err(|_| ())?;
+    let treatment = bill.mdtrtarea_admvs.parse::<RegionCode>().map_err(|_| ())?;
+    let admitted_at = NaiveDateTime::parse_from_str(&bill.begntime, TIME_FORMAT).map_err(|_| ())?;
+    let discharged_at =
+        NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT).map_err(|_| ())?;
+    let (lines, catalogue) =
+        convert::request_lines(&request.lines, &request.catalogue_version).map_err(|_| ())?;
+    let level = u64::try_from(bill.hosp_lv).map_err(|_| ())?;
+    let hospital_level = HospitalLevel::from_number(level).map_err(|_| ())?;
+    Ok(Billed { insured, treatment, admitted_at, discharged_at, lines, catalogue, hospital_level })
+}
+
+/// Refuses a reversal of a settlement that is not this person's or was not treated in the
+/// province that asks, with the asker told why.
+fn refuse_foreign(
+    record: &SettlementRecord,
+    reversal: &Reversal,
+    result: &SettleResult,
+    incoming: &Incoming,
+) -> Result<(), Failure> {
+    // Only what was settled for this person, and treated in the province that asks,
+    // may be undone (issue #11 §4): a reversal naming another's settlement is refused
+    // with nothing changed, and the asker is told.
+    if let Err(why) = may_reverse(record, reversal) {
+        let refused = SettleResult {
+            status: i32::from(SettleStatus::Rejected),
+            reason: format!("reversal_refused: {why}"),
+            ..result.clone()
+        };
+        let error = yidi_trust::AuthError::NotAllowed {
+            signer: reversal.mdtrtarea_admvs.clone(),
+            role: "treatment place".into(),
+            what: format!("reverse {}: {why}", record.setl_id),
+        };
+        return Err(Rejection::from(error).with_reply(reply(incoming, &refused)).into());
+    }
+    Ok(())
+}
+
+/// Why a person cannot be settled on this bill, if they cannot: a person is settled under
+/// their own region's policy and fund only (issue #11 §4) — a Tianjin person billed as
+/// Beijing's is refused, not paid from Beijing's fund — and under their own scheme.
+fn not_theirs(
+    insured: RegionCode,
+    person: &PersonRecord,
+    bill: &DischargeBill,
+) -> Option<&'static str> {
+    if !insured.covers(person.region) {
+        return Some("insured_region_mismatch");
+    }
+    if bill.insutype != person.scheme.code() {
+        return Some("insutype_mismatch");
+    }
+    None
+}
+
+/// A settled bill to write down: which, where, in which year, under which id and time.
+struct Booked<'a> {
+    bill: &'a DischargeBill,
+    treatment: RegionCode,
+    year: i32,
+    setl_id: String,
+    settled_at: NaiveDateTime,
+}
+
+/// Persists a settlement in the lane's transaction: the person's accumulators and balance,
+/// and the settlement record.
+async fn book(
+    tx: &mut Tx,
+    lane: &mut Prefetched,
+    booked: &Booked<'_>,
+    ytd: &yidi_domain::claim::Accumulators,
+    settlement: &yidi_domain::settle::Settlement,
+) -> Result<(), StoreError> {
+    let bill = booked.bill;
+    let ytds = (ytd, &settlement.ytd_after);
+    lane.settled(tx, &bill.psn_no, booked.year, ytds, settlement.balc).await?;
+    let record = SettlementRecord {
+        setl_id: booked.setl_id.clone(),
+        msgid: bill.msgid.clone(),
+        psn_no: bill.psn_no.clone(),
+        year: booked.year,
+        hifp_pay: settlement.hifp_pay,
+        catastrophic_pay: settlement.catastrophic_pay(),
+        maf_pay: settlement.maf_pay,
+        acct_pay: settlement.acct_pay,
+        reversed: false,
+        treatment: Some(booked.treatment.province().to_string()),
+    };
+    let new = NewSettlement {
+        record: &record,
+        mdtrt_id: &bill.mdtrt_id,
+        fund_pay_sumamt: settlement.fund_pay_sumamt,
+        medfee_sumamt: settlement.buckets.medfee_sumamt,
+        settled_at: &booked.settled_at.format(TIME_FORMAT).to_string(),
+    };
+    tables::insert_settlement(tx, &new).await?;
+    Ok(())
 }
 
 #[cfg(test)]

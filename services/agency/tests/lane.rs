@@ -5,6 +5,7 @@
 //! (`duplicate`), and a 2601 reversal finds the settlement decided just before it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use chrono::NaiveDateTime;
 use prost::Message;

@@ -2,6 +2,7 @@
 //! default) and on PostgreSQL (production): one scenario, run on both.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use yidi_agency::store::{self, NewSettlement, SettlementRecord};
 use yidi_domain::claim::Accumulators;

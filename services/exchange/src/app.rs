@@ -86,16 +86,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     )
     .await?;
     let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
-    exchange.answers.register(
-        exposition.registry(),
-        "results",
-        "First results of bills and reversals this exchange sent, by outcome and reason",
-    );
-    exchange.settlement_time.register(
-        exposition.registry(),
-        "settlement",
-        "A bill sent on to the hub until its first result is back",
-    );
+    register_figures(&mut exposition, &exchange);
     exposition.serve(settings.common.metrics, readiness.clone(), &shutdown).await?;
     // One consumer for all of the exchange's topics: every consumer costs the broker a fetch loop.
     let statements = topics::exchange_statements(province.as_str());
@@ -128,4 +119,18 @@ fn sweep_unanswered(exchange: &Arc<Exchange>, shutdown: &Shutdown) {
             }
         }
     });
+}
+
+/// The exchange's own figures beside the bus's: first results and settlement time.
+fn register_figures(exposition: &mut yidi_runtime::metrics::Exposition, exchange: &Exchange) {
+    exchange.answers.register(
+        exposition.registry(),
+        "results",
+        "First results of bills and reversals this exchange sent, by outcome and reason",
+    );
+    exchange.settlement_time.register(
+        exposition.registry(),
+        "settlement",
+        "A bill sent on to the hub until its first result is back",
+    );
 }

@@ -118,7 +118,7 @@ impl ExchangeApi {
                 false
             };
             Ok(SettleResult {
-                status: SettleStatus::TimedOut as i32,
+                status: i32::from(SettleStatus::TimedOut),
                 reason: if reversed {
                     "timeout: no answer in time; the settlement was reversed (2601). Settle again, or the patient pays in full and claims at the insured place".into()
                 } else {
@@ -261,7 +261,7 @@ impl ExchangeService for ExchangeApi {
             SettleResult::decode(bytes.as_slice()).map_err(|e| Status::internal(e.to_string()))?;
         if let Some(at) = known.reversed_at {
             // What the bill is now, not only what it first was.
-            result.status = SettleStatus::Reversed as i32;
+            result.status = i32::from(SettleStatus::Reversed);
             result.reason = format!("reversed at {at}");
         }
         Ok(Response::new(result))

@@ -276,6 +276,12 @@ impl Exchange {
             };
             return Ok(Decided { replies, wake: Some(first), sent: None, first: false });
         }
+        Ok(self.send_on(bill, traceparent))
+    }
+
+    /// The bill as a settlement request to the hub, keyed by person so that one person's
+    /// bills stay in order, carrying the HIS's trace (or starting one).
+    fn send_on(&self, bill: &DischargeBill, traceparent: Option<&str>) -> Decided {
         let request = SettleRequest {
             bill: Some(bill.clone()),
             lines: convert::classify(bill, &self.catalogue.catalogue),
@@ -299,12 +305,7 @@ impl Exchange {
             headers::TRACEPARENT,
             &traceparent.map_or_else(|| convert::traceparent(&bill.msgid), str::to_owned),
         );
-        Ok(Decided {
-            replies: vec![to_hub],
-            wake: None,
-            sent: Some(bill.msgid.clone()),
-            first: false,
-        })
+        Decided { replies: vec![to_hub], wake: None, sent: Some(bill.msgid.clone()), first: false }
     }
 
     /// `exchange.<province>.results`: keep the first result, tell whoever waits, and give the
@@ -351,7 +352,7 @@ impl Exchange {
                 receipt
             }
         };
-        if result.status == SettleStatus::Reversed as i32 && !setl_id.is_empty() {
+        if result.status == i32::from(SettleStatus::Reversed) && !setl_id.is_empty() {
             // The bill this reversal undid reads reversed from now on (GetSettlement).
             requests::mark_reversed(tx, setl_id, &self.now()).await.map_err(retry)?;
         }

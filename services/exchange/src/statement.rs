@@ -31,7 +31,7 @@ pub async fn record(
     if info.setl_id.is_empty() {
         return Ok(());
     }
-    if result.status == SettleStatus::Settled as i32 {
+    if result.status == i32::from(SettleStatus::Settled) {
         sqlx::query(
             "INSERT INTO hospital_setl (setl_id, insured, period, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_period)
              VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (setl_id) DO NOTHING",
@@ -44,7 +44,7 @@ pub async fn record(
         .bind(&info.acct_pay)
         .execute(&mut **tx)
         .await?;
-    } else if result.status == SettleStatus::Reversed as i32 {
+    } else if result.status == i32::from(SettleStatus::Reversed) {
         sqlx::query(
             "UPDATE hospital_setl SET refd_period = $1 WHERE setl_id = $2 AND refd_period IS NULL",
         )

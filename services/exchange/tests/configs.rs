@@ -1,6 +1,7 @@
 //! Every config file shipped for the exchange reads into its settings.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 #[test]
 fn every_shipped_exchange_config_reads_into_its_settings() {

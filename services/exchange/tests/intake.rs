@@ -3,6 +3,7 @@
 //! unanswered has its reversal queued in the outbox exactly once (issue #10 §2, §8).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -471,7 +471,7 @@ impl Desk {
         if insured.same_province(treatment) || info.setl_id.is_empty() {
             return None;
         }
-        let decided = if result.status == SettleStatus::Settled as i32 {
+        let decided = if result.status == i32::from(SettleStatus::Settled) {
             advance_of(result)
                 .map_err(|why| {
                     ClearingError::Invalid(format!("settled result {}: {why}", info.setl_id))
@@ -479,7 +479,7 @@ impl Desk {
                 .and_then(|funds| {
                     book.post_settlement(&info.setl_id, insured, treatment, funds, today)
                 })
-        } else if result.status == SettleStatus::Reversed as i32 {
+        } else if result.status == i32::from(SettleStatus::Reversed) {
             book.post_reversal(&info.setl_id, today, "reversed")
         } else {
             Ok(None)
@@ -538,7 +538,7 @@ impl Desk {
             .iter()
             .map(|result| {
                 let setl_id = setl_id_of(result);
-                let id = if result.status == SettleStatus::Reversed as i32 {
+                let id = if result.status == i32::from(SettleStatus::Reversed) {
                     format!("R:{setl_id}")
                 } else {
                     format!("S:{setl_id}")

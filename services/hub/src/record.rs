@@ -37,7 +37,7 @@ pub async fn record_result(
     let Some(info) = &result.setlinfo else {
         return Ok(());
     };
-    if result.status == SettleStatus::Settled as i32 {
+    if result.status == i32::from(SettleStatus::Settled) {
         sqlx::query(
             "INSERT INTO settled_bill (setl_id, msgid, mdtrt_id, psn_no, insured, treatment, insutype, medfee_sumamt,
                 fund_pay_sumamt, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay, psn_cash_pay, setl_time, reversed_at)
@@ -62,7 +62,7 @@ pub async fn record_result(
         .bind(&info.setl_time)
         .execute(&mut **tx)
         .await?;
-    } else if result.status == SettleStatus::Reversed as i32 && !info.setl_id.is_empty() {
+    } else if result.status == i32::from(SettleStatus::Reversed) && !info.setl_id.is_empty() {
         let at = now.format("%Y-%m-%d %H:%M:%S").to_string();
         sqlx::query(
             "UPDATE settled_bill SET reversed_at = $1 WHERE setl_id = $2 AND reversed_at IS NULL",

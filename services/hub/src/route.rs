@@ -112,7 +112,7 @@ impl Hub {
                     psn_no: reversal.psn_no.clone(),
                     insuplc_admdvs: reversal.insuplc_admdvs.clone(),
                     mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
-                    status: SettleStatus::Rejected as i32,
+                    status: i32::from(SettleStatus::Rejected),
                     reason: "unknown_province: no agency serves the insured province".into(),
                     answered_by: "hub".into(),
                     ..SettleResult::default()

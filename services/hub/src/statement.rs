@@ -136,7 +136,7 @@ pub async fn gather(
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    if rows.len() < heading.parts as usize {
+    if u64::try_from(rows.len()).unwrap_or(u64::MAX) < u64::from(heading.parts) {
         return Ok(None);
     }
     let mut parts = Vec::with_capacity(rows.len());

@@ -4,6 +4,7 @@
 //! and the business clock is moved by hand only where it is simulated.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 mod support;
 

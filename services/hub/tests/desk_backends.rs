@@ -4,6 +4,7 @@
 //! backfilled, and an edited log record stops the hub from starting (issue #5 §1).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 mod support;
 

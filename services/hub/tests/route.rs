@@ -3,6 +3,7 @@
 //! has no agency, and what cannot be read is rejected with a stable code (issue #10 §1, §4).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+#![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
 mod support;
 

@@ -275,7 +275,7 @@ fn a_large_payload_stays_where_it_is_and_its_dead_letter_carries_its_digest() {
     let decoded = yidi_wire::v1::DeadLetter::decode(letter.payload.as_slice()).unwrap();
     assert!(decoded.payload.is_empty());
     assert_eq!(decoded.payload_sha256.len(), 64);
-    assert_eq!(decoded.payload_bytes, large.payload.len() as i64);
+    assert_eq!(decoded.payload_bytes, i64::try_from(large.payload.len()).unwrap());
     assert_eq!((decoded.topic.as_str(), decoded.offset), ("his.440000.discharge", 3));
     assert!(decoded.reason.len() <= crate::limits::DEAD_LETTER_HEADER_MAX);
 }

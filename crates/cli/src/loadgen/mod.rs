@@ -131,7 +131,12 @@ pub(crate) fn histogram() -> Histogram<u64> {
 }
 
 pub(crate) fn millis(micros: u64) -> f64 {
-    micros as f64 / 1e3
+    Duration::from_micros(micros).as_secs_f64() * 1e3
+}
+
+/// Milliseconds of `used` per settlement, for the report.
+fn per_settlement(used: Duration, settlements: u64) -> f64 {
+    (used / u32::try_from(settlements.max(1)).unwrap_or(u32::MAX)).as_secs_f64() * 1e3
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -261,7 +266,7 @@ impl Step {
             .filter(|(name, _)| roles.contains(&cpu::role(name)))
             .map(|(_, used)| *used)
             .sum();
-        used.as_secs_f64() * 1e3 / self.settlements().max(1) as f64
+        per_settlement(used, self.settlements())
     }
 }
 
@@ -373,7 +378,10 @@ impl Hospitals {
         let mut report = tokio::time::interval(Duration::from_secs(1));
         let mut number: u64 = 0;
         loop {
-            let due = started + Duration::from_secs_f64(number as f64 / f64::from(rate.max(1)));
+            let due = started
+                + Duration::from_nanos(
+                    number.saturating_mul(1_000_000_000) / u64::from(rate.max(1)),
+                );
             if self.args.duration > 0 && due >= started + length {
                 break;
             }
@@ -394,7 +402,11 @@ impl Hospitals {
         }
         let cpu = cpu::Sample::take(&self.args.pids).since(&cpu_before);
         // What is still waiting now is lost for this step; a late answer is not counted.
-        let lost = self.pending.lock().map(|mut p| p.drain().count() as u64).unwrap_or(0);
+        let lost = self
+            .pending
+            .lock()
+            .map(|mut p| u64::try_from(p.drain().count()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
         let tally = self.tally.lock().map(|mut t| std::mem::replace(&mut *t, Tally::new()));
         let tally = tally.map_err(|_| anyhow!("the tally's lock was poisoned"))?;
         Ok(Step { rate, seconds, tally, lost, cpu })
@@ -404,13 +416,15 @@ impl Hospitals {
     /// schedule, not the network, sets the pace.
     fn send_one(&mut self, due: Instant) -> anyhow::Result<()> {
         let sim = &mut self.simulator;
-        let treatment =
-            self.treatments[usize::try_from(sim.below(self.treatments.len() as u64)).unwrap_or(0)];
+        let treatment = self.treatments[usize::try_from(
+            sim.below(u64::try_from(self.treatments.len()).unwrap_or(0)),
+        )
+        .unwrap_or(0)];
         let choices: Vec<&RegionCode> =
             self.insured.iter().filter(|r| !r.same_province(treatment)).collect();
-        let Some(region) =
-            choices.get(usize::try_from(sim.below(choices.len() as u64)).unwrap_or(0))
-        else {
+        let Some(region) = choices.get(
+            usize::try_from(sim.below(u64::try_from(choices.len()).unwrap_or(0))).unwrap_or(0),
+        ) else {
             return Ok(());
         };
         let Some(catalogue) = self.catalogues.iter().find(|c| c.region == treatment) else {
@@ -527,7 +541,7 @@ fn print_line(started: Instant, tally: &Shared, pending: &Pending) {
         seconds,
         tally.sent,
         tally.results,
-        tally.results as f64 / seconds,
+        f64::from(u32::try_from(tally.results).unwrap_or(u32::MAX)) / seconds,
         millis(tally.latencies.value_at_quantile(0.5)),
         millis(tally.latencies.value_at_quantile(0.99)),
         millis(tally.window.value_at_quantile(0.99)),
@@ -567,9 +581,7 @@ fn print_cpu(step: &Step) {
     let each: Vec<String> = step
         .cpu
         .iter()
-        .map(|(name, used)| {
-            format!("{name} {:.3}", used.as_secs_f64() * 1e3 / step.settlements().max(1) as f64)
-        })
+        .map(|(name, used)| format!("{name} {:.3}", per_settlement(*used, step.settlements())))
         .collect();
     println!("  CPU ms per settlement: {}", each.join(", "));
 }

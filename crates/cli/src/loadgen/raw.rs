@@ -103,7 +103,7 @@ async fn bulk_rate(broker: &Broker) -> anyhow::Result<f64> {
         anyhow::Ok(())
     });
     let payload = vec![b'x'; 1024];
-    let mut deliveries = Vec::with_capacity(BULK_MESSAGES as usize);
+    let mut deliveries = Vec::with_capacity(usize::try_from(BULK_MESSAGES).unwrap_or(0));
     for number in 0..BULK_MESSAGES {
         let key = number.to_string();
         let record = FutureRecord::to(&topic).key(&key).payload(&payload);

@@ -1,6 +1,6 @@
 //! What the hub's in-process tests share: a desk on a store, with a test token key.
 
-#![allow(dead_code, clippy::unwrap_used)] // each test binary uses what it needs
+#![allow(dead_code, clippy::unwrap_used, clippy::as_conversions)] // each test binary uses what it needs
 
 use std::sync::Arc;
 
