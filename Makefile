@@ -54,7 +54,7 @@ release:
 	$(CARGO) build --release --locked -p yidi-cli
 
 ## lint: formatting and clippy with warnings as errors
-lint:
+lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 

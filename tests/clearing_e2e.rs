@@ -144,6 +144,7 @@ fn screenshot_path() -> PathBuf {
 }
 
 /// The page, opened in a real browser, shows the API's numbers.
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 async fn page_equals_api(api: &Api, shot: bool) {
     let dom = chromium(&["--dump-dom"], &format!("{}/", api.base));
     let page = keyed(&dom);
@@ -221,6 +222,7 @@ async fn page_equals_api(api: &Api, shot: bool) {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 fn a_quarter_of_clearing_with_a_late_province() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {

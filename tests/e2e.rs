@@ -1,14 +1,19 @@
 //! End to end, against the real broker the project installs (tansu) and the real service
 //! binaries: hub, two agencies hosting four insured regions, four treatment exchanges.
 //!
-//! One network, scenarios in order (issue #4, "Checked by"):
+//! Each scenario is a test of its own (`cargo test --test e2e -- grpc` runs the gRPC ones),
+//! all over one network that `main` starts on first use and stops after the last, one at a
+//! time and in this order (issue #4, "Checked by"; issue #14 §6):
 //! 1. 1,000 bills across 4 insured regions and 4 treatment provinces each get exactly one
 //!    result, equal to `yidi quote` on the same inputs; suspended persons' rejections reach
-//!    the HIS.
+//!    the HIS; every answer's receipt verifies; the services' metrics count them; one bill is
+//!    one trace, and `yidi trace` and the dashboard say where it is.
 //! 2. Every bill sent again: the same results, accumulators counted once.
 //! 3. Malformed messages go to the dead-letter topic with the reason; the stream continues.
 //! 4. An agency killed with SIGKILL mid-stream and restarted: every bill completes, none is
 //!    counted twice.
+//! 5. gRPC: settle, pre-settle and look up; a timed-out or abandoned call is reversed.
+//! 6. The agency's filing and registry service over gRPC.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 #![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
@@ -22,6 +27,7 @@ mod network;
 mod otlp;
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDateTime};
@@ -37,7 +43,8 @@ use yidi_sim::{registry, Simulator};
 use yidi_store::{Row, Store};
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert::TIME_FORMAT;
-use yidi_wire::v1::{DischargeBill, SettleResult, SettleStatus};
+use yidi_wire::v1::exchange_client::ExchangeClient;
+use yidi_wire::v1::{DischargeBill, GetSettlementRequest, SettleResult, SettleStatus};
 
 use his::{bill, His};
 use network::{metric_sum, Network, EXCHANGES};
@@ -49,77 +56,8 @@ use otlp::Collector;
 fn quote(bills: &[DischargeBill]) -> Vec<Value> {
     let regions = yidi_data::insured_regions().unwrap();
     let catalogues = yidi_data::treatment_catalogues().unwrap();
-    let cases: Vec<CaseOut> = bills
-        .iter()
-        .map(|bill| {
-            let insured: RegionCode = bill.insuplc_admdvs.parse().unwrap();
-            let region = regions.iter().find(|r| r.region == insured).unwrap();
-            let discharged = NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT).unwrap();
-            let admitted = NaiveDateTime::parse_from_str(&bill.begntime, TIME_FORMAT).unwrap();
-            let index = registry::index_of(insured, &bill.psn_no).unwrap();
-            let person = registry::person(
-                insured,
-                index,
-                yidi_runtime::clock::BusinessClock::default().today(),
-            );
-            let policy = region.policy(person.scheme).unwrap();
-            let day = discharged.date();
-            let treatment: RegionCode = bill.mdtrtarea_admvs.parse().unwrap();
-            let episode = Episode {
-                insured_region: insured,
-                treatment_region: treatment,
-                admitted_on: admitted.date(),
-                settled_at: discharged,
-                emergency: bill.emergency,
-            };
-            let filing_class = filing::decide(
-                &person.domain_filings(),
-                &episode,
-                &region.filing,
-                &policy.cross_province,
-            )
-            .class;
-            let catalogue =
-                &catalogues.iter().find(|c| c.region == treatment.province()).unwrap().catalogue;
-            let lines: Vec<BillLine> = bill
-                .feedetail
-                .iter()
-                .map(|fee| BillLine {
-                    code: fee.med_list_codg.clone(),
-                    quantity: Quantity::new(fee.cnt.parse().unwrap()).unwrap(),
-                    unit_price: UnitPrice::new(fee.pric.parse().unwrap()).unwrap(),
-                })
-                .collect();
-            let used = Catalogue {
-                version: catalogue.version.clone(),
-                items: lines
-                    .iter()
-                    .filter_map(|l| catalogue.item(&l.code).map(|i| (l.code.clone(), i.clone())))
-                    .collect(),
-            };
-            let claim = Claim {
-                person: Person {
-                    retiree: matches!(person.category, Category::Retiree(r) if r.retired_on <= day),
-                    assistance_eligible: person.assistance_eligible,
-                    benefit_status: benefit::decide(
-                        &person.registration(),
-                        &BenefitRules::default(),
-                        day,
-                    )
-                    .status,
-                    use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
-                    account_balance: person.account_balance,
-                },
-                filing: filing_class,
-                hospital_level: HospitalLevel::from_number(u64::try_from(bill.hosp_lv).unwrap())
-                    .unwrap(),
-                ytd: Accumulators::default(),
-                lines,
-                flags: Flags { work_injury: bill.work_injury, third_party: bill.rel_ttp_flag },
-            };
-            CaseOut::from_case(&QuoteCase { policy: policy.clone(), catalogue: used, claim })
-        })
-        .collect();
+    let cases: Vec<CaseOut> =
+        bills.iter().map(|bill| case_of(bill, &regions, &catalogues)).collect();
     let input = std::env::temp_dir().join(format!("yidi-e2e-cases-{}.json", std::process::id()));
     std::fs::write(&input, serde_json::to_vec(&cases).unwrap()).unwrap();
     let yidi = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("yidi");
@@ -127,6 +65,79 @@ fn quote(bills: &[DischargeBill]) -> Vec<Value> {
     let _ = std::fs::remove_file(&input);
     assert!(output.status.success(), "yidi quote: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice::<Vec<Value>>(&output.stdout).unwrap()
+}
+
+/// The `yidi quote` case of one bill: the person as the registry seeds them, their filings
+/// and fresh accumulators, the insured region's policy, the lines priced by the catalogue.
+fn case_of(
+    bill: &DischargeBill,
+    regions: &[yidi_domain::policy::InsuredRegion],
+    catalogues: &[yidi_formats::catalogue_file::TreatmentCatalogue],
+) -> CaseOut {
+    let insured: RegionCode = bill.insuplc_admdvs.parse().unwrap();
+    let region = regions.iter().find(|r| r.region == insured).unwrap();
+    let discharged = NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT).unwrap();
+    let admitted = NaiveDateTime::parse_from_str(&bill.begntime, TIME_FORMAT).unwrap();
+    let index = registry::index_of(insured, &bill.psn_no).unwrap();
+    let person =
+        registry::person(insured, index, yidi_runtime::clock::BusinessClock::default().today());
+    let policy = region.policy(person.scheme).unwrap();
+    let day = discharged.date();
+    let treatment: RegionCode = bill.mdtrtarea_admvs.parse().unwrap();
+    let episode = Episode {
+        insured_region: insured,
+        treatment_region: treatment,
+        admitted_on: admitted.date(),
+        settled_at: discharged,
+        emergency: bill.emergency,
+    };
+    let filing_class =
+        filing::decide(&person.domain_filings(), &episode, &region.filing, &policy.cross_province)
+            .class;
+    let (lines, used) = lines_of(bill, treatment, catalogues);
+    let claim = Claim {
+        person: Person {
+            retiree: matches!(person.category, Category::Retiree(r) if r.retired_on <= day),
+            assistance_eligible: person.assistance_eligible,
+            benefit_status: benefit::decide(&person.registration(), &BenefitRules::default(), day)
+                .status,
+            use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
+            account_balance: person.account_balance,
+        },
+        filing: filing_class,
+        hospital_level: HospitalLevel::from_number(u64::try_from(bill.hosp_lv).unwrap()).unwrap(),
+        ytd: Accumulators::default(),
+        lines,
+        flags: Flags { work_injury: bill.work_injury, third_party: bill.rel_ttp_flag },
+    };
+    CaseOut::from_case(&QuoteCase { policy: policy.clone(), catalogue: used, claim })
+}
+
+/// A bill's lines, and the part of its treatment province's catalogue they use.
+fn lines_of(
+    bill: &DischargeBill,
+    treatment: RegionCode,
+    catalogues: &[yidi_formats::catalogue_file::TreatmentCatalogue],
+) -> (Vec<BillLine>, Catalogue) {
+    let catalogue =
+        &catalogues.iter().find(|c| c.region == treatment.province()).unwrap().catalogue;
+    let lines: Vec<BillLine> = bill
+        .feedetail
+        .iter()
+        .map(|fee| BillLine {
+            code: fee.med_list_codg.clone(),
+            quantity: Quantity::new(fee.cnt.parse().unwrap()).unwrap(),
+            unit_price: UnitPrice::new(fee.pric.parse().unwrap()).unwrap(),
+        })
+        .collect();
+    let used = Catalogue {
+        version: catalogue.version.clone(),
+        items: lines
+            .iter()
+            .filter_map(|l| catalogue.item(&l.code).map(|i| (l.code.clone(), i.clone())))
+            .collect(),
+    };
+    (lines, used)
 }
 
 /// Asserts the network's result equals the quote.
@@ -201,22 +212,15 @@ async fn agency_counts(network: &Network) -> (i64, i64) {
     (settled, admissions)
 }
 
-/// One settled bill is one trace across every hop (issue #12 §1): the spans the services
-/// exported to the harness's OTLP receiver chain exchange → hub → agency → hub → exchange,
-/// each the child of the one before it and starting after it, with the bill's ids and regions
-/// as attributes and no person's number anywhere.
-async fn one_trace_per_bill(collector: &Collector, bill: &DischargeBill) {
-    let treatment = format!("{}0000", &bill.mdtrtarea_admvs[..2]);
-    let insured = format!("{}0000", &bill.insuplc_admdvs[..2]);
-    let hops = [
-        (format!("exchange-{treatment}"), format!("consume his.{treatment}.discharge")),
-        ("hub".to_owned(), "consume hub.requests".to_owned()),
-        (String::new(), format!("consume agency.{insured}.requests")),
-        ("hub".to_owned(), "consume hub.results".to_owned()),
-        (format!("exchange-{treatment}"), format!("consume exchange.{treatment}.results")),
-    ];
+/// The spans of `bill` chained parent to child along `hops` (service, span name), waiting up
+/// to 30 s for the services' batched exports.
+async fn chain_of(
+    collector: &Collector,
+    bill: &DischargeBill,
+    hops: &[(String, String)],
+) -> Vec<otlp::Received> {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let chain = loop {
+    loop {
         let spans = collector.spans();
         let first = spans
             .iter()
@@ -233,7 +237,7 @@ async fn one_trace_per_bill(collector: &Collector, bill: &DischargeBill) {
             chain
         });
         match chain {
-            Some(chain) if chain.len() == hops.len() => break chain,
+            Some(chain) if chain.len() == hops.len() => return chain,
             found => assert!(
                 std::time::Instant::now() < deadline,
                 "no complete trace for {}: {:?}",
@@ -245,7 +249,24 @@ async fn one_trace_per_bill(collector: &Collector, bill: &DischargeBill) {
             ),
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    }
+}
+
+/// One settled bill is one trace across every hop (issue #12 §1): the spans the services
+/// exported to the harness's OTLP receiver chain exchange → hub → agency → hub → exchange,
+/// each the child of the one before it and starting after it, with the bill's ids and regions
+/// as attributes and no person's number anywhere.
+async fn one_trace_per_bill(collector: &Collector, bill: &DischargeBill) {
+    let treatment = format!("{}0000", &bill.mdtrtarea_admvs[..2]);
+    let insured = format!("{}0000", &bill.insuplc_admdvs[..2]);
+    let hops = [
+        (format!("exchange-{treatment}"), format!("consume his.{treatment}.discharge")),
+        ("hub".to_owned(), "consume hub.requests".to_owned()),
+        (String::new(), format!("consume agency.{insured}.requests")),
+        ("hub".to_owned(), "consume hub.results".to_owned()),
+        (format!("exchange-{treatment}"), format!("consume exchange.{treatment}.results")),
+    ];
+    let chain = chain_of(collector, bill, &hops).await;
     for ((service, _), span) in hops.iter().zip(&chain) {
         assert_eq!(span.trace_id, chain[0].trace_id, "one trace id across the hops");
         if service.is_empty() {
@@ -369,133 +390,333 @@ fn metrics_agree(network: &Network, settled: usize) {
     println!("e2e 1: /metrics of every service agree: {settled} settled; every consumer's lag back to zero");
 }
 
-#[test]
-fn the_network_settles_every_bill_once_over_a_real_broker() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        // The services export their spans to a receiver of the harness's (issue #12 §1).
-        let (collector, endpoint) = Collector::start().await;
-        let mut network = Network::start_traced(&endpoint);
-        // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
-        // network (declared first, so dropped after it) would never be stopped.
-        let his = std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
-        let mut simulator = Simulator::new(2026);
-
-        // 1. A thousand bills, one per person, across every insured region and exchange.
-        let bills: Vec<DischargeBill> = (0..1000u32)
-            .map(|i| bill(&mut simulator, (i % 4) as usize, u64::from(i / 4), (i / 4) as usize, i))
-            .collect();
-        for (i, bill) in bills.iter().enumerate() {
-            his.send(bill, if i % 2 == 0 { ContentType::Json } else { ContentType::Protobuf }).await;
-        }
-        let results = his.results(&once(&bills), Duration::from_secs(180)).await;
-        let expected = quote(&bills);
-        let mut settled = 0;
-        let mut suspended = 0;
-        for (bill, expected) in bills.iter().zip(&expected) {
-            let got = results.get(&bill.msgid).unwrap_or_else(|| panic!("no result for {}", bill.msgid));
-            assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
-            assert_same(&got[0], expected);
-            settled += usize::from(got[0].status == SettleStatus::Settled as i32);
-            suspended += usize::from(got[0].reason == "benefits_suspended");
-        }
-        assert!(settled > 800, "only {settled} of 1000 settled");
-        assert!(suspended > 0, "no suspended person among 1000: the rejection path went untested");
-        // Every answer carries a receipt that verifies offline against the bundle alone, as
-        // the agency's answer countersigned by the hub (issue #11 §3).
-        let bundle = yidi_trust::Bundle::load(&network.dir.join("keys").join(yidi_trust::keys::BUNDLE)).unwrap();
-        for (bill, got) in bills.iter().map(|b| (b, &results[&b.msgid][0])) {
-            let receipt = his.receipt(&bill.msgid).unwrap_or_else(|| panic!("no receipt for {}", bill.msgid));
-            let receipt: yidi_trust::Receipt = serde_json::from_str(&receipt).unwrap();
-            let verified = receipt.verify(&bundle).unwrap_or_else(|e| panic!("{}: {e}", bill.msgid));
-            let signed: SettleResult = yidi_wire::codec::decode(
-                &verified.payload,
-                ContentType::from_header(Some(&receipt.content_type)).unwrap(),
-                "SettleResult",
-            )
-            .unwrap();
-            assert_eq!(signed.setlinfo, got.setlinfo, "{}: the receipt is the answer", bill.msgid);
-            assert!(verified.agency.role.hosts(bill.insuplc_admdvs.parse().unwrap()));
-        }
-        println!("e2e 1: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, all equal to yidi quote, each with a receipt that verifies");
-        metrics_agree(&network, settled);
-        let traced = bills.iter().zip(&expected).find(|(_, e)| e["status"] == "settled").unwrap().0;
-        one_trace_per_bill(&collector, traced).await;
-        where_is_my_bill(&network, traced);
-
-        // 2. The same bills again: the first answers, marked duplicate; nothing counted twice.
-        for bill in &bills {
-            his.send(bill, ContentType::Protobuf).await;
-        }
-        let again = his.results(&once(&bills), Duration::from_secs(120)).await;
-        for bill in &bills {
-            let first = &results[&bill.msgid][0];
-            let second = again.get(&bill.msgid).unwrap_or_else(|| panic!("no second result for {}", bill.msgid));
-            assert_eq!(second.len(), 1, "{}", bill.msgid);
-            assert!(second[0].duplicate, "{} second answer not marked duplicate", bill.msgid);
-            assert_eq!(second[0].status, first.status);
-            assert_eq!(second[0].setlinfo.as_ref().map(|i| &i.setl_id), first.setlinfo.as_ref().map(|i| &i.setl_id));
-        }
-        let (recorded, admissions) = agency_counts(&network).await;
-        assert_eq!(recorded, i64::try_from(settled).unwrap(), "settlements recorded by the agencies");
-        assert_eq!(admissions, recorded, "accumulators count each settled bill once");
-        println!("e2e 2: 1000 duplicates answered with the first result; {recorded} settlements, {admissions} admissions");
-
-        // 3. Malformed messages: dead letters with the reason; the stream goes on.
-        let topic = yidi_bus::topics::his_discharge("440000");
-        his.send_raw(&topic, "bad-1", b"\xff\x00 not protobuf \x01", "application/x-protobuf", "").await;
-        his.send_raw(&topic, "bad-2", b"{\"msgid\": ", "application/json", "").await;
-        let mut missing = bill(&mut simulator, 1, 1500, 0, 5001);
-        missing.insuplc_admdvs.clear();
-        his.send(&missing, ContentType::Json).await;
-        let valid = bill(&mut simulator, 1, 1501, 0, 5002);
-        his.send(&valid, ContentType::Json).await;
-        let letters = his.dead_letters(3, Duration::from_secs(60)).await;
-        let reasons: Vec<String> = letters.iter().map(|l| format!("{} {}", l.reason_code, l.reason)).collect();
-        assert_eq!(letters.len(), 3, "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.starts_with("WIRE_01")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.starts_with("WIRE_02")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("insuplc_admdvs: missing field")), "{reasons:?}");
-        let after = his.results(&once(&[missing.clone(), valid.clone()]), Duration::from_secs(60)).await;
-        assert!(after[&missing.msgid][0].reason.starts_with("invalid_request: insuplc_admdvs"), "{:?}", after[&missing.msgid]);
-        assert_ne!(after[&valid.msgid][0].status, SettleStatus::Unspecified as i32);
-        println!("e2e 3: dead letters {reasons:?}; the next bill was answered");
-
-        // 4. SIGKILL an agency mid-stream, restart it: every bill completes, once.
-        let (before, _) = agency_counts(&network).await;
-        let bills: Vec<DischargeBill> =
-            (0..400u32).map(|i| bill(&mut simulator, (i % 4) as usize, 250 + u64::from(i / 4), (i / 4) as usize, 6000 + i)).collect();
-        for (i, bill) in bills.iter().enumerate() {
-            his.send(bill, ContentType::Protobuf).await;
-            if i == 150 {
-                network.kill("agency-north");
-            }
-            if i == 250 {
-                network.spawn("agency-north");
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let results = his.results(&once(&bills), Duration::from_secs(180)).await;
-        let expected = quote(&bills);
-        let mut settled = 0;
-        for (bill, expected) in bills.iter().zip(&expected) {
-            let got = results.get(&bill.msgid).unwrap_or_else(|| panic!("no result for {} after the restart", bill.msgid));
-            assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
-            assert_same(&got[0], expected);
-            settled += i64::from(got[0].status == SettleStatus::Settled as i32);
-        }
-        let (after, admissions) = agency_counts(&network).await;
-        assert_eq!(after - before, settled, "each bill settled once through the crash");
-        assert_eq!(admissions, after, "accumulators count each settled bill once");
-        println!("e2e 4: agency killed and restarted mid-stream; 400 bills, {settled} settled, none twice");
-
-        grpc(&mut network, &mut simulator, &collector).await;
-    });
+/// The scenarios, in the order they run: each is a test of its own (filter them by name as
+/// usual), all over one network, started on first use and stopped after the last.
+fn main() {
+    let mut args = libtest_mimic::Arguments::from_args();
+    // One network: its scenarios take turns (and in this order, for the counts they compare).
+    args.test_threads = Some(1);
+    let scenarios: [(&str, Scenario); 10] = [
+        ("a_thousand_bills_each_get_one_result_equal_to_yidi_quote", |f| Box::pin(thousand(f))),
+        ("every_answer_carries_a_receipt_that_verifies_offline", |f| Box::pin(receipts(f))),
+        ("every_service_counts_the_settled_bills_in_its_metrics", |f| Box::pin(metrics(f))),
+        ("a_settled_bill_is_one_trace_across_its_hops", |f| Box::pin(trace(f))),
+        ("yidi_trace_and_the_dashboard_tell_where_a_bill_is", |f| Box::pin(where_is(f))),
+        ("every_bill_sent_again_gets_its_first_answer_counted_once", |f| Box::pin(again(f))),
+        ("malformed_messages_are_dead_lettered_and_the_stream_goes_on", |f| Box::pin(malformed(f))),
+        ("an_agency_killed_mid_stream_settles_every_bill_once", |f| Box::pin(agency_killed(f))),
+        ("grpc_settle_pre_settle_and_get_settlement", |f| Box::pin(grpc(f))),
+        ("grpc_settle_timed_out_or_abandoned_is_reversed", |f| Box::pin(grpc_timeouts(f))),
+    ];
+    let mut trials: Vec<libtest_mimic::Trial> = scenarios
+        .into_iter()
+        .map(|(name, scenario)| {
+            libtest_mimic::Trial::test(name, move || {
+                let fixture = Fixture::get();
+                fixture.runtime.block_on(scenario(fixture));
+                Ok(())
+            })
+        })
+        .collect();
+    trials.push(libtest_mimic::Trial::test("agency_filings_over_grpc_reach_the_hub", || {
+        let fixture = Fixture::get();
+        let network = fixture.network();
+        fixture.runtime.block_on(filings(&network));
+        Ok(())
+    }));
+    let conclusion = libtest_mimic::run(&args, trials);
+    Fixture::stop(conclusion.has_failed());
+    conclusion.exit();
 }
 
-/// Scenario 5, gRPC: `Settle` equals the quote; a repeated call gets the first answer;
-/// `GetSettlement` finds it; `PreSettle` commits nothing; a `Settle` that times out (its agency
-/// is down) is reversed, and once the agency is back nothing of it remains.
+type Scenario = fn(&'static Fixture) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+/// What the scenarios share: the network, its HIS, the trace receiver, the bill simulator,
+/// and the first thousand bills with their results once they were sent.
+struct Fixture {
+    runtime: tokio::runtime::Runtime,
+    collector: Collector,
+    network: Mutex<Option<Network>>,
+    // Never dropped: closing its consumers can hang when a test fails mid-way, and then the
+    // network would never be stopped.
+    his: std::mem::ManuallyDrop<His>,
+    simulator: Mutex<Simulator>,
+    thousand: tokio::sync::OnceCell<Thousand>,
+}
+
+/// The first thousand bills, their results and what `yidi quote` says of them.
+struct Thousand {
+    bills: Vec<DischargeBill>,
+    results: HashMap<String, Vec<SettleResult>>,
+    expected: Vec<Value>,
+    settled: usize,
+}
+
+static FIXTURE: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+
+/// The running network, while a scenario holds it.
+struct Running<'a>(std::sync::MutexGuard<'a, Option<Network>>);
+
+impl std::ops::Deref for Running<'_> {
+    type Target = Network;
+    fn deref(&self) -> &Network {
+        self.0.as_ref().expect("the network runs until main stops it")
+    }
+}
+
+impl std::ops::DerefMut for Running<'_> {
+    fn deref_mut(&mut self) -> &mut Network {
+        self.0.as_mut().expect("the network runs until main stops it")
+    }
+}
+
+impl Fixture {
+    /// The network, started by the first scenario that asks.
+    fn get() -> &'static Fixture {
+        FIXTURE.get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+            // The services export their spans to a receiver of the harness's (issue #12 §1).
+            // The HIS's consumers and the services' clients live on this runtime.
+            let _entered = runtime.enter();
+            let (collector, endpoint) = runtime.block_on(Collector::start());
+            let network = Network::start_traced(&endpoint);
+            let his = His::connect(&network.client("operator"), &EXCHANGES);
+            Fixture {
+                runtime,
+                collector,
+                network: Mutex::new(Some(network)),
+                his: std::mem::ManuallyDrop::new(his),
+                simulator: Mutex::new(Simulator::new(2026)),
+                thousand: tokio::sync::OnceCell::new(),
+            }
+        })
+    }
+
+    /// Stops the network's processes, if a scenario started it; after a failure its logs
+    /// and data are kept.
+    fn stop(failed: bool) {
+        if let Some(fixture) = FIXTURE.get() {
+            let mut network =
+                fixture.network.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(network) = network.as_mut() {
+                network.keep_data = failed;
+            }
+            drop(network.take());
+        }
+    }
+
+    fn network(&self) -> Running<'_> {
+        Running(self.network.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    fn simulator(&self) -> std::sync::MutexGuard<'_, Simulator> {
+        self.simulator.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The first thousand bills, sent once (by whichever scenario needs them first).
+    async fn thousand(&self) -> &Thousand {
+        self.thousand.get_or_init(|| send_thousand(self)).await
+    }
+}
+
+/// A thousand bills, one per person, across every insured region and exchange, half as JSON
+/// and half as protobuf.
+async fn send_thousand(fixture: &Fixture) -> Thousand {
+    let bills: Vec<DischargeBill> = {
+        let mut simulator = fixture.simulator();
+        (0..1000u32)
+            .map(|i| bill(&mut simulator, (i % 4) as usize, u64::from(i / 4), (i / 4) as usize, i))
+            .collect()
+    };
+    for (i, bill) in bills.iter().enumerate() {
+        let content_type = if i % 2 == 0 { ContentType::Json } else { ContentType::Protobuf };
+        fixture.his.send(bill, content_type).await;
+    }
+    let results = fixture.his.results(&once(&bills), Duration::from_secs(180)).await;
+    let expected = quote(&bills);
+    let settled = bills
+        .iter()
+        .filter(|b| {
+            results.get(&b.msgid).is_some_and(|r| r[0].status == SettleStatus::Settled as i32)
+        })
+        .count();
+    Thousand { bills, results, expected, settled }
+}
+
+/// Scenario 1: every bill gets exactly one result, equal to `yidi quote` on the same inputs;
+/// suspended persons' rejections reach the HIS.
+async fn thousand(fixture: &'static Fixture) {
+    let Thousand { bills, results, expected, settled } = fixture.thousand().await;
+    let mut suspended = 0;
+    for (bill, expected) in bills.iter().zip(expected) {
+        let got =
+            results.get(&bill.msgid).unwrap_or_else(|| panic!("no result for {}", bill.msgid));
+        assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
+        assert_same(&got[0], expected);
+        suspended += usize::from(got[0].reason == "benefits_suspended");
+    }
+    assert!(*settled > 800, "only {settled} of 1000 settled");
+    assert!(suspended > 0, "no suspended person among 1000: the rejection path went untested");
+    println!("e2e: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, all equal to yidi quote");
+}
+
+/// Every answer carries a receipt that verifies offline against the bundle alone, as the
+/// agency's answer countersigned by the hub (issue #11 §3).
+async fn receipts(fixture: &'static Fixture) {
+    let Thousand { bills, results, .. } = fixture.thousand().await;
+    let keys = fixture.network().dir.join("keys");
+    let bundle = yidi_trust::Bundle::load(&keys.join(yidi_trust::keys::BUNDLE)).unwrap();
+    for (bill, got) in bills.iter().map(|b| (b, &results[&b.msgid][0])) {
+        let receipt = fixture
+            .his
+            .receipt(&bill.msgid)
+            .unwrap_or_else(|| panic!("no receipt for {}", bill.msgid));
+        let receipt: yidi_trust::Receipt = serde_json::from_str(&receipt).unwrap();
+        let verified = receipt.verify(&bundle).unwrap_or_else(|e| panic!("{}: {e}", bill.msgid));
+        let signed: SettleResult = yidi_wire::codec::decode(
+            &verified.payload,
+            ContentType::from_header(Some(&receipt.content_type)).unwrap(),
+            "SettleResult",
+        )
+        .unwrap();
+        assert_eq!(signed.setlinfo, got.setlinfo, "{}: the receipt is the answer", bill.msgid);
+        assert!(verified.agency.role.hosts(bill.insuplc_admdvs.parse().unwrap()));
+    }
+    println!("e2e: {} receipts verify against the bundle", bills.len());
+}
+
+async fn metrics(fixture: &'static Fixture) {
+    let settled = fixture.thousand().await.settled;
+    metrics_agree(&fixture.network(), settled);
+}
+
+/// The first settled bill of the thousand.
+async fn a_settled_bill(fixture: &'static Fixture) -> &'static DischargeBill {
+    let Thousand { bills, expected, .. } = fixture.thousand().await;
+    bills.iter().zip(expected).find(|(_, e)| e["status"] == "settled").unwrap().0
+}
+
+async fn trace(fixture: &'static Fixture) {
+    let bill = a_settled_bill(fixture).await;
+    one_trace_per_bill(&fixture.collector, bill).await;
+}
+
+async fn where_is(fixture: &'static Fixture) {
+    let bill = a_settled_bill(fixture).await;
+    where_is_my_bill(&fixture.network(), bill);
+}
+
+/// Scenario 2: every bill sent again gets the first answer, marked duplicate; nothing is
+/// counted twice.
+async fn again(fixture: &'static Fixture) {
+    let Thousand { bills, results, settled, .. } = fixture.thousand().await;
+    let (before, _) = agency_counts(&fixture.network()).await;
+    for bill in bills {
+        fixture.his.send(bill, ContentType::Protobuf).await;
+    }
+    let again = fixture.his.results(&once(bills), Duration::from_secs(120)).await;
+    for bill in bills {
+        let first = &results[&bill.msgid][0];
+        let second =
+            again.get(&bill.msgid).unwrap_or_else(|| panic!("no second result for {}", bill.msgid));
+        assert_eq!(second.len(), 1, "{}", bill.msgid);
+        assert!(second[0].duplicate, "{} second answer not marked duplicate", bill.msgid);
+        assert_eq!(second[0].status, first.status);
+        assert_eq!(
+            second[0].setlinfo.as_ref().map(|i| &i.setl_id),
+            first.setlinfo.as_ref().map(|i| &i.setl_id)
+        );
+    }
+    let (recorded, admissions) = agency_counts(&fixture.network()).await;
+    assert_eq!(recorded, before, "settlements recorded by the agencies did not move");
+    assert!(
+        recorded >= i64::try_from(*settled).unwrap(),
+        "the thousand's settlements are recorded"
+    );
+    assert_eq!(admissions, recorded, "accumulators count each settled bill once");
+    println!("e2e: 1000 duplicates answered with the first result; {recorded} settlements, {admissions} admissions");
+}
+
+/// Scenario 3: malformed messages go to the dead-letter topic with the reason; the stream
+/// continues.
+async fn malformed(fixture: &'static Fixture) {
+    let his = &fixture.his;
+    let topic = yidi_bus::topics::his_discharge("440000");
+    his.send_raw(&topic, "bad-1", b"\xff\x00 not protobuf \x01", "application/x-protobuf", "")
+        .await;
+    his.send_raw(&topic, "bad-2", b"{\"msgid\": ", "application/json", "").await;
+    let (missing, valid) = {
+        let mut simulator = fixture.simulator();
+        let mut missing = bill(&mut simulator, 1, 1500, 0, 5001);
+        missing.insuplc_admdvs.clear();
+        (missing, bill(&mut simulator, 1, 1501, 0, 5002))
+    };
+    his.send(&missing, ContentType::Json).await;
+    his.send(&valid, ContentType::Json).await;
+    let letters = his.dead_letters(3, Duration::from_secs(60)).await;
+    let reasons: Vec<String> =
+        letters.iter().map(|l| format!("{} {}", l.reason_code, l.reason)).collect();
+    assert_eq!(letters.len(), 3, "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("WIRE_01")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("WIRE_02")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("insuplc_admdvs: missing field")), "{reasons:?}");
+    let after =
+        his.results(&once(&[missing.clone(), valid.clone()]), Duration::from_secs(60)).await;
+    assert!(
+        after[&missing.msgid][0].reason.starts_with("invalid_request: insuplc_admdvs"),
+        "{:?}",
+        after[&missing.msgid]
+    );
+    assert_ne!(after[&valid.msgid][0].status, SettleStatus::Unspecified as i32);
+    println!("e2e: dead letters {reasons:?}; the next bill was answered");
+}
+
+/// Scenario 4: an agency killed with SIGKILL mid-stream and restarted: every bill completes,
+/// none is counted twice.
+async fn agency_killed(fixture: &'static Fixture) {
+    let (before, _) = agency_counts(&fixture.network()).await;
+    let bills: Vec<DischargeBill> = {
+        let mut simulator = fixture.simulator();
+        (0..400u32)
+            .map(|i| {
+                bill(
+                    &mut simulator,
+                    (i % 4) as usize,
+                    250 + u64::from(i / 4),
+                    (i / 4) as usize,
+                    6000 + i,
+                )
+            })
+            .collect()
+    };
+    for (i, bill) in bills.iter().enumerate() {
+        fixture.his.send(bill, ContentType::Protobuf).await;
+        if i == 150 {
+            fixture.network().kill("agency-north");
+        }
+        if i == 250 {
+            fixture.network().spawn("agency-north");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let results = fixture.his.results(&once(&bills), Duration::from_secs(180)).await;
+    let expected = quote(&bills);
+    let mut settled = 0;
+    for (bill, expected) in bills.iter().zip(&expected) {
+        let got = results
+            .get(&bill.msgid)
+            .unwrap_or_else(|| panic!("no result for {} after the restart", bill.msgid));
+        assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
+        assert_same(&got[0], expected);
+        settled += i64::from(got[0].status == SettleStatus::Settled as i32);
+    }
+    let (after, admissions) = agency_counts(&fixture.network()).await;
+    assert_eq!(after - before, settled, "each bill settled once through the crash");
+    assert_eq!(admissions, after, "accumulators count each settled bill once");
+    println!(
+        "e2e: agency killed and restarted mid-stream; 400 bills, {settled} settled, none twice"
+    );
+}
 /// A HIS that sends `traceparent` gets its settlement in its own trace: the exchange's span of
 /// the call is the child of the HIS's span, and the hops after it carry the same trace id.
 async fn joins_the_callers_trace(
@@ -530,19 +751,15 @@ async fn joins_the_callers_trace(
     }
 }
 
-async fn grpc(network: &mut Network, simulator: &mut Simulator, collector: &Collector) {
-    use yidi_wire::v1::exchange_client::ExchangeClient;
-    use yidi_wire::v1::GetSettlementRequest;
+/// Scenario 5, gRPC: `Settle` equals the quote and joins the caller's trace; a repeated call
+/// gets the first answer; `GetSettlement` finds it; `PreSettle` commits nothing.
+async fn grpc(fixture: &'static Fixture) {
+    let collector = &fixture.collector;
+
     // A Guangdong hospital's system, with its certificate.
-    let mut client =
-        ExchangeClient::new(network.grpc("exchange-440000", "his-440000").await.unwrap());
-    let call = |bill: DischargeBill, seconds: u64| {
-        let mut request = tonic::Request::new(bill);
-        request.set_timeout(Duration::from_secs(seconds));
-        request
-    };
+    let mut client = guangdong_his(fixture).await;
     // Tianjin (120000) persons are treated in Guangdong (pick 0).
-    let first = bill(simulator, 1, 1700, 0, 7001);
+    let first = bill(&mut fixture.simulator(), 1, 1700, 0, 7001);
     // The hospital's system traces its own call: the settlement joins its trace (issue #12 §1).
     let (his_trace, his_span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
     let mut traced = call(first.clone(), 20);
@@ -567,20 +784,27 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator, collector: &Coll
         .into_inner();
     assert_eq!(stored.status, answer.status);
 
-    let (before, _) = agency_counts(network).await;
-    let pre = bill(simulator, 1, 1701, 0, 7002);
+    let (before, _) = agency_counts(&fixture.network()).await;
+    let pre = bill(&mut fixture.simulator(), 1, 1701, 0, 7002);
     let priced = client.pre_settle(call(pre.clone(), 20)).await.unwrap().into_inner();
     assert!(
         priced.status == SettleStatus::PreSettled as i32
             || priced.status == SettleStatus::Rejected as i32,
         "{priced:?}"
     );
-    let (after, _) = agency_counts(network).await;
+    let (after, _) = agency_counts(&fixture.network()).await;
     assert_eq!(after, before, "a pre-settlement commits nothing");
+    println!("e2e: gRPC Settle = quote in the caller's trace, duplicate call answered first, PreSettle committed nothing");
+}
 
-    network.kill("agency-north");
+/// Scenario 5, continued: a `Settle` that times out (its agency is down) is reversed, and so
+/// is one whose caller gave up; once the agency is back nothing of either remains.
+async fn grpc_timeouts(fixture: &'static Fixture) {
+    let mut client = guangdong_his(fixture).await;
+    let (before, _) = agency_counts(&fixture.network()).await;
+    fixture.network().kill("agency-north");
     let late = (1702..1800)
-        .map(|i| bill(simulator, 1, i, 0, 7003 + u32::try_from(i).unwrap()))
+        .map(|i| bill(&mut fixture.simulator(), 1, i, 0, 7003 + u32::try_from(i).unwrap()))
         .find(|b| quote(std::slice::from_ref(b))[0]["status"] == "settled")
         .unwrap();
     let timed_out = client.settle(call(late.clone(), 2)).await.unwrap().into_inner();
@@ -589,7 +813,7 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator, collector: &Coll
     // A caller that gives up before its own deadline: the exchange still reverses the bill
     // once the deadline has passed (issue #10: a cancelled call leaves its reversal queued).
     let abandoned = (1800..1900)
-        .map(|i| bill(simulator, 1, i, 0, 7003 + u32::try_from(i).unwrap()))
+        .map(|i| bill(&mut fixture.simulator(), 1, i, 0, 7003 + u32::try_from(i).unwrap()))
         .find(|b| quote(std::slice::from_ref(b))[0]["status"] == "settled")
         .unwrap();
     let gave_up =
@@ -597,13 +821,14 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator, collector: &Coll
             .await;
     assert!(gave_up.is_err(), "the agency is down: no answer within a second");
     tokio::time::sleep(Duration::from_secs(4)).await;
-    network.spawn("agency-north");
+    fixture.network().spawn("agency-north");
     // Each late bill and its reversal are queued in order on the same key: it settles, then
     // is reversed; the settled count does not move and the accumulators give everything back.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     for msgid in [&late.msgid, &abandoned.msgid] {
         loop {
-            let store = Store::open(&network.database("agency-north"), &[]).await.unwrap();
+            let database = fixture.network().database("agency-north");
+            let store = Store::open(&database, &[]).await.unwrap();
             let row = sqlx::query("SELECT reversed FROM settlement WHERE msgid = $1")
                 .bind(msgid)
                 .fetch_optional(store.pool())
@@ -619,7 +844,7 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator, collector: &Coll
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    let (settled, admissions) = agency_counts(network).await;
+    let (settled, admissions) = agency_counts(&fixture.network()).await;
     assert_eq!(settled, before, "the timed-out bills left no settlement");
     assert_eq!(admissions, settled, "their accumulators were given back");
     // The exchange records the reversal against the bill: it reads reversed, not settled.
@@ -638,8 +863,20 @@ async fn grpc(network: &mut Network, simulator: &mut Simulator, collector: &Coll
         assert!(std::time::Instant::now() < deadline, "GetSettlement still reads {now:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    println!("e2e 5: gRPC Settle = quote, duplicate call answered first, PreSettle committed nothing, timeout and abandoned call reversed");
-    filings(network).await;
+    println!("e2e: gRPC timeout and abandoned call reversed, nothing left of them");
+}
+
+/// A Guangdong hospital's system, with its certificate.
+async fn guangdong_his(fixture: &Fixture) -> ExchangeClient<tonic::transport::Channel> {
+    let channel = fixture.network().grpc("exchange-440000", "his-440000").await.unwrap();
+    ExchangeClient::new(channel)
+}
+
+/// A call with the caller's own deadline.
+fn call(bill: DischargeBill, seconds: u64) -> tonic::Request<DischargeBill> {
+    let mut request = tonic::Request::new(bill);
+    request.set_timeout(Duration::from_secs(seconds));
+    request
 }
 
 /// Scenario 6, the agency's gRPC filing and registry service: a temporary filing shorter than

@@ -160,6 +160,7 @@ fn garbage(rng: &mut fastrand::Rng, valid: &[Vec<u8>]) -> (Vec<u8>, &'static str
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_settles() {
     const MESSAGES: usize = 10_000;
     let _serial = serial();
@@ -266,6 +267,7 @@ fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_sett
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 fn two_thousand_bills_through_sigkills_of_the_broker_the_hub_the_agencies_and_an_exchange() {
     const BILLS: u32 = 2_000;
     let _serial = serial();

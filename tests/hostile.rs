@@ -98,6 +98,7 @@ fn reversal(msgid: &str, of: &SettleResult, treatment: &str) -> Outgoing {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {

@@ -160,6 +160,8 @@ pub struct Network {
     otlp: Option<String>,
     broker: Child,
     services: BTreeMap<&'static str, Service>,
+    /// Whether the logs and data stay when the network stops (a test failed).
+    pub keep_data: bool,
 }
 
 /// Exchanges of the test network (treatment provinces).
@@ -193,54 +195,7 @@ impl Network {
         let brokers = format!("127.0.0.1:{port}");
         let broker = start_broker(&dir, &brokers);
         wait_port(port, "broker");
-        let mut services = BTreeMap::new();
-        services.insert(
-            "hub",
-            Service {
-                binary: "yidi-hub",
-                config: "hub",
-                grpc: free_port(),
-                metrics: free_port(),
-                child: None,
-            },
-        );
-        services.insert(
-            "agency-north",
-            Service {
-                binary: "yidi-agency",
-                config: "agency-north",
-                grpc: free_port(),
-                metrics: free_port(),
-                child: None,
-            },
-        );
-        services.insert(
-            "agency-south",
-            Service {
-                binary: "yidi-agency",
-                config: "agency-south",
-                grpc: free_port(),
-                metrics: free_port(),
-                child: None,
-            },
-        );
-        for (name, config) in [
-            ("exchange-440000", "exchange-440000"),
-            ("exchange-310000", "exchange-310000"),
-            ("exchange-110000", "exchange-110000"),
-            ("exchange-330000", "exchange-330000"),
-        ] {
-            services.insert(
-                name,
-                Service {
-                    binary: "yidi-exchange",
-                    config,
-                    grpc: free_port(),
-                    metrics: free_port(),
-                    child: None,
-                },
-            );
-        }
+        let services = services();
         let mut network = Network {
             dir,
             brokers,
@@ -249,6 +204,7 @@ impl Network {
             otlp: otlp.map(str::to_owned),
             broker,
             services,
+            keep_data: false,
         };
         network.spawn("hub");
         let names: Vec<&'static str> =
@@ -409,10 +365,37 @@ impl Drop for Network {
         }
         let _ = self.broker.kill();
         let _ = self.broker.wait();
-        if std::thread::panicking() {
+        if self.keep_data || std::thread::panicking() {
             eprintln!("e2e: logs and data kept in {}", self.dir.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// The network's services, each on ports of its own: the hub, two agencies hosting the four
+/// insured regions, and the exchanges of four treatment provinces.
+fn services() -> BTreeMap<&'static str, Service> {
+    let roles = [
+        ("hub", "yidi-hub"),
+        ("agency-north", "yidi-agency"),
+        ("agency-south", "yidi-agency"),
+        ("exchange-440000", "yidi-exchange"),
+        ("exchange-310000", "yidi-exchange"),
+        ("exchange-110000", "yidi-exchange"),
+        ("exchange-330000", "yidi-exchange"),
+    ];
+    roles
+        .into_iter()
+        .map(|(name, binary)| {
+            let service = Service {
+                binary,
+                config: name,
+                grpc: free_port(),
+                metrics: free_port(),
+                child: None,
+            };
+            (name, service)
+        })
+        .collect()
 }

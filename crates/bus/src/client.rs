@@ -50,7 +50,7 @@ impl BusError {
 
 /// A payload's SHA-256 in hex, as a dead letter names a payload it does not carry.
 pub fn payload_sha256(payload: &[u8]) -> String {
-    Sha256::digest(payload).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(payload))
 }
 
 /// Kafka's answers that no resend changes, as dead-letter reason codes.

@@ -25,13 +25,7 @@ pub fn hash(prev_hash: &str, seq: i64, kind: &str, body: &str) -> String {
         hasher.update(u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
         hasher.update(part);
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(64);
-    for byte in hasher.finalize() {
-        text.push(char::from(HEX[usize::from(byte >> 4)]));
-        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    text
+    hex::encode(hasher.finalize())
 }
 
 /// The record that follows `prev` (or starts the chain).

@@ -42,14 +42,8 @@ impl Fingerprinter {
 
     /// The first 16 hex digits of the digest.
     pub fn finish(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = self.0.clone().finalize();
-        digest
-            .iter()
-            .take(8)
-            .flat_map(|byte| [HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0x0f)]])
-            .map(char::from)
-            .collect()
+        hex::encode(&digest[..8])
     }
 }
 

@@ -12,12 +12,13 @@ use std::str::FromStr;
 use chrono::{NaiveDate, NaiveDateTime};
 use prost::Message as _;
 use rust_decimal::Decimal;
+use yidi_clearing::funds::{Fund, Funds};
 use yidi_domain::catalogue::{Catalogue, CatalogueItem, ItemClass, Quantity, UnitPrice};
 use yidi_domain::claim::{BillLine, BILL_LINES_MAX};
 use yidi_domain::error::ValueError;
 use yidi_domain::fingerprint::Fingerprinter;
 use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
-use yidi_domain::money::Ratio;
+use yidi_domain::money::{Amount, Ratio};
 use yidi_domain::settle::{LineBreakdown, Settlement};
 use yidi_formats::FormatError;
 
@@ -371,6 +372,30 @@ pub fn reversal_of(bill: &DischargeBill, msgid: String, reason: &str) -> Reversa
         omsgid: bill.msgid.clone(),
         reason: reason.to_owned(),
     }
+}
+
+/// The settlement a result is about (empty for a rejection).
+pub fn setl_id_of(result: &SettleResult) -> &str {
+    result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str())
+}
+
+/// The advance a settled result reports, per fund: what the insured province owes the
+/// treatment province for it in clearing.
+pub fn advanced_funds(result: &SettleResult) -> Result<Funds, String> {
+    let info = result.setlinfo.as_ref().ok_or("setlinfo: missing")?;
+    let mut funds = Funds::ZERO;
+    for (fund, text) in [
+        (Fund::Hifp, &info.hifp_pay),
+        (Fund::Hifob, &info.hifob_pay),
+        (Fund::Hifmi, &info.hifmi_pay),
+        (Fund::Maf, &info.maf_pay),
+        (Fund::Acct, &info.acct_pay),
+    ] {
+        let amount =
+            if text.is_empty() { Amount::ZERO } else { yidi_clearing::text::parse_amount(text)? };
+        funds = funds.with(fund, amount);
+    }
+    Ok(funds)
 }
 
 /// A refusal, with the reason code the HIS shows (and falls back to manual claims on).

@@ -14,6 +14,7 @@ fn money(text: &str) -> Amount {
     Amount::new(text.parse().unwrap()).unwrap()
 }
 
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 async fn exercise(url: &str) {
     let store = Store::open(url, store::SCHEMA).await.unwrap();
     for statement in [

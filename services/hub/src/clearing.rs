@@ -13,10 +13,8 @@ use tokio::sync::Mutex;
 use tracing::{error, info, warn};
 use yidi_clearing::book::{Overdue, Positions, Prepayment, Settings, Transition};
 use yidi_clearing::chain::{self, Record};
-use yidi_clearing::funds::{Fund, Funds};
 use yidi_clearing::period::Period;
 use yidi_clearing::round::Notice;
-use yidi_clearing::text::parse_amount;
 use yidi_clearing::{Book, ClearingError, Event};
 use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
@@ -24,6 +22,7 @@ use yidi_runtime::clock::BusinessClock;
 use yidi_runtime::outbox::Outbox;
 use yidi_store::inbox;
 use yidi_store::{Row, Store, StoreError, Tx};
+use yidi_wire::convert;
 use yidi_wire::v1::{SettleResult, SettleStatus};
 
 pub const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS clearing_log (
@@ -172,28 +171,6 @@ async fn write(
         *last = Some(record);
     }
     Ok(())
-}
-
-/// The settlement a result is about (empty for a rejection).
-fn setl_id_of(result: &SettleResult) -> &str {
-    result.setlinfo.as_ref().map_or("", |info| info.setl_id.as_str())
-}
-
-/// The advance a settled result reports, per fund.
-fn advance_of(result: &SettleResult) -> Result<Funds, String> {
-    let info = result.setlinfo.as_ref().ok_or("setlinfo: missing")?;
-    let mut funds = Funds::ZERO;
-    for (fund, text) in [
-        (Fund::Hifp, &info.hifp_pay),
-        (Fund::Hifob, &info.hifob_pay),
-        (Fund::Hifmi, &info.hifmi_pay),
-        (Fund::Maf, &info.maf_pay),
-        (Fund::Acct, &info.acct_pay),
-    ] {
-        let amount = if text.is_empty() { Amount::ZERO } else { parse_amount(text)? };
-        funds = funds.with(fund, amount);
-    }
-    Ok(funds)
 }
 
 impl Desk {
@@ -472,7 +449,7 @@ impl Desk {
             return None;
         }
         let decided = if result.status == i32::from(SettleStatus::Settled) {
-            advance_of(result)
+            convert::advanced_funds(result)
                 .map_err(|why| {
                     ClearingError::Invalid(format!("settled result {}: {why}", info.setl_id))
                 })
@@ -517,7 +494,7 @@ impl Desk {
         let mut pending: Vec<Event> = Vec::new();
         let mut pending_bills: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for &result in results {
-            let setl_id = setl_id_of(result);
+            let setl_id = convert::setl_id_of(result);
             if pending_bills.contains(setl_id) {
                 tx.commit().await.map_err(StoreError::from)?;
                 Desk::apply_committed(&mut state, &mut last, &mut pending)?;
@@ -537,7 +514,7 @@ impl Desk {
         Ok(results
             .iter()
             .map(|result| {
-                let setl_id = setl_id_of(result);
+                let setl_id = convert::setl_id_of(result);
                 let id = if result.status == i32::from(SettleStatus::Reversed) {
                     format!("R:{setl_id}")
                 } else {

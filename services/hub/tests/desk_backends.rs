@@ -32,6 +32,7 @@ async fn drop_guard(store: &Store) {
     }
 }
 
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 async fn exercise(url: &str) {
     let store = Store::open(url, &schema()).await.unwrap();
     drop_guard(&store).await; // a fresh start on a database an earlier run used

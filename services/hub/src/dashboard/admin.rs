@@ -1,0 +1,198 @@
+//! The clearing desk's calls that change the book: the business clock (simulated clocks
+//! only), confirmation, payment, audit deduction, prepayment top-up, statement requests.
+//! Every money call takes an `Idempotency-Key`: a repeat gets the first answer.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use yidi_clearing::period::Period;
+use yidi_domain::fingerprint::Fingerprinter;
+
+use super::{amount, authorised, bad, region, ApiError, Shared};
+use crate::clearing::{Commanded, Once};
+
+/// The longest idempotency key taken.
+const IDEMPOTENCY_KEY_MAX: usize = 128;
+
+/// The call's `Idempotency-Key`, if it has one, with the hash of what it asks (`path` and
+/// `body`): a repeat of the call gets the first answer; the key reused for another call is
+/// refused.
+fn once(
+    headers: &HeaderMap,
+    path: &str,
+    body: &impl std::fmt::Debug,
+) -> Result<Option<Once>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| bad("Idempotency-Key", "not text"))?.trim();
+    if key.is_empty() || key.len() > IDEMPOTENCY_KEY_MAX {
+        return Err(bad("Idempotency-Key", format!("1 to {IDEMPOTENCY_KEY_MAX} characters")));
+    }
+    let request_hash = Fingerprinter::new("admin-call")
+        .bytes(path.as_bytes())
+        .bytes(format!("{body:?}").as_bytes())
+        .finish();
+    Ok(Some(Once { key: key.to_owned(), request_hash }))
+}
+
+/// The JSON answer of a money command.
+fn commanded(answer: Commanded) -> Json<serde_json::Value> {
+    Json(match answer {
+        Commanded::Decided(event, events) => {
+            json!({"event": event, "events": events, "duplicate": event.is_none()})
+        }
+        Commanded::Repeated(event) => json!({"event": event, "events": [], "duplicate": true}),
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct Advance {
+    days: i64,
+}
+
+pub(super) async fn advance(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Advance>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    if !d.simulated_clock {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "CLOCK_NOT_SIMULATED".into(),
+            "the business clock follows the calendar here; only a simulated clock (simulated_clock = true) is advanced by hand".into(),
+        ));
+    }
+    if !(0..=3660).contains(&body.days) {
+        return Err(bad("days", "must be between 0 and 3660"));
+    }
+    let (today, events) = d.desk.advance(body.days).await?;
+    Ok(Json(json!({"today": today, "events": events})))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Confirm {
+    period: String,
+    province: String,
+    #[serde(default)]
+    disputed: Vec<String>,
+}
+
+pub(super) async fn confirm(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Confirm>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/confirm", &body)?;
+    let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
+    let province = region("province", &body.province)?;
+    let answer = d
+        .desk
+        .command_once(once.as_ref(), |book, today| {
+            book.confirm(period, province, body.disputed, today).map(Some)
+        })
+        .await?;
+    Ok(commanded(answer))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Pay {
+    period: String,
+    province: String,
+    amount: String,
+    #[serde(default)]
+    reference: String,
+}
+
+pub(super) async fn pay(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Pay>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/pay", &body)?;
+    let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
+    let province = region("province", &body.province)?;
+    let paid = amount("amount", &body.amount)?;
+    let answer = d
+        .desk
+        .command_once(once.as_ref(), |book, today| {
+            book.pay(period, province, paid, &body.reference, today).map(Some)
+        })
+        .await?;
+    Ok(commanded(answer))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct Deduct {
+    deduction_id: String,
+    setl_id: String,
+    amount: String,
+    reason: String,
+}
+
+pub(super) async fn deduct(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Deduct>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/deduct", &body)?;
+    if body.deduction_id.trim().is_empty() {
+        return Err(bad("deduction_id", "must not be empty"));
+    }
+    let taken = amount("amount", &body.amount)?;
+    let answer = d
+        .desk
+        .command_once(once.as_ref(), |book, today| {
+            book.deduct(&body.deduction_id, &body.setl_id, taken, &body.reason, today)
+        })
+        .await?;
+    Ok(commanded(answer))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TopUpBody {
+    insured: String,
+    treatment: String,
+    amount: String,
+}
+
+pub(super) async fn top_up(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<TopUpBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/top-up", &body)?;
+    let insured = region("insured", &body.insured)?;
+    let treatment = region("treatment", &body.treatment)?;
+    let paid = amount("amount", &body.amount)?;
+    let answer = d
+        .desk
+        .command_once(once.as_ref(), |book, today| {
+            book.top_up(insured, treatment, paid, today).map(Some)
+        })
+        .await?;
+    Ok(commanded(answer))
+}
+
+#[derive(Deserialize)]
+pub(super) struct Reconcile {
+    period: String,
+}
+
+pub(super) async fn request_statements(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Reconcile>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let period: Period = body.period.parse().map_err(|e| bad("period", e))?;
+    let requested = d.desk.request_statements(period).await?;
+    Ok(Json(json!({"requested": requested, "period": period.to_string()})))
+}
