@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use yidi_bus::{Bus, BusConfig, Trust};
 use yidi_store::Store;
@@ -15,11 +16,13 @@ pub struct Common {
     /// The process's name in logs, client ids and dead letters.
     pub name: String,
     pub brokers: String,
-    /// Further librdkafka properties (TLS, SASL credentials) for production brokers.
+    /// Further librdkafka properties (TLS, SASL credentials) for production brokers: held as
+    /// secrets, since some are.
     #[serde(default)]
-    pub kafka: BTreeMap<String, String>,
-    /// `sqlite://…` (default) or `postgres://…`.
-    pub database: String,
+    pub kafka: BTreeMap<String, SecretString>,
+    /// `sqlite://…` (default) or `postgres://…`, which may carry a password: never printed
+    /// whole ([`Common::database_shown`]).
+    pub database: SecretString,
     /// gRPC: the service's API (if any), health and reflection.
     pub grpc: SocketAddr,
     /// Prometheus `/metrics` and the readiness probe `/ready`, over plain HTTP (issue #12);
@@ -61,6 +64,21 @@ pub enum ConnectError {
 }
 
 impl Common {
+    /// The database URL as logs and errors may show it: without its password.
+    pub fn database_shown(&self) -> String {
+        redacted(self.database.expose_secret())
+    }
+
+    /// Checks what can be checked before connecting: the credentials of [`Common::keys`]
+    /// for this service's name (signing, TLS, broker login) can be read.
+    pub fn check(&self) -> Result<(), ConnectError> {
+        self.trust(&[])?;
+        self.tls()?;
+        yidi_trust::Login::load(&self.keys, &self.name)
+            .map_err(|source| self.unreadable(source))?;
+        Ok(())
+    }
+
     /// The business clock of these settings.
     pub fn clock(&self) -> crate::clock::BusinessClock {
         crate::clock::BusinessClock::new(self.time_zone)
@@ -107,15 +125,19 @@ impl Common {
         unsigned_topics: &[String],
     ) -> Result<(Store, Bus), ConnectError> {
         let trust = self.trust(unsigned_topics)?;
-        let store = Store::open(&self.database, schema)
+        let store = Store::open(self.database.expose_secret(), schema)
             .await
-            .map_err(|source| ConnectError::Store { url: redacted(&self.database), source })?;
+            .map_err(|source| ConnectError::Store { url: self.database_shown(), source })?;
         let login = yidi_trust::Login::load(&self.keys, &self.name)
             .map_err(|source| self.unreadable(source))?;
         let bus = Bus::connect(BusConfig {
             brokers: self.brokers.clone(),
             service: self.name.clone(),
-            extra: self.kafka.clone(),
+            extra: self
+                .kafka
+                .iter()
+                .map(|(key, value)| (key.clone(), value.expose_secret().to_owned()))
+                .collect(),
             partitions: self.partitions,
             replication: self.replication,
             min_insync_replicas: self.min_insync_replicas,

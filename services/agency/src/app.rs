@@ -32,6 +32,14 @@ fn default_seed_persons() -> u64 {
     2000
 }
 
+/// What `--check-config` checks: every region hosted has an embedded policy, and the
+/// credentials can be read.
+pub fn check(settings: &Settings) -> anyhow::Result<()> {
+    hosted_regions(settings)?;
+    settings.common.check()?;
+    Ok(())
+}
+
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let regions = hosted_regions(&settings)?;
     let (store, bus) = settings.common.connect(store::SCHEMA, &[]).await?;

@@ -15,6 +15,7 @@ use yidi_runtime::shutdown::Shutdown;
 use crate::grpc::ExchangeApi;
 use crate::intake::Exchange;
 use crate::requests;
+use yidi_formats::catalogue_file::TreatmentCatalogue;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -34,13 +35,27 @@ fn default_timeout_ms() -> u64 {
 /// How often the exchange looks for gRPC settlements left unanswered past their deadline.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+/// The province served and its embedded catalogue.
+fn served(settings: &Settings) -> anyhow::Result<(RegionCode, TreatmentCatalogue)> {
     let province: RegionCode =
         settings.province.parse().map_err(|e| anyhow::anyhow!("province: {e}"))?;
     let catalogue = yidi_data::treatment_catalogues()?
         .into_iter()
         .find(|c| c.region == province)
         .with_context(|| format!("province: no embedded catalogue for {province}"))?;
+    Ok((province, catalogue))
+}
+
+/// What `--check-config` checks: the province has an embedded catalogue, and the
+/// credentials can be read.
+pub fn check(settings: &Settings) -> anyhow::Result<()> {
+    served(settings)?;
+    settings.common.check()?;
+    Ok(())
+}
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let (province, catalogue) = served(&settings)?;
     let schema: Vec<&'static str> =
         requests::SCHEMA.iter().chain(crate::statement::SCHEMA).copied().collect();
     let discharge = topics::his_discharge(province.as_str());

@@ -92,6 +92,20 @@ fn provinces(codes: &[String], field: &str) -> anyhow::Result<BTreeSet<RegionCod
 /// rolls over too, not only when a simulated clock is advanced.
 const CALENDAR_EVERY: Duration = Duration::from_secs(30);
 
+/// What `--check-config` checks, and what `run` checks before it connects: the provinces
+/// read as region codes, the clock's start date, the dashboard not open beyond this machine
+/// without a token, the credentials readable.
+pub fn check(settings: &Settings) -> anyhow::Result<()> {
+    provinces(&settings.insured_provinces, "insured_provinces")?;
+    provinces(&settings.suspended, "suspended")?;
+    provinces(&settings.treatment_provinces, "treatment_provinces")?;
+    check_dashboard_exposure(settings)?;
+    clock_start(settings)?;
+    settings.common.check()?;
+    settings.common.person_tokens()?;
+    Ok(())
+}
+
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let served = provinces(&settings.insured_provinces, "insured_provinces")?;
     let suspended = provinces(&settings.suspended, "suspended")?;
