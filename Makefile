@@ -40,7 +40,8 @@ test: setup
 	$(CARGO) build --workspace --bins --locked
 	YIDI_TANSU=$$(scripts/install-broker.sh) $(CARGO) test --workspace --locked
 	YIDI_TEST_POSTGRES=$$(scripts/postgres.sh start) \
-		$(CARGO) test --locked -p yidi-agency --test store_backends -p yidi-hub --test desk_backends -- --ignored
+		$(CARGO) test --locked -p yidi-agency --test store_backends -p yidi-hub --test desk_backends \
+		-p yidi-exchange --test migrations -- --ignored
 	@echo "make test: all suites passed"
 
 ## setup: install what the build and tests need (idempotent)

@@ -194,7 +194,7 @@ async fn agency_counts(network: &Network) -> (i64, i64) {
     let mut settled = 0;
     let mut admissions = 0;
     for agency in ["agency-north", "agency-south"] {
-        let store = Store::open(&network.database(agency), &[]).await.unwrap();
+        let store = Store::connect(&network.database(agency)).await.unwrap();
         let row = sqlx::query("SELECT COUNT(*) FROM settlement WHERE reversed = 0")
             .fetch_one(store.pool())
             .await
@@ -828,7 +828,7 @@ async fn grpc_timeouts(fixture: &'static Fixture) {
     for msgid in [&late.msgid, &abandoned.msgid] {
         loop {
             let database = fixture.network().database("agency-north");
-            let store = Store::open(&database, &[]).await.unwrap();
+            let store = Store::connect(&database).await.unwrap();
             let row = sqlx::query("SELECT reversed FROM settlement WHERE msgid = $1")
                 .bind(msgid)
                 .fetch_optional(store.pool())
@@ -911,7 +911,7 @@ async fn filings(network: &Network) {
     assert!(!revoked.revoked_at.is_empty());
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let store = Store::open(&network.database("hub"), &[]).await.unwrap();
+        let store = Store::connect(&network.database("hub")).await.unwrap();
         let row = sqlx::query("SELECT revoked_at FROM national_filing WHERE filing_id = $1")
             .bind(&filed.filing_id)
             .fetch_optional(store.pool())

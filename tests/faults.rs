@@ -47,7 +47,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 const OUTAGE: Duration = Duration::from_secs(180);
 
 async fn count(network: &Network, service: &str, sql: &'static str) -> i64 {
-    let store = Store::open(&network.database(service), &[]).await.unwrap();
+    let store = Store::connect(&network.database(service)).await.unwrap();
     sqlx::query(sql).fetch_one(store.pool()).await.unwrap().try_get::<i64, _>(0).unwrap()
 }
 
@@ -70,7 +70,7 @@ fn bills_stream_through_a_three_minute_hub_database_outage_and_all_complete_once
         }
         // Another process takes the hub's database: every write of the hub waits and fails
         // busy, over and over, for three minutes.
-        let hub_db = Store::open(&network.database("hub"), &[]).await.unwrap();
+        let hub_db = Store::connect(&network.database("hub")).await.unwrap();
         let mut lock = hub_db.pool().acquire().await.unwrap();
         sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
         let locked_at = Instant::now();
@@ -118,7 +118,7 @@ async fn same_money_everywhere(network: &Network, settled: i64) {
     let mut exchanges = 0;
     for exchange in EXCHANGES {
         let name = format!("exchange-{exchange}");
-        let store = Store::open(&network.database(&name), &[]).await.unwrap();
+        let store = Store::connect(&network.database(&name)).await.unwrap();
         exchanges += sqlx::query("SELECT COUNT(*) FROM hospital_setl WHERE refd_period IS NULL")
             .fetch_one(store.pool())
             .await

@@ -34,7 +34,7 @@ use his::{bill, His};
 use network::{Network, EXCHANGES};
 
 async fn count(network: &Network, service: &str, sql: &'static str) -> i64 {
-    let store = Store::open(&network.database(service), &[]).await.unwrap();
+    let store = Store::connect(&network.database(service)).await.unwrap();
     sqlx::query(sql).fetch_one(store.pool()).await.unwrap().try_get::<i64, _>(0).unwrap()
 }
 

@@ -187,7 +187,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Dlq::Park { database, topic, partition, offset, why, by } => {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
-        let store = yidi_store::Store::open(database, &[]).await?;
+        let store = yidi_store::Store::connect(database).await?;
         let at = yidi_store::parked::At { topic, partition: *partition, offset: *offset };
         let when = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         yidi_store::parked::park(store.pool(), at, why, by, &when).await?;

@@ -46,7 +46,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut steps = Vec::new();
     runtime.block_on(async {
         for (service, url) in &databases {
-            let store = Store::open(url, &[]).await?;
+            let store = Store::connect(url).await?;
             steps.extend(read(&store, service, &args.id).await);
         }
         anyhow::Ok(())

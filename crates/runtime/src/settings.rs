@@ -117,15 +117,17 @@ impl Common {
         yidi_trust::token::PersonTokens::load(&self.keys).map_err(|source| self.unreadable(source))
     }
 
-    /// Opens the store (applying `schema`) and connects the producer, signing with this
-    /// service's credentials; messages on `unsigned_topics` are taken unsigned too.
+    /// Opens the store (migrating it to `schema`, version 1, and `changes` after it) and
+    /// connects the producer, signing with this service's credentials; messages on
+    /// `unsigned_topics` are taken unsigned too.
     pub async fn connect(
         &self,
         schema: &[&'static str],
+        changes: &[yidi_store::migrate::Change],
         unsigned_topics: &[String],
     ) -> Result<(Store, Bus), ConnectError> {
         let trust = self.trust(unsigned_topics)?;
-        let store = Store::open(self.database.expose_secret(), schema)
+        let store = Store::open_migrated(self.database.expose_secret(), schema, changes)
             .await
             .map_err(|source| ConnectError::Store { url: self.database_shown(), source })?;
         let login = yidi_trust::Login::load(&self.keys, &self.name)

@@ -5,7 +5,8 @@
 //! through the domain's `Amount`, never as a float.
 //!
 //! # Layout
-//! - [`Store`]: opening, schema, transactions.
+//! - [`Store`]: opening, transactions.
+//! - [`migrate`]: versioned schema migrations, applied and checked at start.
 //! - [`inbox`]: `(msgid, request_hash, response)` written in the same transaction as an effect.
 //! - [`lease`]: one writer per role: a lease row renewed by the holder's heartbeat.
 //! - [`outbox`]: messages a service originates, written in the same transaction as their
@@ -14,6 +15,7 @@
 
 pub mod inbox;
 pub mod lease;
+pub mod migrate;
 pub mod outbox;
 pub mod parked;
 
@@ -38,6 +40,10 @@ pub enum StoreError {
     /// first. Nothing was written; read again and decide again.
     #[error("{what} changed since it was read")]
     Changed { what: String },
+    /// The schema cannot be brought to this release's: a recorded migration was edited, a
+    /// newer release migrated the database past what this one knows, or a change failed.
+    #[error("schema migration: {0}")]
+    Migration(#[source] sqlx::migrate::MigrateError),
 }
 
 impl StoreError {
@@ -47,6 +53,7 @@ impl StoreError {
             StoreError::Corrupt { .. } => "STO_02",
             StoreError::IdempotencyConflict { .. } => "STO_03",
             StoreError::Changed { .. } => "STO_04",
+            StoreError::Migration(_) => "STO_05",
         }
     }
 }
@@ -71,6 +78,33 @@ pub fn query_in<'q>(sql: &str, values: &[&'q str]) -> sqlx::query::Query<'q, Any
 /// a transient failure that the consumer waits out.
 pub const SQLITE_PRAGMAS: &[&str] =
     &["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000"];
+
+/// The URL of database `name` on the PostgreSQL server that `server_url` reaches, created if
+/// it is missing: each service (and each test) has a database of its own, as in production.
+pub async fn postgres_database(server_url: &str, name: &str) -> Result<String, StoreError> {
+    if name.is_empty()
+        || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(StoreError::Corrupt { column: "database name", detail: name.to_owned() });
+    }
+    let server = Store::connect(server_url).await?;
+    let known = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(server.pool())
+        .await?;
+    if known.is_none() {
+        // The name was checked above: lowercase letters, digits and underscores only.
+        let create = format!("CREATE DATABASE {name}");
+        sqlx::query(sqlx::AssertSqlSafe(create)).execute(server.pool()).await?;
+    }
+    let (base, query) =
+        server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(prefix, _)| prefix);
+    Ok(match query {
+        Some(query) => format!("{prefix}/{name}?{query}"),
+        None => format!("{prefix}/{name}"),
+    })
+}
 
 /// A column added to a table after its first release (`ALTER TABLE … ADD COLUMN …` in a
 /// schema) that an older database already has: SQLite has no `ADD COLUMN IF NOT EXISTS`.
@@ -104,9 +138,49 @@ pub struct Store {
 pub type Tx = Transaction<'static, Any>;
 
 impl Store {
-    /// Opens `url` (`sqlite://path/to.db` or `postgres://…`) and applies `schema`, a list of
-    /// idempotent statements (`CREATE TABLE IF NOT EXISTS …`).
+    /// Opens `url` (`sqlite://path/to.db` or `postgres://…`) and brings its schema to this
+    /// release's: version 1 is the store's tables and `schema` (idempotent statements,
+    /// `CREATE TABLE IF NOT EXISTS …`), with no later changes ([`Store::open_migrated`]).
     pub async fn open(url: &str, schema: &[&'static str]) -> Result<Store, StoreError> {
+        Store::open_migrated(url, schema, &[]).await
+    }
+
+    /// Opens `url` and applies the migrations it has not had: version 1, the store's tables
+    /// and `schema`, then `changes` in order ([`migrate`]). A database whose recorded
+    /// migrations differ from these is refused.
+    pub async fn open_migrated(
+        url: &str,
+        schema: &[&'static str],
+        changes: &[migrate::Change],
+    ) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        let baseline: Vec<&'static str> = inbox::SCHEMA
+            .iter()
+            .chain(outbox::schema(store.backend))
+            .chain(parked::SCHEMA)
+            .chain(lease::SCHEMA)
+            .chain(schema)
+            .copied()
+            .collect();
+        let migrator = migrate::migrator(&baseline, changes, store.backend);
+        migrate::apply(&store, &migrator, async |store: &Store| {
+            for statement in &baseline {
+                match sqlx::query(*statement).execute(store.pool()).await {
+                    Err(error) if added_already(statement, &error) => {}
+                    result => {
+                        result?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(store)
+    }
+
+    /// Opens `url` as it is, applying nothing: for reading or repairing a service's database
+    /// from outside the service (`yidi trace`, `yidi dlq park`, tests).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
         install_default_drivers();
         let backend = if url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
         let url = match backend {
@@ -130,22 +204,7 @@ impl Store {
             Backend::Postgres => options.max_connections(8),
         };
         let pool = options.connect(&url).await?;
-        let store = Store { pool, backend };
-        for statement in inbox::SCHEMA
-            .iter()
-            .chain(outbox::schema(backend))
-            .chain(parked::SCHEMA)
-            .chain(lease::SCHEMA)
-            .chain(schema)
-        {
-            match sqlx::query(*statement).execute(&store.pool).await {
-                Err(error) if added_already(statement, &error) => {}
-                result => {
-                    result?;
-                }
-            }
-        }
-        Ok(store)
+        Ok(Store { pool, backend })
     }
 
     pub fn backend(&self) -> Backend {

@@ -203,7 +203,7 @@ async fn a_lane_that_meets_a_locked_database_fails_whole_as_transient_and_is_dec
     // Another process holds the database: every write waits out the busy timeout and fails.
     // Another process: a pool of its own on the same file.
     let other =
-        Store::open(&format!("sqlite://{}", dir.join("agency.db").display()), &[]).await.unwrap();
+        Store::connect(&format!("sqlite://{}", dir.join("agency.db").display())).await.unwrap();
     let mut lock = other.pool().acquire().await.unwrap();
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
     let failed = locked.handle(&lane).await;

@@ -142,5 +142,7 @@ async fn agency_tables_on_sqlite() {
 async fn agency_tables_on_postgres() {
     let url = std::env::var("YIDI_TEST_POSTGRES")
         .expect("YIDI_TEST_POSTGRES: a postgres:// URL (make test sets it)");
+    // A database of its own, as each service has in production.
+    let url = yidi_store::postgres_database(&url, "yidi_test_agency").await.unwrap();
     exercise(&url).await;
 }

@@ -61,7 +61,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let discharge = topics::his_discharge(province.as_str());
     // Hospitals may send unsigned bills (a HIS need not hold credentials yet); a signed one
     // must verify as a HIS of this province.
-    let (store, bus) = settings.common.connect(&schema, std::slice::from_ref(&discharge)).await?;
+    let (store, bus) = settings
+        .common
+        .connect(&schema, requests::CHANGES, std::slice::from_ref(&discharge))
+        .await?;
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let results = topics::exchange_results(province.as_str());

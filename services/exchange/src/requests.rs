@@ -3,6 +3,7 @@
 //! time, queued at most once, and the time it was reversed.
 
 use sqlx::any::AnyRow;
+use yidi_store::migrate::Change;
 use yidi_store::{Row, StoreError, Tx};
 
 pub const SCHEMA: &[&str] = &[
@@ -32,6 +33,18 @@ pub const SCHEMA: &[&str] = &[
     // with the hub's countersignature, for the hospital to show an auditor.
     "ALTER TABLE request ADD COLUMN receipt TEXT",
 ];
+
+/// The exchange's schema changes since versioning began (version 1 is [`SCHEMA`]).
+pub const CHANGES: &[Change] = &[Change {
+    version: 2,
+    description: "index of the gRPC settlements the sweep looks for",
+    // The sweep asks every 5 s for unanswered gRPC settlements past their deadline; without
+    // it that is a scan of every bill the exchange ever received.
+    sqlite: "CREATE INDEX IF NOT EXISTS request_reversal_due ON request (reverse_after)
+        WHERE reversal IS NOT NULL AND reversal_queued = 0",
+    postgres: "CREATE INDEX IF NOT EXISTS request_reversal_due ON request (reverse_after)
+        WHERE reversal IS NOT NULL AND reversal_queued = 0",
+}];
 
 /// What the exchange knows of a msgid.
 #[derive(Clone, Debug)]

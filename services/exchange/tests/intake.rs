@@ -305,7 +305,7 @@ async fn a_locked_database_is_waited_out_never_turned_into_a_rejection() {
     let result = result_of(&bill, &bill.msgid, SettleStatus::Settled);
     // Another process: a pool of its own on the same file.
     let other =
-        Store::open(&format!("sqlite://{}", dir.join("exchange.db").display()), &[]).await.unwrap();
+        Store::connect(&format!("sqlite://{}", dir.join("exchange.db").display())).await.unwrap();
     let mut lock = other.pool().acquire().await.unwrap();
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
     assert!(exchange.handle(&[discharge(&bill, 0)]).await.is_err(), "the bill: transient");

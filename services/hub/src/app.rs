@@ -114,7 +114,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let schema: Vec<&'static str> =
         record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
     let tokens = Arc::new(settings.common.person_tokens()?);
-    let (store, bus) = settings.common.connect(&schema, &[]).await?;
+    let (store, bus) = settings.common.connect(&schema, &[], &[]).await?;
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());

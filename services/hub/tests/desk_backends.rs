@@ -151,6 +151,8 @@ async fn clearing_desk_on_sqlite() {
 async fn clearing_desk_on_postgres() {
     let url = std::env::var("YIDI_TEST_POSTGRES")
         .expect("YIDI_TEST_POSTGRES: a postgres:// URL (make test sets it)");
+    // A database of its own, as each service has in production.
+    let url = yidi_store::postgres_database(&url, "yidi_test_hub").await.unwrap();
     exercise(&url).await;
 }
 

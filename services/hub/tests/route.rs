@@ -202,7 +202,7 @@ async fn a_result_meeting_a_locked_database_is_transient_and_posted_once_when_it
     let lane = [settled_result("S1")];
     // Another process: a pool of its own on the same file.
     let other =
-        Store::open(&format!("sqlite://{}", dir.join("hub.db").display()), &[]).await.unwrap();
+        Store::connect(&format!("sqlite://{}", dir.join("hub.db").display())).await.unwrap();
     let mut lock = other.pool().acquire().await.unwrap();
     sqlx::query("BEGIN EXCLUSIVE").execute(&mut *lock).await.unwrap();
     assert!(hub.handle(&lane).await.is_err(), "transient: the lane is handed again later");
@@ -274,7 +274,7 @@ async fn the_hub_keeps_a_token_for_the_person_never_the_number() {
             .with_header(headers::MSGID, "F1");
     hub.handle(&[Incoming::read_back(message, 0, 1)]).await.unwrap();
     let store =
-        Store::open(&format!("sqlite://{}", dir.join("hub.db").display()), &[]).await.unwrap();
+        Store::connect(&format!("sqlite://{}", dir.join("hub.db").display())).await.unwrap();
     let mut tx = store.begin().await.unwrap();
     for (table, sql) in [
         ("settled_bill", "SELECT psn_no FROM settled_bill"),
