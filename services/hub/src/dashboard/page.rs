@@ -119,6 +119,11 @@ fn cell(key: &str, value: impl std::fmt::Display) -> Markup {
     html! { td.num data-key=(key) { (value) } }
 }
 
+/// A panel's title with where its figures can be had as JSON and as CSV.
+fn heading(title: &str, json: &str, csv: &str) -> Markup {
+    html! { h2 { (title) " " small { a href=(json) { "JSON" } " · " a href=(csv) { "CSV" } } } }
+}
+
 fn keyed(key: &str, value: impl std::fmt::Display) -> Markup {
     html! { span.num data-key=(key) { (value) } }
 }
@@ -180,8 +185,7 @@ fn suspended(provinces: &[Overdue]) -> Markup {
 
 fn overdue(provinces: &[Overdue]) -> Markup {
     html! {
-        h2 { "Overdue clearing funds "
-            small { a href="/api/overdue" { "JSON" } " · " a href="/api/overdue.csv" { "CSV" } } }
+        (heading("Overdue clearing funds", "/api/overdue", "/api/overdue.csv"))
         table {
             tr {
                 th { "Province" } th { "Level" } th { "Overdue" }
@@ -317,11 +321,7 @@ fn mismatches(r: &Reconciliation) -> String {
 
 fn prepayments(prepayments: &[Prepayment]) -> Markup {
     html! {
-        h2 { "Prepayment usage "
-            small {
-                a href="/api/prepayments" { "JSON" } " · " a href="/api/prepayments.csv" { "CSV" }
-            }
-        }
+        (heading("Prepayment usage", "/api/prepayments", "/api/prepayments.csv"))
         table {
             tr { th { "Insured → treatment" } th { "Prepaid" } th { "Basis" } th { "Outstanding" }
                 th { "Usage" } th { "Top-up notice" } }
@@ -368,11 +368,7 @@ fn live(live: &Snapshot) -> Markup {
 
 fn transitions(transitions: &[Transition]) -> Markup {
     html! {
-        h2 { "Ladder transitions "
-            small {
-                a href="/api/suspensions" { "JSON" } " · " a href="/api/transitions.csv" { "CSV" }
-            }
-        }
+        (heading("Ladder transitions", "/api/suspensions", "/api/transitions.csv"))
         table {
             tr { th { "On" } th { "Province" } th { "From" } th { "To" } th { "Reason" } }
             @for t in transitions.iter().rev().take(30) {
