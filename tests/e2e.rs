@@ -34,7 +34,7 @@ use chrono::{Datelike, NaiveDateTime};
 use serde_json::Value;
 use yidi_domain::benefit::{self, BenefitRules, Category};
 use yidi_domain::catalogue::{Catalogue, Quantity, UnitPrice};
-use yidi_domain::claim::{Accumulators, BillLine, Claim, Flags, Person};
+use yidi_domain::claim::{Accumulators, BillLine, Claim, Person};
 use yidi_domain::filing::{self, Episode};
 use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
 use yidi_formats::case_out::CaseOut;
@@ -81,7 +81,7 @@ fn case_of(
     let index = registry::index_of(insured, &bill.psn_no).unwrap();
     let person =
         registry::person(insured, index, yidi_runtime::clock::BusinessClock::default().today());
-    let policy = region.policy(person.scheme).unwrap();
+    let policy = region.policy_on(person.scheme, admitted.date()).unwrap();
     let day = discharged.date();
     let treatment: RegionCode = bill.mdtrtarea_admvs.parse().unwrap();
     let episode = Episode {
@@ -99,8 +99,13 @@ fn case_of(
         person: Person {
             retiree: matches!(person.category, Category::Retiree(r) if r.retired_on <= day),
             assistance_eligible: person.assistance_eligible,
-            benefit_status: benefit::decide(&person.registration(), &BenefitRules::default(), day)
-                .status,
+            // Judged on the admission day, as the agency does.
+            benefit_status: benefit::decide(
+                &person.registration(),
+                &BenefitRules::default(),
+                admitted.date(),
+            )
+            .status,
             use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
             account_balance: person.account_balance,
         },
@@ -108,7 +113,7 @@ fn case_of(
         hospital_level: HospitalLevel::from_number(u64::try_from(bill.hosp_lv).unwrap()).unwrap(),
         ytd: Accumulators::default(),
         lines,
-        flags: Flags { work_injury: bill.work_injury, third_party: bill.rel_ttp_flag },
+        flags: yidi_wire::convert::flags(bill).unwrap(),
     };
     CaseOut::from_case(&QuoteCase { policy: policy.clone(), catalogue: used, claim })
 }
@@ -150,6 +155,11 @@ fn assert_same(result: &SettleResult, expected: &Value) {
             result.msgid
         );
         assert_eq!(result.reason, expected["reason"].as_str().unwrap(), "{}", result.msgid);
+        // Every refusal says which rule it rests on; one for benefits says why (issue #13 §9).
+        assert!(!result.rule.is_empty(), "{} refused without a rule", result.msgid);
+        if result.reason == "benefits_suspended" {
+            assert!(!result.trt_chk_rslt.is_empty(), "{} without trt_chk_rslt", result.msgid);
+        }
         return;
     }
     assert_eq!(

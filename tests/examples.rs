@@ -1,4 +1,5 @@
-//! The six examples of `settlement.md` (`../shared/spec/examples/`), field by field.
+//! The six examples of `settlement.md` (`../shared/spec/examples/`) and those of its
+//! extensions (`spec/examples/`, `spec/settlement-extensions.md`), field by field.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 #![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
@@ -8,10 +9,17 @@ mod support;
 use std::fs;
 
 use serde_json::Value;
-use support::{differences, examples_dir, quote_json};
+use support::{differences, examples_dir, quote_json, repo_root};
 
 fn check(name: &str) {
-    let dir = examples_dir();
+    check_in(&examples_dir(), name);
+}
+
+fn check_extension(name: &str) {
+    check_in(&repo_root().join("spec/examples"), name);
+}
+
+fn check_in(dir: &std::path::Path, name: &str) {
     let case = fs::read_to_string(dir.join(format!("{name}.case.json"))).unwrap();
     let expected: Value = serde_json::from_str(
         &fs::read_to_string(dir.join(format!("{name}.expected.json"))).unwrap(),
@@ -57,8 +65,45 @@ fn third_party_temporary() {
 }
 
 #[test]
-fn every_example_in_the_folder_is_checked() {
-    let mut names: Vec<String> = fs::read_dir(examples_dir())
+fn art_30_2_a_third_party_who_pays_is_refused() {
+    check_extension("07-third-party-paid");
+}
+
+#[test]
+fn art_30_2_an_unidentified_third_party_is_advanced_and_recovered() {
+    check_extension("08-third-party-unidentified");
+}
+
+#[test]
+fn art_30_3_public_health_is_refused() {
+    check_extension("09-public-health");
+}
+
+#[test]
+fn art_30_4_treatment_abroad_is_refused() {
+    check_extension("10-abroad");
+}
+
+#[test]
+fn notice_iii_5_the_unfiled_are_refused_where_the_region_says_so() {
+    check_extension("11-unfiled-in-a-refusing-region");
+}
+
+#[test]
+fn notice_iii_5_the_filed_are_settled_in_a_refusing_region() {
+    check_extension("12-filed-in-a-refusing-region");
+}
+
+#[test]
+fn every_extension_example_is_checked() {
+    let dir = repo_root().join("spec/examples");
+    let names = case_names(&dir);
+    assert_eq!(names.len(), 6, "a new example appeared: add a test for it");
+    names.iter().for_each(|name| check_extension(name));
+}
+
+fn case_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
         .unwrap()
         .filter_map(|entry| {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -66,6 +111,12 @@ fn every_example_in_the_folder_is_checked() {
         })
         .collect();
     names.sort();
+    names
+}
+
+#[test]
+fn every_example_in_the_folder_is_checked() {
+    let names = case_names(&examples_dir());
     assert_eq!(names.len(), 6, "a new example appeared: add a test for it");
     names.iter().for_each(|name| check(name));
 }

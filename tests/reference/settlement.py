@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""An independent implementation of ../shared/spec/settlement.md, and a random case generator.
+"""An independent implementation of ../shared/spec/settlement.md and its extensions in
+spec/settlement-extensions.md, and a random case generator.
 
 Written from the spec text alone (Python's decimal module, not the Rust code), so that a
 difference between the two shows a misreading on one side. Used by tests/tests/reference.rs:
@@ -64,6 +65,16 @@ def quote(case):
         return {"status": "rejected", "reason": "benefits_suspended"}
     if flags.get("work_injury"):
         return {"status": "rejected", "reason": "work_injury"}
+    # Extensions (spec/settlement-extensions.md), in their order.
+    if flags.get("third_party") and flags.get("third_party_status") == "paid":
+        return {"status": "rejected", "reason": "third_party_liable"}
+    if flags.get("public_health"):
+        return {"status": "rejected", "reason": "public_health"}
+    if flags.get("abroad"):
+        return {"status": "rejected", "reason": "abroad"}
+    filed = (case.get("filing") or {}).get("type")
+    if filed is None and policy["cross_province"]["unfiled"] == "refuse":
+        return {"status": "rejected", "reason": "not_filed"}
     ytd = case["ytd"]
     deductible = policy["deductible"][level]["first" if int(ytd["admissions"]) == 0 else "repeat"]
     dedc = min(inscp, d(deductible))
@@ -150,6 +161,16 @@ def generate_case(rng):
         qty = str(Decimal(rng.randint(0, 3000)) / rng.choice([1, 10, 100]))
         price = r2(rng, 0, 5000) if rng.random() < 0.9 else r2(rng, 0, 300000)
         lines.append({"code": code, "qty": qty, "unit_price": price})
+    flags = {"work_injury": rng.random() < 0.03, "third_party": rng.random() < 0.1}
+    # The extensions, on a few cases each (spec/settlement-extensions.md).
+    if flags["third_party"] and rng.random() < 0.5:
+        flags["third_party_status"] = rng.choice(["unpaid", "unidentified", "paid"])
+    if rng.random() < 0.02:
+        flags["public_health"] = True
+    if rng.random() < 0.02:
+        flags["abroad"] = True
+    if rng.random() < 0.05:
+        policy["cross_province"]["unfiled"] = "refuse"
     cap_d = Decimal(cap)
     pool_paid = rng.choice([Decimal(0), Decimal(rng.randint(0, int(cap_d * 100))) / 100,
                             cap_d - Decimal(rng.randint(0, 500000)) / 100, cap_d + 10])
@@ -172,7 +193,7 @@ def generate_case(rng):
             "assistance_paid": rng.choice(["0", r2(rng, 0, 50000)]),
         },
         "lines": lines,
-        "flags": {"work_injury": rng.random() < 0.03, "third_party": rng.random() < 0.1},
+        "flags": flags,
     }
 
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use yidi_domain::policy::InsuredRegion;
 use yidi_formats::catalogue_file::{parse_catalogue_file, TreatmentCatalogue};
-use yidi_formats::policy_file::parse_policy_file;
+use yidi_formats::policy_file::{combine, parse_policy_file};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,6 +30,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             .iter()
             .map(|path| parse_policy_file(&read(path)?).with_context(|| path.display().to_string()))
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let regions = combine(regions)?;
         let catalogues = args
             .catalogues
             .iter()
@@ -48,8 +49,9 @@ fn print_region(region: &InsuredRegion) {
     println!("insured {} {}", region.region, region.name);
     for policy in &region.schemes {
         println!(
-            "  scheme {} cap {} ratios {}/{}/{} version {}",
+            "  scheme {} from {} cap {} ratios {}/{}/{} version {}",
             policy.scheme.code(),
+            policy.effective_from.map_or("the beginning".to_owned(), |day| day.to_string()),
             policy.annual_cap,
             policy.levels[0].ratio,
             policy.levels[1].ratio,

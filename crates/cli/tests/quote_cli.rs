@@ -156,6 +156,25 @@ fn other_malformed_values_are_refused_with_their_field() {
 }
 
 #[test]
+fn malformed_extension_fields_are_refused_with_their_field() {
+    // spec/settlement-extensions.md: a third party's status needs a third party.
+    assert_refused(
+        &with(|case| case["flags"] = serde_json::json!({"third_party_status": "paid"})),
+        "flags.third_party_status",
+    );
+    assert_refused(
+        &with(|case| {
+            case["flags"] = serde_json::json!({"third_party": true, "third_party_status": "soon"})
+        }),
+        "flags.third_party_status",
+    );
+    assert_refused(
+        &with(|case| case["policy"]["cross_province"]["unfiled"] = "never".into()),
+        "policy.cross_province.unfiled",
+    );
+}
+
+#[test]
 fn an_error_in_an_array_names_the_case() {
     let bad = with(|case| case["lines"][0]["qty"] = "x".into());
     assert_refused(&format!("[{}, {bad}]", example_case()), "[1].lines[0].qty");

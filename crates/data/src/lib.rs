@@ -7,7 +7,7 @@
 
 use yidi_domain::policy::InsuredRegion;
 use yidi_formats::catalogue_file::{parse_catalogue_file, TreatmentCatalogue};
-use yidi_formats::policy_file::parse_policy_file;
+use yidi_formats::policy_file::{combine, parse_policy_file};
 use yidi_formats::FormatError;
 
 /// `(file name, text)` of every policy file.
@@ -42,12 +42,14 @@ impl std::fmt::Display for DataError {
     }
 }
 
-/// Every embedded insured region.
+/// Every embedded insured region, a region's editions (files with their `effective_from`)
+/// combined.
 pub fn insured_regions() -> Result<Vec<InsuredRegion>, DataError> {
-    POLICY_FILES
+    let files = POLICY_FILES
         .iter()
         .map(|(file, text)| parse_policy_file(text).map_err(|error| DataError { file, error }))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    combine(files).map_err(|error| DataError { file: "policy", error })
 }
 
 /// Every embedded treatment-place catalogue.

@@ -66,13 +66,58 @@ impl Accumulators {
     }
 }
 
+/// Where a third party's liability stands (Social Insurance Law art. 30(2): the fund advances
+/// only when the third party does not pay or cannot be identified).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ThirdParty {
+    /// The bill says a third party is involved and nothing more: advanced, as before the
+    /// status was carried (`settlement.md` unchanged for such a case).
+    #[default]
+    Unstated,
+    /// 第三人不支付: the liable party does not pay.
+    Unpaid,
+    /// 无法确定第三人: the liable party cannot be identified.
+    Unidentified,
+    /// The liable party pays: not the fund's to pay.
+    Paid,
+}
+
+impl ThirdParty {
+    /// The status as `flags.third_party_status` spells it.
+    pub fn parse(text: &str) -> Option<ThirdParty> {
+        match text {
+            "unpaid" => Some(ThirdParty::Unpaid),
+            "unidentified" => Some(ThirdParty::Unidentified),
+            "paid" => Some(ThirdParty::Paid),
+            _ => None,
+        }
+    }
+
+    /// `None` for [`ThirdParty::Unstated`], which has no spelling.
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            ThirdParty::Unstated => None,
+            ThirdParty::Unpaid => Some("unpaid"),
+            ThirdParty::Unidentified => Some("unidentified"),
+            ThirdParty::Paid => Some("paid"),
+        }
+    }
+}
+
 /// Social Insurance Law art. 30 flags carried by the bill.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flags {
     /// Art. 30(1): paid by the work-injury fund, not medical insurance.
     pub work_injury: bool,
-    /// Art. 30(2): a third party is liable; the fund advances and recovers.
+    /// Art. 30(2): a third party is liable; the fund advances and recovers, unless the
+    /// third party pays ([`Flags::third_party_status`]).
     pub third_party: bool,
+    /// Art. 30(2): whether the liable party pays; read only when `third_party` is set.
+    pub third_party_status: ThirdParty,
+    /// Art. 30(3): costs public health (公共卫生) bears.
+    pub public_health: bool,
+    /// Art. 30(4): treatment abroad (在境外就医).
+    pub abroad: bool,
 }
 
 /// Everything about one bill that the fund-share engine decides on.

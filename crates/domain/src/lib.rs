@@ -12,6 +12,7 @@
 //! - [`settle`]: the fund-share engine of `settlement.md`.
 //! - [`filing`]: filing types, validity, and which cross-province row applies.
 //! - [`benefit`]: benefit status from enrolment, contributions and retirement.
+//! - [`refusal`]: every refusal reason of the network and the rule it rests on.
 //! - [`error`]: value errors with stable codes.
 
 pub mod benefit;
@@ -23,4 +24,5 @@ pub mod fingerprint;
 pub mod ids;
 pub mod money;
 pub mod policy;
+pub mod refusal;
 pub mod settle;

@@ -4,6 +4,7 @@
 //! deductible, ratios and caps apply, adjusted for cross-province care by filing class
 //! (domain.md §4.2).
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::filing::FilingClass;
@@ -50,6 +51,9 @@ pub struct CrossProvince {
     pub emergency: Ratio,
     pub other_temporary: Ratio,
     pub unfiled: Ratio,
+    /// The region does not settle the unfiled directly (`unfiled = "refuse"`): the patient
+    /// pays in full and claims at home (notice III(5)). `unfiled` is then unused.
+    pub refuse_unfiled: bool,
 }
 
 impl CrossProvince {
@@ -94,6 +98,8 @@ pub struct Policy {
     /// Medical assistance (医疗救助, `maf_pay`) for eligible persons.
     pub assistance: Layer,
     pub cross_province: CrossProvince,
+    /// The first day this policy applies to an admission (`None`: always, until a later one).
+    pub effective_from: Option<NaiveDate>,
 }
 
 impl Policy {
@@ -124,7 +130,100 @@ impl Policy {
         {
             hash.decimal(row.value());
         }
+        // Only a refusing table adds to the hash: earlier policies keep their fingerprints.
+        if table.refuse_unfiled {
+            hash.text("refuse_unfiled");
+        }
+        if let Some(from) = self.effective_from {
+            hash.text(&from.to_string());
+        }
         hash.finish()
+    }
+}
+
+/// The most a cross-province adjustment may take off the local ratio (domain.md §4.2, the
+/// 2022 national notice): none for the long-term filed (they settle at the local standard),
+/// ten points for referral and emergency, twenty for other temporary care and the unfiled.
+pub const NATIONAL_LIMITS: [(FilingClassRow, Decimal); 5] = [
+    (FilingClassRow::LongTerm, Decimal::ZERO),
+    (FilingClassRow::Referral, Decimal::from_parts(10, 0, 0, false, 2)),
+    (FilingClassRow::Emergency, Decimal::from_parts(10, 0, 0, false, 2)),
+    (FilingClassRow::OtherTemporary, Decimal::from_parts(20, 0, 0, false, 2)),
+    (FilingClassRow::Unfiled, Decimal::from_parts(20, 0, 0, false, 2)),
+];
+
+/// A row of the cross-province table, by the name it has in a policy file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilingClassRow {
+    LongTerm,
+    Referral,
+    Emergency,
+    OtherTemporary,
+    Unfiled,
+}
+
+impl FilingClassRow {
+    pub fn key(self) -> &'static str {
+        match self {
+            FilingClassRow::LongTerm => "long_term",
+            FilingClassRow::Referral => "referral",
+            FilingClassRow::Emergency => "emergency",
+            FilingClassRow::OtherTemporary => "other_temporary",
+            FilingClassRow::Unfiled => "unfiled",
+        }
+    }
+
+    fn class(self) -> Option<FilingClass> {
+        match self {
+            FilingClassRow::LongTerm => Some(FilingClass::LongTerm),
+            FilingClassRow::Referral => Some(FilingClass::Referral),
+            FilingClassRow::Emergency => Some(FilingClass::Emergency),
+            FilingClassRow::OtherTemporary => Some(FilingClass::OtherTemporary),
+            FilingClassRow::Unfiled => None,
+        }
+    }
+}
+
+/// A cross-province row that takes more off than the national limit allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "takes {taken} off the local ratio {local} (level {level}{who}); the national limit for \
+     {row} is {limit}",
+    row = .row.key(),
+    who = if *.retiree { ", retiree" } else { "" }
+)]
+pub struct LimitBreach {
+    pub row: FilingClassRow,
+    pub level: u8,
+    pub retiree: bool,
+    pub local: Decimal,
+    pub taken: Decimal,
+    pub limit: Decimal,
+}
+
+impl Policy {
+    /// Checks the cross-province table against [`NATIONAL_LIMITS`] at every hospital level,
+    /// for in-service persons and retirees (a multiplier takes more points off a higher
+    /// ratio). A refused unfiled row takes nothing off and is not checked.
+    pub fn check_national_limits(&self) -> Result<(), LimitBreach> {
+        for (row, limit) in NATIONAL_LIMITS {
+            if row == FilingClassRow::Unfiled && self.cross_province.refuse_unfiled {
+                continue;
+            }
+            for (level, terms) in (1u8..).zip(&self.levels) {
+                for retiree in [false, true] {
+                    let uplift = if retiree { self.retiree_uplift.value() } else { Decimal::ZERO };
+                    let local = (terms.ratio.value() + uplift).min(Decimal::ONE);
+                    let adjusted =
+                        self.cross_province.adjust(local, row.class()).max(Decimal::ZERO);
+                    let taken = (local - adjusted).normalize();
+                    if taken > limit {
+                        return Err(LimitBreach { row, level, retiree, local, taken, limit });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -140,7 +239,21 @@ pub struct InsuredRegion {
 }
 
 impl InsuredRegion {
+    /// The newest policy of a scheme (the one in force from the latest date).
     pub fn policy(&self, scheme: Scheme) -> Option<&Policy> {
-        self.schemes.iter().find(|policy| policy.scheme == scheme)
+        self.schemes
+            .iter()
+            .filter(|policy| policy.scheme == scheme)
+            .max_by_key(|policy| policy.effective_from)
+    }
+
+    /// The policy of a scheme in force on `day` (the admission date, as the rules say): of
+    /// those effective by then, the latest. `None` when the scheme has no policy that early.
+    pub fn policy_on(&self, scheme: Scheme, day: NaiveDate) -> Option<&Policy> {
+        self.schemes
+            .iter()
+            .filter(|policy| policy.scheme == scheme)
+            .filter(|policy| policy.effective_from.is_none_or(|from| from <= day))
+            .max_by_key(|policy| policy.effective_from)
     }
 }

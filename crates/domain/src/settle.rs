@@ -4,7 +4,7 @@
 //! catalogue. Every service, test and the `yidi quote` command call this one function.
 
 use crate::catalogue::{Catalogue, ItemClass};
-use crate::claim::{Accumulators, BenefitStatus, BillLine, Claim};
+use crate::claim::{Accumulators, BenefitStatus, BillLine, Claim, ThirdParty};
 use crate::ids::Scheme;
 use crate::money::{Amount, Ratio};
 use crate::policy::Policy;
@@ -17,6 +17,15 @@ pub enum RejectReason {
     BenefitsSuspended,
     /// Social Insurance Law art. 30(1): the work-injury fund pays.
     WorkInjury,
+    /// Art. 30(2): the liable third party pays, so the fund does not advance.
+    ThirdPartyLiable,
+    /// Art. 30(3): public health bears the cost.
+    PublicHealth,
+    /// Art. 30(4): treatment abroad.
+    Abroad,
+    /// No valid filing, in a region whose policy refuses the unfiled (notice III(5)): the
+    /// patient pays in full and claims at home.
+    NotFiled,
 }
 
 impl RejectReason {
@@ -25,7 +34,16 @@ impl RejectReason {
         match self {
             RejectReason::BenefitsSuspended => "benefits_suspended",
             RejectReason::WorkInjury => "work_injury",
+            RejectReason::ThirdPartyLiable => "third_party_liable",
+            RejectReason::PublicHealth => "public_health",
+            RejectReason::Abroad => "abroad",
+            RejectReason::NotFiled => "not_filed",
         }
+    }
+
+    /// The rule the refusal rests on (`refusal::RULES`).
+    pub fn citation(self) -> &'static str {
+        crate::refusal::citation(self.code())
     }
 }
 
@@ -83,7 +101,43 @@ pub struct Settlement {
     pub catalogue_version: String,
 }
 
+/// National `fund_pay_type` codes (domain.md §3 dictionaries) for the funds a settlement draws.
+pub mod fund_pay_type {
+    /// 职工统筹: the employee pooled fund.
+    pub const EMPLOYEE_POOL: &str = "310100";
+    /// 职工个账: the personal account, which only the employee scheme has.
+    pub const PERSONAL_ACCOUNT: &str = "310200";
+    /// 大额: the employee large-amount layer (`hifob_pay`).
+    pub const EMPLOYEE_LARGE_AMOUNT: &str = "330100";
+    /// 居民基本: the resident pooled fund.
+    pub const RESIDENT_POOL: &str = "390100";
+    /// 居民大病: resident critical-illness insurance (`hifmi_pay`).
+    pub const RESIDENT_CRITICAL_ILLNESS: &str = "390200";
+    /// 医疗救助: medical assistance (`maf_pay`).
+    pub const ASSISTANCE: &str = "610100";
+}
+
 impl Settlement {
+    /// NHSA `setldetail`: each fund that paid, with its national code, in a fixed order.
+    /// The personal account is `310200` whatever the scheme: `390200` is the residents'
+    /// critical-illness insurance, and a resident has no account of their own code.
+    pub fn fund_payments(&self, scheme: Scheme) -> Vec<(&'static str, Amount)> {
+        let pool = match scheme {
+            Scheme::Employee => fund_pay_type::EMPLOYEE_POOL,
+            Scheme::Resident => fund_pay_type::RESIDENT_POOL,
+        };
+        [
+            (pool, self.hifp_pay),
+            (fund_pay_type::EMPLOYEE_LARGE_AMOUNT, self.hifob_pay),
+            (fund_pay_type::RESIDENT_CRITICAL_ILLNESS, self.hifmi_pay),
+            (fund_pay_type::ASSISTANCE, self.maf_pay),
+            (fund_pay_type::PERSONAL_ACCOUNT, self.acct_pay),
+        ]
+        .into_iter()
+        .filter(|(_, amount)| !amount.is_zero())
+        .collect()
+    }
+
     /// The catastrophic layer's payment, whichever field carries it.
     pub fn catastrophic_pay(&self) -> Amount {
         self.hifob_pay + self.hifmi_pay
@@ -100,16 +154,34 @@ pub enum Outcome {
 /// Computes what each fund and the patient pay for one bill (`settlement.md` steps 1–10).
 pub fn settle(claim: &Claim, policy: &Policy, catalogue: &Catalogue) -> Outcome {
     // Step 2. Refusals come before any arithmetic.
-    if claim.person.benefit_status == BenefitStatus::Suspended {
-        return Outcome::Rejected(RejectReason::BenefitsSuspended);
-    }
-    if claim.flags.work_injury {
-        return Outcome::Rejected(RejectReason::WorkInjury);
+    if let Some(reason) = refusal(claim, policy) {
+        return Outcome::Rejected(reason);
     }
     let lines: Vec<LineBreakdown> =
         claim.lines.iter().map(|line| classify(line, catalogue)).collect();
     let buckets = sum_buckets(&lines);
     Outcome::Settled(Box::new(share(claim, policy, catalogue, buckets, lines)))
+}
+
+/// Step 2, in its order: benefit status, then art. 30 (work injury, a paying third party,
+/// public health, abroad), then filing where the region refuses the unfiled.
+pub fn refusal(claim: &Claim, policy: &Policy) -> Option<RejectReason> {
+    let flags = &claim.flags;
+    if claim.person.benefit_status == BenefitStatus::Suspended {
+        Some(RejectReason::BenefitsSuspended)
+    } else if flags.work_injury {
+        Some(RejectReason::WorkInjury)
+    } else if flags.third_party && flags.third_party_status == ThirdParty::Paid {
+        Some(RejectReason::ThirdPartyLiable)
+    } else if flags.public_health {
+        Some(RejectReason::PublicHealth)
+    } else if flags.abroad {
+        Some(RejectReason::Abroad)
+    } else if claim.filing.is_none() && policy.cross_province.refuse_unfiled {
+        Some(RejectReason::NotFiled)
+    } else {
+        None
+    }
 }
 
 /// Step 1 for one line.

@@ -54,6 +54,7 @@ fn cross_province() -> impl Strategy<Value = CrossProvince> {
             emergency,
             other_temporary,
             unfiled,
+            refuse_unfiled: false,
         },
     )
 }
@@ -78,6 +79,7 @@ prop_compose! {
             catastrophic,
             assistance,
             cross_province,
+            effective_from: None,
         }
     }
 }
@@ -159,7 +161,7 @@ prop_compose! {
                 assistance_paid: share(policy.assistance.cap, assistance_share),
             },
             lines,
-            flags: Flags { work_injury: false, third_party },
+            flags: Flags { third_party, ..Flags::default() },
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use yidi_domain::catalogue::{Catalogue, Quantity, UnitPrice};
 use yidi_domain::claim::{
-    Accumulators, BenefitStatus, BillLine, Claim, Flags, Person, BILL_LINES_MAX,
+    Accumulators, BenefitStatus, BillLine, Claim, Flags, Person, ThirdParty, BILL_LINES_MAX,
 };
 use yidi_domain::error::ValueError;
 use yidi_domain::filing::FilingClass;
@@ -68,6 +68,38 @@ struct FlagsDto {
     work_injury: bool,
     #[serde(default)]
     third_party: bool,
+    /// `unpaid`, `unidentified` or `paid`; only with `third_party` (art. 30(2)).
+    #[serde(default)]
+    third_party_status: Option<String>,
+    #[serde(default)]
+    public_health: bool,
+    #[serde(default)]
+    abroad: bool,
+}
+
+impl FlagsDto {
+    fn to_flags(&self, path: &FieldPath) -> Result<Flags, FormatError> {
+        let status_path = path.field("third_party_status");
+        let third_party_status = match self.third_party_status.as_deref() {
+            None => ThirdParty::Unstated,
+            Some(_) if !self.third_party => {
+                return Err(FormatError::invalid(status_path, "needs \"third_party\": true"))
+            }
+            Some(text) => ThirdParty::parse(text).ok_or_else(|| {
+                FormatError::invalid(
+                    status_path,
+                    format!("{text:?} is not \"unpaid\", \"unidentified\" or \"paid\""),
+                )
+            })?,
+        };
+        Ok(Flags {
+            work_injury: self.work_injury,
+            third_party: self.third_party,
+            third_party_status,
+            public_health: self.public_health,
+            abroad: self.abroad,
+        })
+    }
 }
 
 /// One case as it arrives.
@@ -161,10 +193,7 @@ impl CaseDto<'_> {
             hospital_level,
             ytd: self.ytd(path)?,
             lines: self.lines(path)?,
-            flags: Flags {
-                work_injury: self.flags.work_injury,
-                third_party: self.flags.third_party,
-            },
+            flags: self.flags.to_flags(&path.field("flags"))?,
         };
         Ok(QuoteCase { policy, catalogue, claim })
     }

@@ -97,6 +97,12 @@ struct FlagsOut {
     work_injury: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     third_party: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    third_party_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    public_health: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    abroad: bool,
 }
 
 /// A case in the JSON shape `yidi quote` reads.
@@ -150,7 +156,11 @@ fn policy(policy: &Policy) -> PolicyOut {
             referral: table.referral.to_string(),
             emergency: table.emergency.to_string(),
             other_temporary: table.other_temporary.to_string(),
-            unfiled: table.unfiled.to_string(),
+            unfiled: if table.refuse_unfiled {
+                "refuse".to_owned()
+            } else {
+                table.unfiled.to_string()
+            },
         },
     }
 }
@@ -212,6 +222,9 @@ impl CaseOut {
             flags: FlagsOut {
                 work_injury: claim.flags.work_injury,
                 third_party: claim.flags.third_party,
+                third_party_status: claim.flags.third_party_status.code(),
+                public_health: claim.flags.public_health,
+                abroad: claim.flags.abroad,
             },
         }
     }

@@ -73,6 +73,9 @@ pub struct PolicyDto<'a> {
     pub assistance: Option<LayerDto<'a>>,
     #[serde(borrow)]
     pub cross_province: CrossProvinceDto<'a>,
+    /// Policy files only: the first admission date the policy applies to (`yyyy-MM-dd`).
+    #[serde(default)]
+    pub effective_from: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +119,12 @@ pub fn region(scalar: &Scalar, path: &FieldPath) -> Result<RegionCode, FormatErr
 
 pub fn value_error(path: &FieldPath, error: ValueError) -> FormatError {
     FormatError::invalid(path, error)
+}
+
+/// A calendar date, `yyyy-MM-dd`.
+pub fn date(text: &str, path: &FieldPath) -> Result<chrono::NaiveDate, FormatError> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| FormatError::invalid(path, format!("{text:?} is not a date (yyyy-MM-dd)")))
 }
 
 fn missing(path: &FieldPath) -> FormatError {
@@ -163,6 +172,10 @@ impl PolicyDto<'_> {
             catastrophic: layer(self.catastrophic.as_ref(), &path.field("catastrophic"))?,
             assistance: layer(self.assistance.as_ref(), &path.field("assistance"))?,
             cross_province: self.cross_province.to_domain(&path.field("cross_province"))?,
+            effective_from: match &self.effective_from {
+                None => None,
+                Some(text) => Some(date(text, &path.field("effective_from"))?),
+            },
         })
     }
 
@@ -209,13 +222,20 @@ impl CrossProvinceDto<'_> {
                 ))
             }
         };
+        // `unfiled = "refuse"`: the region does not settle the unfiled directly.
+        let refuse_unfiled = self.unfiled.text.trim() == "refuse";
         Ok(CrossProvince {
+            refuse_unfiled,
             mode,
             long_term: ratio(&self.long_term, &path.field("long_term"))?,
             referral: ratio(&self.referral, &path.field("referral"))?,
             emergency: ratio(&self.emergency, &path.field("emergency"))?,
             other_temporary: ratio(&self.other_temporary, &path.field("other_temporary"))?,
-            unfiled: ratio(&self.unfiled, &path.field("unfiled"))?,
+            unfiled: if refuse_unfiled {
+                Ratio::ZERO
+            } else {
+                ratio(&self.unfiled, &path.field("unfiled"))?
+            },
         })
     }
 }

@@ -18,7 +18,7 @@ use yidi_domain::filing::{FilingClass, FilingRules};
 use yidi_domain::ids::{RegionCode, Scheme};
 use yidi_domain::policy::InsuredRegion;
 
-use crate::dto::{region, PolicyDto};
+use crate::dto::{date, region, PolicyDto};
 use crate::error::{from_toml, FormatError};
 use crate::path::FieldPath;
 use crate::scalar::Scalar;
@@ -41,6 +41,9 @@ struct PolicyFileDto<'a> {
     region: Scalar<'a>,
     name: String,
     version: String,
+    /// The first admission date the file's policies apply to; absent: from the beginning.
+    #[serde(default)]
+    effective_from: Option<String>,
     #[serde(default, borrow)]
     filing: Option<FilingDto<'a>>,
     #[serde(borrow)]
@@ -63,6 +66,15 @@ pub fn parse_policy_file(text: &str) -> Result<InsuredRegion, FormatError> {
         let scheme: Scheme = code.parse().map_err(|error| FormatError::invalid(path, error))?;
         let mut policy = scheme_dto.to_policy(&path, Some(region_code), Some(scheme))?;
         check_region(policy.region, region_code, &path)?;
+        if policy.effective_from.is_none() {
+            policy.effective_from = match &dto.effective_from {
+                Some(text) => Some(date(text, &root.field("effective_from"))?),
+                None => None,
+            };
+        }
+        policy.check_national_limits().map_err(|breach| {
+            FormatError::invalid(path.field("cross_province").field(breach.row.key()), breach)
+        })?;
         policy.version = format!("{}/{}+{}", region_code, dto.version, policy.fingerprint());
         schemes.push(policy);
     }
@@ -70,6 +82,40 @@ pub fn parse_policy_file(text: &str) -> Result<InsuredRegion, FormatError> {
         return Err(FormatError::invalid("schemes", "a policy file needs at least one scheme"));
     }
     Ok(InsuredRegion { region: region_code, name: dto.name, filing, schemes })
+}
+
+/// Several files of one region (one per edition of its policy, each with its
+/// `effective_from`) as one region: the policies of all of them, the filing rules and name of
+/// the newest. Two policies of one scheme from the same date are an error.
+pub fn combine(files: Vec<InsuredRegion>) -> Result<Vec<InsuredRegion>, FormatError> {
+    let mut regions: Vec<InsuredRegion> = Vec::new();
+    for file in files {
+        let Some(found) = regions.iter_mut().find(|region| region.region == file.region) else {
+            regions.push(file);
+            continue;
+        };
+        for policy in &file.schemes {
+            let clash = found.schemes.iter().any(|other| {
+                other.scheme == policy.scheme && other.effective_from == policy.effective_from
+            });
+            if clash {
+                let message = format!(
+                    "{} has two policies of scheme {} in force from {}",
+                    file.region,
+                    policy.scheme.code(),
+                    policy.effective_from.map_or("the beginning".to_owned(), |d| d.to_string())
+                );
+                return Err(FormatError::invalid("effective_from", message));
+            }
+        }
+        let newest = |region: &InsuredRegion| region.schemes.iter().map(|p| p.effective_from).max();
+        if newest(&file) > newest(found) {
+            found.name.clone_from(&file.name);
+            found.filing = file.filing.clone();
+        }
+        found.schemes.extend(file.schemes);
+    }
+    Ok(regions)
 }
 
 fn check_region(

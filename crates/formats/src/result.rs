@@ -93,19 +93,9 @@ fn money(amount: Amount) -> String {
 
 /// Fund-pay types of domain.md §3 (dictionaries).
 fn fund_details(settlement: &Settlement, scheme: Scheme) -> Vec<FundDetailJson> {
-    let (pool, account) = match scheme {
-        Scheme::Employee => ("310100", "310200"),
-        Scheme::Resident => ("390100", "390200"),
-    };
-    let rows = [
-        (pool, settlement.hifp_pay),
-        ("330100", settlement.hifob_pay),
-        ("390200", settlement.hifmi_pay),
-        ("610100", settlement.maf_pay),
-        (account, settlement.acct_pay),
-    ];
-    rows.into_iter()
-        .filter(|(_, amount)| !amount.is_zero())
+    settlement
+        .fund_payments(scheme)
+        .into_iter()
         .map(|(fund_pay_type, amount)| FundDetailJson { fund_pay_type, fund_payamt: money(amount) })
         .collect()
 }

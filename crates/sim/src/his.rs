@@ -31,6 +31,8 @@ pub fn discharge(
     let begntime = now - Duration::days(i64::try_from(stay_days).unwrap_or(3));
     let lines = simulator.lines(treatment);
     let msgid = convert::msgid(&fixmedins_code, now, sequence);
+    let (emergency, trum_flag) = (simulator.chance(10), simulator.chance(3));
+    let rel_ttp_flag = simulator.chance(2);
     DischargeBill {
         mdtrt_id: format!("{}{}{:04}", region, now.format("%Y%m%d%H%M%S"), sequence % 10_000),
         msgid,
@@ -44,9 +46,9 @@ pub fn discharge(
         med_type: "21".into(),
         begntime: begntime.format(TIME_FORMAT).to_string(),
         endtime: now.format(TIME_FORMAT).to_string(),
-        emergency: simulator.chance(10),
-        trum_flag: simulator.chance(3),
-        rel_ttp_flag: simulator.chance(2),
+        emergency,
+        trum_flag,
+        rel_ttp_flag,
         work_injury: simulator.chance(1),
         acct_used_flag: simulator.chance(60),
         feedetail: lines
@@ -66,5 +68,22 @@ pub fn discharge(
             })
             .collect(),
         pre_settle: false,
+        // Drawn last, so that the fields above draw as they did before these existed.
+        ttp_status: third_party_status(simulator, rel_ttp_flag).into(),
+        public_health: simulator.chance(1),
+        abroad: false,
+    }
+}
+
+/// Where a third party's liability stands on a bill that names one (art. 30(2)): mostly
+/// unpaid or unidentified, which the fund advances; sometimes paid, which it refuses.
+fn third_party_status(simulator: &mut Simulator, rel_ttp_flag: bool) -> &'static str {
+    if !rel_ttp_flag {
+        return "";
+    }
+    match simulator.below(10) {
+        0..=5 => "unpaid",
+        6..=8 => "unidentified",
+        _ => "paid",
     }
 }

@@ -205,7 +205,13 @@ impl Simulator {
             hospital_level: self.hospital_level(),
             ytd: self.ytd(policy),
             lines,
-            flags: Flags { work_injury: self.chance(1), third_party: self.chance(2) },
+            // The art. 30 flags added later (public health, abroad, the third party's status)
+            // are left unset, so that a seed draws the same cases as before.
+            flags: Flags {
+                work_injury: self.chance(1),
+                third_party: self.chance(2),
+                ..Flags::default()
+            },
         };
         let catalogue = Catalogue { version: treatment.catalogue.version.clone(), items: used };
         QuoteCase { policy: policy.clone(), catalogue, claim }

@@ -14,7 +14,7 @@ use prost::Message as _;
 use rust_decimal::Decimal;
 use yidi_clearing::funds::{Fund, Funds};
 use yidi_domain::catalogue::{Catalogue, CatalogueItem, ItemClass, Quantity, UnitPrice};
-use yidi_domain::claim::{BillLine, BILL_LINES_MAX};
+use yidi_domain::claim::{BillLine, Flags, ThirdParty, BILL_LINES_MAX};
 use yidi_domain::error::ValueError;
 use yidi_domain::fingerprint::Fingerprinter;
 use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
@@ -45,6 +45,7 @@ pub struct ValidBill {
     pub lines: Vec<BillLine>,
     pub admitted_at: NaiveDateTime,
     pub discharged_at: NaiveDateTime,
+    pub flags: Flags,
 }
 
 fn invalid(field: impl ToString, message: impl ToString) -> FormatError {
@@ -138,6 +139,7 @@ pub fn validate_bill(bill: &DischargeBill, exchange: RegionCode) -> Result<Valid
             format!("the bill is {} bytes encoded; at most {BILL_BYTES_MAX}", bill.encoded_len()),
         ));
     }
+    let flags = flags(bill)?;
     let lines = bill
         .feedetail
         .iter()
@@ -146,7 +148,27 @@ pub fn validate_bill(bill: &DischargeBill, exchange: RegionCode) -> Result<Valid
             line(&fee.med_list_codg, &fee.cnt, &fee.pric, &format!("feedetail[{index}]"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(ValidBill { insured, treatment, scheme, level, lines, admitted_at, discharged_at })
+    Ok(ValidBill { insured, treatment, scheme, level, lines, admitted_at, discharged_at, flags })
+}
+
+/// The Social Insurance Law art. 30 flags of a bill. A `ttp_status` needs `rel_ttp_flag`.
+pub fn flags(bill: &DischargeBill) -> Result<Flags, FormatError> {
+    let third_party_status = match bill.ttp_status.as_str() {
+        "" => ThirdParty::Unstated,
+        _ if !bill.rel_ttp_flag => {
+            return Err(invalid("ttp_status", "is only for a bill with rel_ttp_flag"))
+        }
+        text => ThirdParty::parse(text).ok_or_else(|| {
+            invalid("ttp_status", format!("{text:?} is not unpaid, unidentified or paid"))
+        })?,
+    };
+    Ok(Flags {
+        work_injury: bill.work_injury,
+        third_party: bill.rel_ttp_flag,
+        third_party_status,
+        public_health: bill.public_health,
+        abroad: bill.abroad,
+    })
 }
 
 fn line(code: &str, cnt: &str, pric: &str, path: &str) -> Result<BillLine, FormatError> {
@@ -268,24 +290,14 @@ pub struct ResultContext<'a> {
 }
 
 fn fund_details(settlement: &Settlement, scheme: Scheme) -> Vec<Setldetail> {
-    let (pool, account) = match scheme {
-        Scheme::Employee => ("310100", "310200"),
-        Scheme::Resident => ("390100", "390200"),
-    };
-    [
-        (pool, settlement.hifp_pay),
-        ("330100", settlement.hifob_pay),
-        ("390200", settlement.hifmi_pay),
-        ("610100", settlement.maf_pay),
-        (account, settlement.acct_pay),
-    ]
-    .into_iter()
-    .filter(|(_, amount)| !amount.is_zero())
-    .map(|(fund_pay_type, amount)| Setldetail {
-        fund_pay_type: fund_pay_type.into(),
-        fund_payamt: amount.to_string(),
-    })
-    .collect()
+    settlement
+        .fund_payments(scheme)
+        .into_iter()
+        .map(|(fund_pay_type, amount)| Setldetail {
+            fund_pay_type: fund_pay_type.into(),
+            fund_payamt: amount.to_string(),
+        })
+        .collect()
 }
 
 fn line_result(classified: &ClassifiedLine, breakdown: &LineBreakdown) -> LineResult {
@@ -399,10 +411,12 @@ pub fn advanced_funds(result: &SettleResult) -> Result<Funds, String> {
 }
 
 /// A refusal, with the reason code the HIS shows (and falls back to manual claims on).
+/// A refusal, with the rule it rests on (`yidi_domain::refusal`) for the HIS to show.
 pub fn rejected_result(bill: &DischargeBill, reason: &str, answered_by: &str) -> SettleResult {
     SettleResult {
         status: i32::from(SettleStatus::Rejected),
         reason: reason.to_owned(),
+        rule: yidi_domain::refusal::citation(reason).to_owned(),
         answered_by: answered_by.to_owned(),
         ..answering(bill)
     }

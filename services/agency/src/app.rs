@@ -42,7 +42,7 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let regions = hosted_regions(&settings)?;
-    let (store, bus) = settings.common.connect(store::SCHEMA, &[], &[]).await?;
+    let (store, bus) = settings.common.connect(store::SCHEMA, store::CHANGES, &[]).await?;
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let provinces: BTreeSet<String> =

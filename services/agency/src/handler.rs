@@ -159,8 +159,11 @@ impl Agency {
         if let Some(reason) = not_theirs(billed.insured, &person, bill) {
             return Ok(reject(reason));
         }
-        let Some(policy) = region.policy(person.scheme) else {
-            return Ok(reject("scheme_not_covered"));
+        // The policy and the benefit status are those of the admission date (issue #13:
+        // a policy change applies to admissions from its effective date).
+        let admitted_on = billed.admitted_at.date();
+        let Some(policy) = region.policy_on(person.scheme, admitted_on) else {
+            return Ok(reject(&format!("scheme_not_covered: no policy in force on {admitted_on}")));
         };
         let day = billed.discharged_at.date();
         let year = day.year();
@@ -175,9 +178,15 @@ impl Agency {
         let filing_decision =
             filing::decide(&filings, &episode, &region.filing, &policy.cross_province);
         let ytd = lane.accumulators(tx, &bill.psn_no, year).await?;
-        let claim = self.claim_of(&person, bill, &mut billed, filing_decision.class, ytd);
+        let (claim, benefits) = self.claim_of(&person, &mut billed, filing_decision.class, ytd);
         let settlement = match settle(&claim, policy, &billed.catalogue) {
-            Outcome::Rejected(reason) => return Ok(reject(reason.code())),
+            Outcome::Rejected(reason) => {
+                let mut result = reject(reason.code());
+                // NHSA trt_chk_rslt: why benefits are suspended (arrears, waiting period …).
+                result.trt_chk_rslt =
+                    benefits.reason.map(|why| why.code().to_owned()).unwrap_or_default();
+                return Ok(result);
+            }
             Outcome::Settled(settlement) => settlement,
         };
         let setl_id = convert::setl_id(region.region, &bill.msgid);
@@ -200,34 +209,37 @@ impl Agency {
         Ok(result)
     }
 
-    /// The claim the policy decides: the person as they stand on the discharge day (benefit
-    /// status, retiree, account), the filing class, the year's accumulators, the bill.
+    /// The claim the policy decides: the person's benefit status as judged on the admission
+    /// day (as the rules say: a stay begun with benefits keeps them), retiree and account as
+    /// on the discharge day, the filing class, the year's accumulators, the bill; and the
+    /// benefit decision with its reason.
     fn claim_of(
         &self,
         person: &PersonRecord,
-        bill: &DischargeBill,
         billed: &mut Billed,
         filing: Option<yidi_domain::filing::FilingClass>,
         ytd: yidi_domain::claim::Accumulators,
-    ) -> Claim {
+    ) -> (Claim, benefit::BenefitDecision) {
         let day = billed.discharged_at.date();
-        let decision = benefit::decide(&person.registration, &self.rules, day);
+        let decision =
+            benefit::decide(&person.registration, &self.rules, billed.admitted_at.date());
         let retiree =
             matches!(person.registration.category, Category::Retiree(r) if r.retired_on <= day);
-        Claim {
+        let claim = Claim {
             person: Person {
                 retiree,
                 assistance_eligible: person.assistance_eligible,
                 benefit_status: decision.status,
-                use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
+                use_account: billed.acct_used_flag && person.scheme == Scheme::Employee,
                 account_balance: person.account_balance,
             },
             filing,
             hospital_level: billed.hospital_level,
             ytd,
             lines: std::mem::take(&mut billed.lines),
-            flags: Flags { work_injury: bill.work_injury, third_party: bill.rel_ttp_flag },
-        }
+            flags: billed.flags,
+        };
+        (claim, decision)
     }
 
     /// 2305/2601: gives back exactly what the settlement took, once.
@@ -394,6 +406,8 @@ struct Billed {
     lines: Vec<yidi_domain::claim::BillLine>,
     catalogue: yidi_domain::catalogue::Catalogue,
     hospital_level: HospitalLevel,
+    flags: Flags,
+    acct_used_flag: bool,
 }
 
 /// Regions, times, classified lines and hospital level of a bill; `Err` for anything a
@@ -408,7 +422,18 @@ fn read_bill(bill: &DischargeBill, request: &SettleRequest) -> Result<Billed, ()
         convert::request_lines(&request.lines, &request.catalogue_version).map_err(|_| ())?;
     let level = u64::try_from(bill.hosp_lv).map_err(|_| ())?;
     let hospital_level = HospitalLevel::from_number(level).map_err(|_| ())?;
-    Ok(Billed { insured, treatment, admitted_at, discharged_at, lines, catalogue, hospital_level })
+    let flags = convert::flags(bill).map_err(|_| ())?;
+    Ok(Billed {
+        insured,
+        treatment,
+        admitted_at,
+        discharged_at,
+        lines,
+        catalogue,
+        hospital_level,
+        flags,
+        acct_used_flag: bill.acct_used_flag,
+    })
 }
 
 /// Refuses a reversal of a settlement that is not this person's or was not treated in the
@@ -426,6 +451,7 @@ fn refuse_foreign(
         let refused = SettleResult {
             status: i32::from(SettleStatus::Rejected),
             reason: format!("reversal_refused: {why}"),
+            rule: yidi_domain::refusal::citation("reversal_refused").into(),
             ..result.clone()
         };
         let error = yidi_trust::AuthError::NotAllowed {
@@ -496,6 +522,17 @@ async fn book(
         settled_at: &booked.settled_at.format(TIME_FORMAT).to_string(),
     };
     tables::insert_settlement(tx, &new).await?;
+    if settlement.third_party_recovery {
+        let claim = tables::RecoveryClaim {
+            setl_id: &booked.setl_id,
+            psn_no: &bill.psn_no,
+            mdtrt_id: &bill.mdtrt_id,
+            amount: settlement.fund_pay_sumamt,
+            ttp_status: if bill.ttp_status.is_empty() { "unstated" } else { &bill.ttp_status },
+            opened_at: new.settled_at,
+        };
+        tables::open_recovery_claim(tx, &claim).await?;
+    }
     Ok(())
 }
 

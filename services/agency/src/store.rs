@@ -473,7 +473,56 @@ pub async fn find_settlement(
     }))
 }
 
+/// The agency's schema changes after version 1 (`yidi_store::migrate`).
+pub const CHANGES: &[yidi_store::migrate::Change] = &[yidi_store::migrate::Change {
+    version: 2,
+    description: "recovery claims against liable third parties",
+    // Social Insurance Law art. 30(2): what the fund advanced for a third party's bill, to be
+    // recovered from that party by the insured agency.
+    sqlite: "CREATE TABLE IF NOT EXISTS recovery_claim (
+        setl_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, mdtrt_id TEXT NOT NULL,
+        amount TEXT NOT NULL, ttp_status TEXT NOT NULL, status TEXT NOT NULL,
+        opened_at TEXT NOT NULL)",
+    postgres: "CREATE TABLE IF NOT EXISTS recovery_claim (
+        setl_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, mdtrt_id TEXT NOT NULL,
+        amount TEXT NOT NULL, ttp_status TEXT NOT NULL, status TEXT NOT NULL,
+        opened_at TEXT NOT NULL)",
+}];
+
+/// A recovery claim opened for a settlement the fund advanced for a third party.
+pub struct RecoveryClaim<'a> {
+    pub setl_id: &'a str,
+    pub psn_no: &'a str,
+    pub mdtrt_id: &'a str,
+    /// What the funds advanced (`fund_pay_sumamt`).
+    pub amount: Amount,
+    /// `unpaid`, `unidentified`, or `unstated` when the bill did not say.
+    pub ttp_status: &'a str,
+    pub opened_at: &'a str,
+}
+
+pub async fn open_recovery_claim(tx: &mut Tx, claim: &RecoveryClaim<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO recovery_claim (setl_id, psn_no, mdtrt_id, amount, ttp_status, status, opened_at)
+         VALUES ($1, $2, $3, $4, $5, 'open', $6)",
+    )
+    .bind(claim.setl_id)
+    .bind(claim.psn_no)
+    .bind(claim.mdtrt_id)
+    .bind(claim.amount.to_string())
+    .bind(claim.ttp_status)
+    .bind(claim.opened_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 pub async fn mark_reversed(tx: &mut Tx, setl_id: &str) -> Result<(), StoreError> {
+    // A reversed settlement advanced nothing: its recovery claim, if any, is withdrawn.
+    sqlx::query("UPDATE recovery_claim SET status = 'withdrawn' WHERE setl_id = $1")
+        .bind(setl_id)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query("UPDATE settlement SET reversed = 1 WHERE setl_id = $1")
         .bind(setl_id)
         .execute(&mut **tx)

@@ -7,69 +7,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 #![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
 
-use chrono::NaiveDateTime;
 use prost::Message;
 use yidi_agency::handler::Agency;
 use yidi_agency::store;
-use yidi_bus::{topics, Bus, BusConfig, Incoming, LaneHandler, Outgoing};
-use yidi_domain::benefit::BenefitRules;
+use yidi_bus::{topics, Incoming, LaneHandler, Outgoing};
 use yidi_domain::ids::RegionCode;
 use yidi_store::Store;
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert;
 use yidi_wire::v1::{SettleRequest, SettleResult, SettleStatus};
 
-const INSURED: &str = "120000";
-const TREATMENT: &str = "440000";
-const PERSONS: u64 = 12;
+mod support;
 
-fn now() -> NaiveDateTime {
-    NaiveDateTime::parse_from_str("2026-11-23 10:15:00", convert::TIME_FORMAT).unwrap()
-}
-
-/// A bus whose producer is never used: creating one does not reach any broker.
-fn offline_bus() -> Bus {
-    let config = BusConfig {
-        brokers: "127.0.0.1:1".into(),
-        service: "agency-test".into(),
-        ..Default::default()
-    };
-    Bus::connect(config).unwrap()
-}
-
-async fn agency(name: &str) -> (Agency, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("yidi-lane-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let store =
-        Store::open(&format!("sqlite://{}", dir.join("agency.db").display()), store::SCHEMA)
-            .await
-            .unwrap();
-    let region: RegionCode = INSURED.parse().unwrap();
-    let mut tx = store.begin().await.unwrap();
-    for index in 0..PERSONS {
-        store::seed_person(&mut tx, &yidi_sim::registry::person(region, index, now().date()))
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
-    let regions =
-        yidi_data::insured_regions().unwrap().into_iter().filter(|r| r.region == region).collect();
-    let agency = Agency {
-        name: format!("agency-{name}"),
-        regions,
-        store,
-        rules: BenefitRules::default(),
-        bus: offline_bus(),
-        clock: yidi_runtime::clock::BusinessClock::default(),
-        settlements: Default::default(),
-    };
-    (agency, dir)
-}
-
-fn incoming(offset: i64, message: Outgoing) -> Incoming {
-    Incoming::read_back(message, 0, offset)
-}
+use support::{agency, incoming, now, INSURED, PERSONS, TREATMENT};
 
 /// The lane: bills of several persons, two of them twice, one bill sent twice, and a 2601
 /// reversal of it.

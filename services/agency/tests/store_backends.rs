@@ -16,7 +16,7 @@ fn money(text: &str) -> Amount {
 
 #[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 async fn exercise(url: &str) {
-    let store = Store::open(url, store::SCHEMA).await.unwrap();
+    let store = Store::open_migrated(url, store::SCHEMA, store::CHANGES).await.unwrap();
     for statement in [
         "DELETE FROM inbox",
         "DELETE FROM person",

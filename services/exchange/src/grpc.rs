@@ -125,7 +125,7 @@ impl ExchangeApi {
                     "timeout: no answer in time; nothing was committed".into()
                 },
                 answered_by: exchange.name.clone(),
-                ..convert::rejected_result(&bill, "", &exchange.name)
+                ..convert::rejected_result(&bill, "timeout", &exchange.name)
             })
         });
         answer.await.map_err(|error| Status::internal(error.to_string()))?

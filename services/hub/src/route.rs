@@ -114,6 +114,7 @@ impl Hub {
                     mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
                     status: i32::from(SettleStatus::Rejected),
                     reason: "unknown_province: no agency serves the insured province".into(),
+                    rule: yidi_domain::refusal::citation("unknown_province").into(),
                     answered_by: "hub".into(),
                     ..SettleResult::default()
                 };

@@ -31,6 +31,7 @@ fn table() -> CrossProvince {
         emergency: ratio(10),
         other_temporary: ratio(20),
         unfiled: ratio(20),
+        refuse_unfiled: false,
     }
 }
 
@@ -297,6 +298,7 @@ fn a_multiplier_table_prefers_the_larger_factor() {
         emergency: ratio(90),
         other_temporary: ratio(70),
         unfiled: ratio(70),
+        refuse_unfiled: false,
     };
     let rules = FilingRules::default();
     let temporary = file(

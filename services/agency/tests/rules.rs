@@ -1,0 +1,245 @@
+//! The rules of issue #13 as the agency applies them to bills, in-process: unfiled refused
+//! where the region says so (notice III(5)); the policy edition in force on the admission
+//! date; every refusal with its rule, a benefits refusal with `trt_chk_rslt`; a third party's
+//! bill advanced with a recovery claim, or refused when the third party pays (Social
+//! Insurance Law art. 30(2)).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
+
+mod support;
+
+use chrono::NaiveDate;
+use prost::Message;
+use sqlx::Row;
+use support::{agency, incoming, now, INSURED, PERSONS, TREATMENT};
+use yidi_agency::handler::Agency;
+use yidi_bus::{topics, LaneHandler, Outgoing};
+use yidi_domain::benefit::{self, BenefitRules};
+use yidi_domain::claim::BenefitStatus;
+use yidi_domain::filing::{self, Episode};
+use yidi_domain::ids::RegionCode;
+use yidi_domain::money::Ratio;
+use yidi_sim::registry::{self, SamplePerson};
+use yidi_wire::codec::ContentType;
+use yidi_wire::convert;
+use yidi_wire::v1::{DischargeBill, SettleRequest, SettleResult, SettleStatus};
+
+fn insured() -> RegionCode {
+    INSURED.parse().unwrap()
+}
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+/// A sample person of Tianjin who passes `wanted` (benefits and filing judged for a stay in
+/// Guangdong admitted on `admitted`).
+fn person_where(
+    admitted: NaiveDate,
+    wanted: impl Fn(&SamplePerson, BenefitStatus, bool) -> bool,
+) -> u64 {
+    let regions = yidi_data::insured_regions().unwrap();
+    let region = regions.iter().find(|r| r.region == insured()).unwrap();
+    (0..PERSONS * 20)
+        .find(|index| {
+            let person = registry::person(insured(), *index, now().date());
+            let status =
+                benefit::decide(&person.registration(), &BenefitRules::default(), admitted).status;
+            let episode = Episode {
+                insured_region: insured(),
+                treatment_region: TREATMENT.parse().unwrap(),
+                admitted_on: admitted,
+                settled_at: now(),
+                emergency: false,
+            };
+            let policy = region.policy(person.scheme).unwrap();
+            let filed = filing::decide(
+                &person.domain_filings(),
+                &episode,
+                &region.filing,
+                &policy.cross_province,
+            )
+            .class
+            .is_some();
+            wanted(&person, status, filed)
+        })
+        .expect("the sample registry has such a person")
+}
+
+/// The agency, with persons up to `index` seeded.
+async fn agency_with(name: &str, index: u64) -> (Agency, std::path::PathBuf) {
+    let (agency, dir) = agency(name).await;
+    let mut tx = agency.store.begin().await.unwrap();
+    for extra in PERSONS..=index {
+        let person = registry::person(insured(), extra, now().date());
+        yidi_agency::store::seed_person(&mut tx, &person).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    (agency, dir)
+}
+
+/// A bill of person `index`, admitted on `admitted`, discharged now, edited by `edit`.
+fn bill(
+    index: u64,
+    sequence: u32,
+    admitted: NaiveDate,
+    edit: impl Fn(&mut DischargeBill),
+) -> Outgoing {
+    let catalogue = yidi_data::treatment_catalogues()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.region.as_str() == TREATMENT)
+        .unwrap();
+    let mut simulator = yidi_sim::Simulator::new(u64::from(sequence) + 7);
+    let mut bill =
+        yidi_sim::his::discharge(&mut simulator, insured(), index, &catalogue, now(), sequence);
+    bill.begntime = format!("{admitted} 09:00:00");
+    bill.emergency = false;
+    (bill.work_injury, bill.rel_ttp_flag, bill.public_health) = (false, false, false);
+    bill.ttp_status.clear();
+    edit(&mut bill);
+    let request = SettleRequest {
+        lines: convert::classify(&bill, &catalogue.catalogue),
+        catalogue_version: catalogue.catalogue.version.clone(),
+        exchange: TREATMENT.into(),
+        requested_at: "2026-11-23 10:15:01".into(),
+        bill: Some(bill.clone()),
+    };
+    Outgoing::new(
+        topics::agency_requests(INSURED),
+        &bill.mdtrt_id,
+        "yidi.v1.SettleRequest",
+        &request,
+        ContentType::Protobuf,
+    )
+}
+
+async fn answer(agency: &Agency, message: Outgoing) -> SettleResult {
+    let answers = agency.handle(&[incoming(0, message)]).await.unwrap();
+    let replies = answers[0].as_ref().unwrap();
+    SettleResult::decode(replies[0].payload.as_slice()).unwrap()
+}
+
+#[tokio::test]
+async fn notice_iii_5_the_unfiled_are_refused_in_a_refusing_region_and_reduced_in_another() {
+    let admitted = day("2026-11-10");
+    let index =
+        person_where(admitted, |_, status, filed| status == BenefitStatus::Active && !filed);
+    let (mut refusing, dir) = agency_with("refusing", index).await;
+    for policy in &mut refusing.regions[0].schemes {
+        policy.cross_province.refuse_unfiled = true;
+    }
+    let refused = answer(&refusing, bill(index, 1, admitted, |_| ())).await;
+    assert_eq!(
+        (refused.status, refused.reason.as_str()),
+        (i32::from(SettleStatus::Rejected), "not_filed")
+    );
+    assert!(refused.rule.contains("III(5)"), "{}", refused.rule);
+
+    let (reducing, other_dir) = agency_with("reducing", index).await;
+    let settled = answer(&reducing, bill(index, 1, admitted, |_| ())).await;
+    assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
+    assert_eq!(settled.setlinfo.unwrap().filing_class, "unfiled");
+    assert!(settled.rule.is_empty(), "a settlement cites no refusal");
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(other_dir);
+}
+
+#[tokio::test]
+async fn a_policy_change_effective_mid_month_applies_by_admission_date() {
+    let before = day("2026-11-10");
+    let index = person_where(before, |_, status, _| status == BenefitStatus::Active);
+    let (mut agency, dir) = agency_with("edition", index).await;
+    let region = &mut agency.regions[0];
+    let scheme = registry::person(insured(), index, now().date()).scheme;
+    let mut edition = region.policy(scheme).unwrap().clone();
+    for level in &mut edition.levels {
+        level.ratio = Ratio::new(level.ratio.value() - rust_decimal::Decimal::new(5, 2)).unwrap();
+    }
+    edition.effective_from = Some(day("2026-11-15"));
+    edition.version = "120000/2026.11-mid-month".into();
+    let old_version = region.policy(scheme).unwrap().version.clone();
+    region.schemes.push(edition);
+
+    let old = answer(&agency, bill(index, 1, before, |_| ())).await;
+    assert_eq!(old.status, i32::from(SettleStatus::Settled), "{}", old.reason);
+    assert_eq!(old.policy_version, old_version, "admitted before the change: the old edition");
+    let new = answer(&agency, bill(index, 2, day("2026-11-16"), |_| ())).await;
+    assert_eq!(new.status, i32::from(SettleStatus::Settled), "{}", new.reason);
+    assert_eq!(new.policy_version, "120000/2026.11-mid-month", "admitted after: the new one");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_benefits_refusal_says_why_with_trt_chk_rslt_and_its_rule() {
+    let admitted = day("2026-11-10");
+    let index = person_where(admitted, |_, status, _| status == BenefitStatus::Suspended);
+    let person = registry::person(insured(), index, now().date());
+    let why = benefit::decide(&person.registration(), &BenefitRules::default(), admitted)
+        .reason
+        .unwrap()
+        .code();
+    let (agency, dir) = agency_with("suspended", index).await;
+    let refused = answer(&agency, bill(index, 1, admitted, |_| ())).await;
+    assert_eq!(refused.reason, "benefits_suspended");
+    assert_eq!(refused.trt_chk_rslt, why);
+    assert!(refused.rule.contains("arrears"), "{}", refused.rule);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn art_30_2_an_unpaid_third_party_is_advanced_with_a_recovery_claim_a_paying_one_refused() {
+    let admitted = day("2026-11-10");
+    let index = person_where(admitted, |_, status, _| status == BenefitStatus::Active);
+    let (agency, dir) = agency_with("third-party", index).await;
+    let message = bill(index, 1, admitted, |bill| {
+        bill.rel_ttp_flag = true;
+        bill.ttp_status = "unpaid".into();
+    });
+    let settled = answer(&agency, message.clone()).await;
+    assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
+    let info = settled.setlinfo.unwrap();
+    assert!(info.third_party_recovery);
+    let claim = |setl_id: String| {
+        let store = agency.store.clone();
+        async move {
+            sqlx::query("SELECT amount, ttp_status, status FROM recovery_claim WHERE setl_id = $1")
+                .bind(setl_id)
+                .fetch_one(store.pool())
+                .await
+                .map(|row| {
+                    let text = |i: usize| row.try_get::<String, _>(i).unwrap();
+                    (text(0), text(1), text(2))
+                })
+                .unwrap()
+        }
+    };
+    let opened = claim(info.setl_id.clone()).await;
+    assert_eq!(opened, (info.fund_pay_sumamt.clone(), "unpaid".into(), "open".into()));
+
+    // A refund (2601) undoes the advance, and with it the claim.
+    let request: SettleRequest = incoming(0, message).decode("SettleRequest").unwrap();
+    let first = request.bill.unwrap();
+    let reversal = convert::reversal_of(&first, format!("{}R", first.msgid), "refund");
+    let undo = Outgoing::new(
+        topics::agency_requests(INSURED),
+        &first.mdtrt_id,
+        "yidi.v1.Reversal",
+        &reversal,
+        ContentType::Protobuf,
+    );
+    assert_eq!(answer(&agency, undo).await.status, i32::from(SettleStatus::Reversed));
+    assert_eq!(claim(info.setl_id).await.2, "withdrawn");
+
+    let paid = answer(
+        &agency,
+        bill(index, 2, admitted, |bill| {
+            bill.rel_ttp_flag = true;
+            bill.ttp_status = "paid".into();
+        }),
+    )
+    .await;
+    assert_eq!(paid.reason, "third_party_liable");
+    assert!(paid.rule.contains("art. 30(2)"), "{}", paid.rule);
+    let _ = std::fs::remove_dir_all(dir);
+}
