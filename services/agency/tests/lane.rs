@@ -19,16 +19,12 @@ use yidi_wire::v1::{SettleRequest, SettleResult, SettleStatus};
 
 mod support;
 
-use support::{agency, incoming, now, INSURED, PERSONS, TREATMENT};
+use support::{agency, incoming, now, request_message, treatment_catalogue, INSURED, PERSONS};
 
 /// The lane: bills of several persons, two of them twice, one bill sent twice, and a 2601
 /// reversal of it.
 fn lane() -> Vec<Incoming> {
-    let catalogue = yidi_data::treatment_catalogues()
-        .unwrap()
-        .into_iter()
-        .find(|c| c.region.as_str() == TREATMENT)
-        .unwrap();
+    let catalogue = treatment_catalogue();
     let topic = topics::agency_requests(INSURED);
     let mut simulator = yidi_sim::Simulator::new(11);
     let insured: RegionCode = INSURED.parse().unwrap();
@@ -40,20 +36,7 @@ fn lane() -> Vec<Incoming> {
         let sequence = u32::try_from(sequence).unwrap();
         let bill =
             yidi_sim::his::discharge(&mut simulator, insured, index, &catalogue, now(), sequence);
-        let request = SettleRequest {
-            lines: convert::classify(&bill, &catalogue.catalogue),
-            catalogue_version: catalogue.catalogue.version.clone(),
-            exchange: TREATMENT.into(),
-            requested_at: "2026-11-23 10:15:01".into(),
-            bill: Some(bill.clone()),
-        };
-        let message = Outgoing::new(
-            &topic,
-            &bill.mdtrt_id,
-            "yidi.v1.SettleRequest",
-            &request,
-            ContentType::Protobuf,
-        );
+        let message = request_message(&bill, &catalogue);
         messages.push(message.clone());
         if first.is_none() {
             first = Some((bill, message));

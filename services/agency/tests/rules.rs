@@ -11,7 +11,9 @@ mod support;
 use chrono::NaiveDate;
 use prost::Message;
 use sqlx::Row;
-use support::{agency, incoming, now, INSURED, PERSONS, TREATMENT};
+use support::{
+    agency, incoming, now, request_message, treatment_catalogue, INSURED, PERSONS, TREATMENT,
+};
 use yidi_agency::handler::Agency;
 use yidi_bus::{topics, LaneHandler, Outgoing};
 use yidi_domain::benefit::{self, BenefitRules};
@@ -85,11 +87,7 @@ fn bill(
     admitted: NaiveDate,
     edit: impl Fn(&mut DischargeBill),
 ) -> Outgoing {
-    let catalogue = yidi_data::treatment_catalogues()
-        .unwrap()
-        .into_iter()
-        .find(|c| c.region.as_str() == TREATMENT)
-        .unwrap();
+    let catalogue = treatment_catalogue();
     let mut simulator = yidi_sim::Simulator::new(u64::from(sequence) + 7);
     let mut bill =
         yidi_sim::his::discharge(&mut simulator, insured(), index, &catalogue, now(), sequence);
@@ -98,20 +96,7 @@ fn bill(
     (bill.work_injury, bill.rel_ttp_flag, bill.public_health) = (false, false, false);
     bill.ttp_status.clear();
     edit(&mut bill);
-    let request = SettleRequest {
-        lines: convert::classify(&bill, &catalogue.catalogue),
-        catalogue_version: catalogue.catalogue.version.clone(),
-        exchange: TREATMENT.into(),
-        requested_at: "2026-11-23 10:15:01".into(),
-        bill: Some(bill.clone()),
-    };
-    Outgoing::new(
-        topics::agency_requests(INSURED),
-        &bill.mdtrt_id,
-        "yidi.v1.SettleRequest",
-        &request,
-        ContentType::Protobuf,
-    )
+    request_message(&bill, &catalogue)
 }
 
 async fn answer(agency: &Agency, message: Outgoing) -> SettleResult {

@@ -62,3 +62,33 @@ pub async fn agency(name: &str) -> (Agency, std::path::PathBuf) {
 pub fn incoming(offset: i64, message: Outgoing) -> Incoming {
     Incoming::read_back(message, 0, offset)
 }
+
+/// The treatment province's catalogue.
+pub fn treatment_catalogue() -> yidi_formats::catalogue_file::TreatmentCatalogue {
+    yidi_data::treatment_catalogues()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.region.as_str() == TREATMENT)
+        .unwrap()
+}
+
+/// The settlement request an exchange makes of `bill`, as a message to the agency.
+pub fn request_message(
+    bill: &yidi_wire::v1::DischargeBill,
+    catalogue: &yidi_formats::catalogue_file::TreatmentCatalogue,
+) -> Outgoing {
+    let request = yidi_wire::v1::SettleRequest {
+        lines: convert::classify(bill, &catalogue.catalogue),
+        catalogue_version: catalogue.catalogue.version.clone(),
+        exchange: TREATMENT.into(),
+        requested_at: "2026-11-23 10:15:01".into(),
+        bill: Some(bill.clone()),
+    };
+    Outgoing::new(
+        yidi_bus::topics::agency_requests(INSURED),
+        &bill.mdtrt_id,
+        "yidi.v1.SettleRequest",
+        &request,
+        yidi_wire::codec::ContentType::Protobuf,
+    )
+}
