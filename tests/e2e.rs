@@ -406,7 +406,7 @@ fn main() {
     let mut args = libtest_mimic::Arguments::from_args();
     // One network: its scenarios take turns (and in this order, for the counts they compare).
     args.test_threads = Some(1);
-    let scenarios: [(&str, Scenario); 10] = [
+    let scenarios: [(&str, Scenario); 11] = [
         ("a_thousand_bills_each_get_one_result_equal_to_yidi_quote", |f| Box::pin(thousand(f))),
         ("every_answer_carries_a_receipt_that_verifies_offline", |f| Box::pin(receipts(f))),
         ("every_service_counts_the_settled_bills_in_its_metrics", |f| Box::pin(metrics(f))),
@@ -417,6 +417,9 @@ fn main() {
         ("an_agency_killed_mid_stream_settles_every_bill_once", |f| Box::pin(agency_killed(f))),
         ("grpc_settle_pre_settle_and_get_settlement", |f| Box::pin(grpc(f))),
         ("grpc_settle_timed_out_or_abandoned_is_reversed", |f| Box::pin(grpc_timeouts(f))),
+        ("a_hospital_whose_agreement_is_suspended_is_refused_until_reinstated", |f| {
+            Box::pin(agreement(f))
+        }),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = scenarios
         .into_iter()
@@ -645,6 +648,69 @@ async fn again(fixture: &'static Fixture) {
     );
     assert_eq!(admissions, recorded, "accumulators count each settled bill once");
     println!("e2e: 1000 duplicates answered with the first result; {recorded} settlements, {admissions} admissions");
+}
+
+/// Bills of one hospital, sent one at a time (person `index` up), until one is answered
+/// `wanted` — the hub's decision travels to the exchange on its own — or a minute passes.
+async fn until_answered(
+    fixture: &'static Fixture,
+    code: &str,
+    index: &mut u64,
+    wanted: impl Fn(&SettleResult) -> bool,
+) -> SettleResult {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut next =
+            bill(&mut fixture.simulator(), 1, *index, 0, 7100 + u32::try_from(*index).unwrap());
+        *index += 1;
+        let hospital = yidi_sim::hospitals::find(code).unwrap();
+        next.fixmedins_code = hospital.code;
+        next.hosp_lv = i32::from(hospital.level.number());
+        next.msgid = yidi_wire::convert::msgid(
+            code,
+            yidi_runtime::clock::BusinessClock::default().now(),
+            7100 + u32::try_from(*index).unwrap(),
+        );
+        fixture.his.send(&next, ContentType::Json).await;
+        let answered =
+            fixture.his.results(&once(std::slice::from_ref(&next)), Duration::from_secs(30)).await;
+        let result = answered[&next.msgid][0].clone();
+        if wanted(&result) {
+            return result;
+        }
+        assert!(std::time::Instant::now() < deadline, "never answered as wanted; last {result:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Issue #13 §3–4: the ministry's desk suspends a hospital's service agreement for fraud (seed
+/// 004 art. 49); its province's exchange refuses its next bills with the reason and the rule,
+/// and the dashboard lists it; a later decision reinstates it and its bills settle again.
+async fn agreement(fixture: &'static Fixture) {
+    let dashboard = fixture.network().dashboard;
+    let code = bill(&mut fixture.simulator(), 1, 1800, 0, 7100).fixmedins_code;
+    let decide = |id: &str, agreement: &str| {
+        let body = serde_json::json!({"decision_id": id, "fixmedins_code": code, "agreement": agreement,
+            "article": "seed 004 art. 49(ii)", "reason": "false inpatient stays"});
+        let (status, answer) =
+            network::http_post(dashboard, "/api/hospitals/agreement", &body.to_string()).unwrap();
+        assert_eq!(status, 200, "{answer}");
+    };
+    decide("E2E-1", "suspended");
+    let mut index = 1801;
+    let refused =
+        until_answered(fixture, &code, &mut index, |r| r.reason == "agreement_suspended").await;
+    assert!(refused.rule.contains("art. 49"), "{}", refused.rule);
+    let (_, listed) = network::http_get(dashboard, "/api/hospitals").unwrap();
+    assert!(listed.contains(&code), "{listed}");
+    decide("E2E-2", "in_force");
+    let after =
+        until_answered(fixture, &code, &mut index, |r| r.status == SettleStatus::Settled as i32)
+            .await;
+    println!(
+        "e2e: {code} suspended under seed 004 art. 49: refused ({}); reinstated: settled {}",
+        refused.reason, after.msgid
+    );
 }
 
 /// Scenario 3: malformed messages go to the dead-letter topic with the reason; the stream

@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "yidi/v1/filing.proto",
         "yidi/v1/services.proto",
         "yidi/v1/clearing.proto",
+        "yidi/v1/hospital.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());

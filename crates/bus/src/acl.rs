@@ -118,6 +118,9 @@ fn resources(principal: &str, role: &Role) -> Resources {
             reads.push(topic(&topics::his_discharge(p)));
             reads.push(topic(&topics::exchange_results(p)));
             reads.push(topic(&topics::exchange_statements(p)));
+            reads.push(topic(&topics::exchange_hospitals(p)));
+            // The national filing database's records, for the HIS's pre-admission check.
+            reads.push(topic(topics::FILING));
             for name in [
                 topics::HUB_REQUESTS.to_owned(),
                 topics::HUB_STATEMENTS.to_owned(),
@@ -237,12 +240,18 @@ mod tests {
     #[test]
     fn an_exchange_reads_only_its_own_province() {
         let shanghai = grants("exchange-310000", &role("exchange:310000"));
-        for topic in
-            ["his.310000.discharge", "exchange.310000.results", "exchange.310000.statements"]
-        {
+        for topic in [
+            "his.310000.discharge",
+            "exchange.310000.results",
+            "exchange.310000.statements",
+            "exchange.310000.hospitals",
+            "filing",
+        ] {
             assert!(allows(&shanghai, Operation::Read, topic), "{topic}");
         }
         assert!(!allows(&shanghai, Operation::Read, "exchange.440000.results"));
+        assert!(!allows(&shanghai, Operation::Read, "exchange.440000.hospitals"));
+        assert!(!allows(&shanghai, Operation::Write, "filing"), "only agencies file");
         assert!(!allows(&shanghai, Operation::Read, "agency.120000.requests"), "no one's patients");
         assert!(allows(&shanghai, Operation::Write, "hub.requests"));
         assert!(allows(&shanghai, Operation::Write, "his.310000.settlement"));

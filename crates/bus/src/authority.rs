@@ -135,6 +135,7 @@ pub fn may_publish(role: &Role, topic: &str) -> bool {
             if province_of(topic, "agency.", ".requests").is_some()
                 || province_of(topic, "exchange.", ".results").is_some()
                 || province_of(topic, "exchange.", ".statements").is_some()
+                || province_of(topic, "exchange.", ".hospitals").is_some()
             {
                 return role.is_hub();
             }

@@ -39,6 +39,12 @@ pub fn exchange_statements(treatment_province: &str) -> String {
     format!("exchange.{treatment_province}.statements")
 }
 
+/// Hub → exchange: decisions on the service agreements of one treatment province's
+/// designated institutions, keyed by institution.
+pub fn exchange_hospitals(treatment_province: &str) -> String {
+    format!("exchange.{treatment_province}.hospitals")
+}
+
 /// Exchange → hub: statements of every exchange.
 pub const HUB_STATEMENTS: &str = "hub.statements";
 

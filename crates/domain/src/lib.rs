@@ -12,6 +12,8 @@
 //! - [`settle`]: the fund-share engine of `settlement.md`.
 //! - [`filing`]: filing types, validity, and which cross-province row applies.
 //! - [`benefit`]: benefit status from enrolment, contributions and retirement.
+//! - [`hospital`]: the register of designated institutions and their service agreements.
+//! - [`sanction`]: a person-level halt of direct settlement (seed 004 art. 53).
 //! - [`refusal`]: every refusal reason of the network and the rule it rests on.
 //! - [`error`]: value errors with stable codes.
 
@@ -21,8 +23,10 @@ pub mod claim;
 pub mod error;
 pub mod filing;
 pub mod fingerprint;
+pub mod hospital;
 pub mod ids;
 pub mod money;
 pub mod policy;
 pub mod refusal;
+pub mod sanction;
 pub mod settle;

@@ -15,7 +15,7 @@ pub struct Rule {
 
 /// What each refusal rests on. A reason not listed here gets no citation; the end-to-end
 /// tests check that every refusal reaching a HIS has one.
-pub const RULES: [Rule; 17] = [
+pub const RULES: [Rule; 21] = [
     Rule {
         reason: "benefits_suspended",
         citation: "Basic medical insurance management regulations II (seed 000): benefits \
@@ -84,6 +84,24 @@ pub const RULES: [Rule; 17] = [
         reason: "reversal_refused",
         citation: "NHSA interface 2305/2601: a settlement is reversed only for its own person \
                    and by its own treatment province",
+    },
+    Rule {
+        reason: "hospital_not_designated",
+        citation: "Treatment-place supervision (就医地监管): only a designated institution \
+                   opened for cross-province direct settlement settles directly",
+    },
+    Rule {
+        reason: "agreement_suspended",
+        citation: "Seed 004 art. 49: the institution's service agreement is suspended",
+    },
+    Rule {
+        reason: "agreement_ended",
+        citation: "Seed 004 art. 49: the institution's service agreement was ended",
+    },
+    Rule {
+        reason: "direct_settlement_halted",
+        citation: "Seed 004 art. 53: direct settlement halted for the person after art. 52; \
+                   benefits continue, reimbursed by manual claim at the insured place",
     },
     Rule {
         reason: "timeout",

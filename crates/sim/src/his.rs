@@ -8,13 +8,6 @@ use yidi_formats::catalogue_file::TreatmentCatalogue;
 use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::v1::{DischargeBill, FeeDetail};
 
-/// A city of the treatment province where the hospital is, and its institution code.
-fn hospital(treatment: RegionCode, number: u64) -> (RegionCode, String) {
-    let city = format!("{}{:02}00", &treatment.as_str()[..2], 1 + number % 3);
-    let region = city.parse().unwrap_or(treatment);
-    (region, format!("H{city}{:05}", number % 100_000))
-}
-
 /// Makes the bill of person `index` of `insured`, discharged now from a hospital of
 /// `treatment`.
 pub fn discharge(
@@ -26,7 +19,11 @@ pub fn discharge(
     sequence: u32,
 ) -> DischargeBill {
     let person = registry::person(insured, index, now.date());
-    let (region, fixmedins_code) = hospital(treatment.region, simulator.below(40));
+    let hospital = crate::hospitals::designation(
+        treatment.region,
+        simulator.below(crate::hospitals::PER_PROVINCE),
+    );
+    let (region, fixmedins_code) = (hospital.region, hospital.code);
     let stay_days = 2 + simulator.below(14);
     let begntime = now - Duration::days(i64::try_from(stay_days).unwrap_or(3));
     let lines = simulator.lines(treatment);
@@ -40,9 +37,10 @@ pub fn discharge(
         insutype: person.scheme.code().into(),
         insuplc_admdvs: insured.to_string(),
         mdtrtarea_admvs: region.to_string(),
-        fixmedins_name: format!("{} 第{}人民医院", treatment.name, 1 + simulator.below(9)),
+        fixmedins_name: hospital.name,
         fixmedins_code,
-        hosp_lv: i32::from(1 + u8::from(simulator.chance(90)) + u8::from(simulator.chance(60))),
+        // The level the hospital is registered at: the exchange settles at that one anyway.
+        hosp_lv: i32::from(hospital.level.number()),
         med_type: "21".into(),
         begntime: begntime.format(TIME_FORMAT).to_string(),
         endtime: now.format(TIME_FORMAT).to_string(),

@@ -12,6 +12,7 @@
 //! - [`his`]: discharge bills as a hospital information system sends them.
 
 pub mod his;
+pub mod hospitals;
 pub mod registry;
 
 use std::collections::BTreeMap;

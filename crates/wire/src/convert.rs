@@ -16,6 +16,7 @@ use yidi_clearing::funds::{Fund, Funds};
 use yidi_domain::catalogue::{Catalogue, CatalogueItem, ItemClass, Quantity, UnitPrice};
 use yidi_domain::claim::{BillLine, Flags, ThirdParty, BILL_LINES_MAX};
 use yidi_domain::error::ValueError;
+use yidi_domain::filing::{Filing, FilingType};
 use yidi_domain::fingerprint::Fingerprinter;
 use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
 use yidi_domain::money::{Amount, Ratio};
@@ -23,8 +24,8 @@ use yidi_domain::settle::{LineBreakdown, Settlement};
 use yidi_formats::FormatError;
 
 use crate::v1::{
-    ClassifiedLine, DischargeBill, LineResult, Reversal, Setldetail, Setlinfo, SettleResult,
-    SettleStatus,
+    ClassifiedLine, DischargeBill, FilingRecord, LineResult, Reversal, Setldetail, Setlinfo,
+    SettleResult, SettleStatus,
 };
 
 /// The largest bill taken, as protobuf bytes (whatever content type it came in). With its
@@ -411,6 +412,48 @@ pub fn advanced_funds(result: &SettleResult) -> Result<Funds, String> {
 }
 
 /// A refusal, with the reason code the HIS shows (and falls back to manual claims on).
+/// A filing as the national filing database carries it.
+pub fn filing_record(filing: &Filing) -> FilingRecord {
+    FilingRecord {
+        filing_id: filing.id.clone(),
+        psn_no: filing.person.clone(),
+        insuplc_admdvs: filing.insured_region.to_string(),
+        filing_type: filing.filing_type.code().into(),
+        target_admdvs: filing.target.to_string(),
+        begndate: filing.begins_on.to_string(),
+        enddate: filing.ends_on.map(|d| d.to_string()).unwrap_or_default(),
+        filed_at: filing.filed_at.format(TIME_FORMAT).to_string(),
+        revoked_at: filing
+            .revoked_at
+            .map(|t| t.format(TIME_FORMAT).to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// A filing record read back as a domain filing, every field checked.
+pub fn filing_of(record: &FilingRecord) -> Result<Filing, FormatError> {
+    let filing_type = FilingType::parse(required(&record.filing_type, "filing_type")?)
+        .ok_or_else(|| invalid("filing_type", "not one of the six filing types"))?;
+    let optional_time = |value: &str, field: &str| match value {
+        "" => Ok(None),
+        text => time(text, field).map(Some),
+    };
+    Ok(Filing {
+        id: required(&record.filing_id, "filing_id")?.to_owned(),
+        person: required(&record.psn_no, "psn_no")?.to_owned(),
+        insured_region: region(&record.insuplc_admdvs, "insuplc_admdvs")?,
+        filing_type,
+        target: region(&record.target_admdvs, "target_admdvs")?,
+        begins_on: date(&record.begndate, "begndate")?,
+        ends_on: match record.enddate.as_str() {
+            "" => None,
+            text => Some(date(text, "enddate")?),
+        },
+        filed_at: time(&record.filed_at, "filed_at")?,
+        revoked_at: optional_time(&record.revoked_at, "revoked_at")?,
+    })
+}
+
 /// A refusal, with the rule it rests on (`yidi_domain::refusal`) for the HIS to show.
 pub fn rejected_result(bill: &DischargeBill, reason: &str, answered_by: &str) -> SettleResult {
     SettleResult {

@@ -20,7 +20,7 @@ use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::v1::agency_server::Agency as AgencyService;
 use yidi_wire::v1::{
     BenefitStatus, ContributionRequest, EnrolRequest, FileRequest, FilingList, FilingQuery,
-    FilingRecord, RevokeRequest, StatusQuery,
+    FilingRecord, HaltRecord, HaltRequest, LiftRequest, RevokeRequest, StatusQuery,
 };
 
 use yidi_runtime::clock::BusinessClock;
@@ -59,20 +59,7 @@ fn invalid(error: impl ToString) -> Status {
 }
 
 fn record(filing: &Filing) -> FilingRecord {
-    FilingRecord {
-        filing_id: filing.id.clone(),
-        psn_no: filing.person.clone(),
-        insuplc_admdvs: filing.insured_region.to_string(),
-        filing_type: filing.filing_type.code().into(),
-        target_admdvs: filing.target.to_string(),
-        begndate: filing.begins_on.to_string(),
-        enddate: filing.ends_on.map(|d| d.to_string()).unwrap_or_default(),
-        filed_at: filing.filed_at.format(TIME_FORMAT).to_string(),
-        revoked_at: filing
-            .revoked_at
-            .map(|t| t.format(TIME_FORMAT).to_string())
-            .unwrap_or_default(),
-    }
+    convert::filing_record(filing)
 }
 
 /// Person `psn_no`, enrolled in `region`; another region's person is not found here.
@@ -142,6 +129,20 @@ impl AgencyApi {
 
 #[tonic::async_trait]
 impl AgencyService for AgencyApi {
+    /// Seed 004 art. 53: halts a person's direct settlement (`halts::halt`).
+    async fn halt(&self, request: Request<HaltRequest>) -> Result<Response<HaltRecord>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?.region;
+        let at = self.clock.now().format(TIME_FORMAT).to_string();
+        crate::halts::halt(&self.store, region, request.get_ref(), &at).await.map(Response::new)
+    }
+
+    /// Lifts a halt by a later decision (`halts::lift`).
+    async fn lift(&self, request: Request<LiftRequest>) -> Result<Response<HaltRecord>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?.region;
+        let at = self.clock.now().format(TIME_FORMAT).to_string();
+        crate::halts::lift(&self.store, region, request.get_ref(), &at).await.map(Response::new)
+    }
+
     async fn file(&self, request: Request<FileRequest>) -> Result<Response<FilingRecord>, Status> {
         let region = self.region(&request, &request.get_ref().insuplc_admdvs)?;
         let request = request.into_inner();

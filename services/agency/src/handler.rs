@@ -165,6 +165,12 @@ impl Agency {
         let Some(policy) = region.policy_on(person.scheme, admitted_on) else {
             return Ok(reject(&format!("scheme_not_covered: no policy in force on {admitted_on}")));
         };
+        // Seed 004 art. 53: a halt covering the admission stops direct settlement.
+        let halts: Vec<_> =
+            tables::halts_of(tx, &bill.psn_no).await?.iter().map(tables::HaltRow::halt).collect();
+        if let Some(halt) = yidi_domain::sanction::halted(&halts, admitted_on) {
+            return Ok(reject(&format!("direct_settlement_halted: decision {}", halt.decision_id)));
+        }
         let day = billed.discharged_at.date();
         let year = day.year();
         let filings = lane.filings(tx, &bill.psn_no).await?;

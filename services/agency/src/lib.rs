@@ -5,10 +5,13 @@
 //! - [`handler`]: settlement requests and reversals (prefetch, decide, persist, answer).
 //! - [`lane`]: what a lane of requests reads once (inbox records, persons, filings, accumulators).
 //! - [`store`]: the agency's tables.
+//! - [`halts`]: person-level halts of direct settlement (seed 004 art. 53).
+//! - [`grpc`]: the `Agency` gRPC service (filings, registry, halts).
 //! - [`app`]: settings and the service's run loop.
 
 pub mod app;
 pub mod grpc;
+pub mod halts;
 pub mod handler;
 pub mod lane;
 pub mod store;

@@ -474,20 +474,145 @@ pub async fn find_settlement(
 }
 
 /// The agency's schema changes after version 1 (`yidi_store::migrate`).
-pub const CHANGES: &[yidi_store::migrate::Change] = &[yidi_store::migrate::Change {
-    version: 2,
-    description: "recovery claims against liable third parties",
-    // Social Insurance Law art. 30(2): what the fund advanced for a third party's bill, to be
-    // recovered from that party by the insured agency.
-    sqlite: "CREATE TABLE IF NOT EXISTS recovery_claim (
+pub const CHANGES: &[yidi_store::migrate::Change] = &[
+    yidi_store::migrate::Change {
+        version: 2,
+        description: "recovery claims against liable third parties",
+        // Social Insurance Law art. 30(2): what the fund advanced for a third party's bill, to be
+        // recovered from that party by the insured agency.
+        sqlite: "CREATE TABLE IF NOT EXISTS recovery_claim (
         setl_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, mdtrt_id TEXT NOT NULL,
         amount TEXT NOT NULL, ttp_status TEXT NOT NULL, status TEXT NOT NULL,
         opened_at TEXT NOT NULL)",
-    postgres: "CREATE TABLE IF NOT EXISTS recovery_claim (
+        postgres: "CREATE TABLE IF NOT EXISTS recovery_claim (
         setl_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, mdtrt_id TEXT NOT NULL,
         amount TEXT NOT NULL, ttp_status TEXT NOT NULL, status TEXT NOT NULL,
         opened_at TEXT NOT NULL)",
-}];
+    },
+    yidi_store::migrate::Change {
+        version: 3,
+        description: "person-level halts of direct settlement",
+        // Seed 004 art. 53. One statement per backend: the index is made with the table.
+        sqlite: "CREATE TABLE IF NOT EXISTS settlement_halt (
+            decision_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, begins_on TEXT NOT NULL,
+            ends_on TEXT, article TEXT NOT NULL, reason TEXT NOT NULL, decided_at TEXT NOT NULL,
+            lifted_by TEXT UNIQUE, lifted_at TEXT, lift_reason TEXT)",
+        postgres: "CREATE TABLE IF NOT EXISTS settlement_halt (
+            decision_id TEXT PRIMARY KEY, psn_no TEXT NOT NULL, begins_on TEXT NOT NULL,
+            ends_on TEXT, article TEXT NOT NULL, reason TEXT NOT NULL, decided_at TEXT NOT NULL,
+            lifted_by TEXT UNIQUE, lifted_at TEXT, lift_reason TEXT)",
+    },
+];
+
+/// A halt of a person's direct settlement as recorded (seed 004 art. 53).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HaltRow {
+    pub decision_id: String,
+    pub psn_no: String,
+    pub begins_on: NaiveDate,
+    pub ends_on: Option<NaiveDate>,
+    pub article: String,
+    pub reason: String,
+    pub decided_at: String,
+    pub lifted_by: Option<String>,
+    pub lifted_at: Option<String>,
+    pub lift_reason: Option<String>,
+}
+
+impl HaltRow {
+    pub fn halt(&self) -> yidi_domain::sanction::Halt {
+        yidi_domain::sanction::Halt {
+            decision_id: self.decision_id.clone(),
+            begins_on: self.begins_on,
+            ends_on: self.ends_on,
+            lifted: self.lifted_by.is_some(),
+        }
+    }
+}
+
+const HALT_COLUMNS: &str = "decision_id, psn_no, begins_on, ends_on, article, reason, decided_at,
+    lifted_by, lifted_at, lift_reason";
+
+fn halt_row(row: &AnyRow) -> Result<HaltRow, StoreError> {
+    let day = |text: String, column| {
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| StoreError::Corrupt { column, detail: text })
+    };
+    let ends_on: Option<String> = row.try_get(3)?;
+    Ok(HaltRow {
+        decision_id: row.try_get(0)?,
+        psn_no: row.try_get(1)?,
+        begins_on: day(row.try_get(2)?, "settlement_halt.begins_on")?,
+        ends_on: ends_on.map(|text| day(text, "settlement_halt.ends_on")).transpose()?,
+        article: row.try_get(4)?,
+        reason: row.try_get(5)?,
+        decided_at: row.try_get(6)?,
+        lifted_by: row.try_get(7)?,
+        lifted_at: row.try_get(8)?,
+        lift_reason: row.try_get(9)?,
+    })
+}
+
+/// The halt recorded under `decision_id`, if any.
+pub async fn find_halt(tx: &mut Tx, decision_id: &str) -> Result<Option<HaltRow>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {HALT_COLUMNS} FROM settlement_halt WHERE decision_id = $1"
+    )))
+    .bind(decision_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(halt_row).transpose()
+}
+
+/// Every halt of a person, lifted or not.
+pub async fn halts_of(tx: &mut Tx, psn_no: &str) -> Result<Vec<HaltRow>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {HALT_COLUMNS} FROM settlement_halt WHERE psn_no = $1 ORDER BY begins_on"
+    )))
+    .bind(psn_no)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(halt_row).collect()
+}
+
+/// Records a halt (the caller checked that its id is new).
+pub async fn insert_halt(tx: &mut Tx, halt: &HaltRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO settlement_halt (decision_id, psn_no, begins_on, ends_on, article, reason, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&halt.decision_id)
+    .bind(&halt.psn_no)
+    .bind(halt.begins_on.to_string())
+    .bind(halt.ends_on.map(|day| day.to_string()))
+    .bind(&halt.article)
+    .bind(&halt.reason)
+    .bind(&halt.decided_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Lifts a halt by a later decision: once (a halt lifted already keeps its first lifting).
+pub async fn lift_halt(
+    tx: &mut Tx,
+    halt_id: &str,
+    lifted_by: &str,
+    at: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE settlement_halt SET lifted_by = $1, lifted_at = $2, lift_reason = $3
+         WHERE decision_id = $4 AND lifted_by IS NULL",
+    )
+    .bind(lifted_by)
+    .bind(at)
+    .bind(reason)
+    .bind(halt_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 /// A recovery claim opened for a settlement the fund advanced for a third party.
 pub struct RecoveryClaim<'a> {

@@ -228,3 +228,58 @@ async fn art_30_2_an_unpaid_third_party_is_advanced_with_a_recovery_claim_a_payi
     assert!(paid.rule.contains("art. 30(2)"), "{}", paid.rule);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn seed_004_art_53_a_halted_person_is_refused_until_the_halt_is_lifted() {
+    use yidi_wire::v1::{HaltRequest, LiftRequest};
+    let admitted = day("2026-11-10");
+    let index = person_where(admitted, |_, status, _| status == BenefitStatus::Active);
+    let (agency, dir) = agency_with("halt", index).await;
+    let psn_no = registry::psn_no(insured(), index);
+    let ask = HaltRequest {
+        decision_id: "HALT-1".into(),
+        psn_no: psn_no.clone(),
+        insuplc_admdvs: INSURED.into(),
+        begndate: "2026-11-01".into(),
+        enddate: "2026-12-31".into(),
+        article: "seed 004 art. 53".into(),
+        reason: "lent the social security card (art. 52(i))".into(),
+    };
+    let at = "2026-11-05 09:00:00";
+    let halted = yidi_agency::halts::halt(&agency.store, insured(), &ask, at).await.unwrap();
+    // The same decision again is the same; its id with other terms is refused.
+    assert_eq!(yidi_agency::halts::halt(&agency.store, insured(), &ask, at).await.unwrap(), halted);
+    let other = HaltRequest { enddate: "2027-06-30".into(), ..ask.clone() };
+    let conflict =
+        yidi_agency::halts::halt(&agency.store, insured(), &other, at).await.unwrap_err();
+    assert_eq!(conflict.code(), tonic::Code::AlreadyExists);
+    // Another region's agency cannot halt this person.
+    let beijing = "110000".parse().unwrap();
+    let foreign = HaltRequest { decision_id: "HALT-2".into(), ..ask.clone() };
+    assert_eq!(
+        yidi_agency::halts::halt(&agency.store, beijing, &foreign, at).await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
+
+    let refused = answer(&agency, bill(index, 1, admitted, |_| ())).await;
+    assert!(refused.reason.starts_with("direct_settlement_halted"), "{}", refused.reason);
+    assert!(refused.rule.contains("art. 53"), "{}", refused.rule);
+    // A stay admitted before the halt began is not covered by it.
+    let before = answer(&agency, bill(index, 2, day("2026-10-20"), |_| ())).await;
+    assert!(!before.reason.starts_with("direct_settlement_halted"), "{}", before.reason);
+
+    let lift = LiftRequest {
+        decision_id: "LIFT-1".into(),
+        halt_decision_id: "HALT-1".into(),
+        insuplc_admdvs: INSURED.into(),
+        reason: "repaid with the fine".into(),
+    };
+    let lifted = yidi_agency::halts::lift(&agency.store, insured(), &lift, at).await.unwrap();
+    assert_eq!(lifted.lifted_by, "LIFT-1");
+    let again = LiftRequest { decision_id: "LIFT-2".into(), ..lift };
+    let twice = yidi_agency::halts::lift(&agency.store, insured(), &again, at).await.unwrap_err();
+    assert_eq!(twice.code(), tonic::Code::FailedPrecondition);
+    let settled = answer(&agency, bill(index, 3, admitted, |_| ())).await;
+    assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -75,10 +75,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         topics::HUB_REQUESTS.to_owned(),
         topics::DEAD_LETTER.to_owned(),
         topics::exchange_statements(province.as_str()),
+        topics::exchange_hospitals(province.as_str()),
         topics::HUB_STATEMENTS.to_owned(),
+        topics::FILING.to_owned(),
     ];
     bus.ensure_topics(&names).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());
+    let hospitals = crate::hospitals::Register::load(&store, province).await?;
     let exchange = Arc::new(Exchange {
         name: settings.common.name.clone(),
         province,
@@ -90,6 +93,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         clock: settings.common.clock(),
         answers: Default::default(),
         settlement_time: Default::default(),
+        hospitals,
+        insured: yidi_data::insured_regions()?,
     });
     let shutdown = Shutdown::on_signals();
     shutdown.spawn(lease.keep(shutdown.requested()));
@@ -108,9 +113,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     exposition.serve(settings.common.metrics, readiness.clone(), &shutdown).await?;
     // One consumer for all of the exchange's topics: every consumer costs the broker a fetch loop.
     let statements = topics::exchange_statements(province.as_str());
+    let hospitals = topics::exchange_hospitals(province.as_str());
     let consumer = bus.consumer(
         &format!("exchange-{province}"),
-        &[discharge.clone(), results.clone(), statements.clone()],
+        &[discharge.clone(), results.clone(), statements.clone(), hospitals, topics::FILING.into()],
     )?;
     // The relay sends what is queued until it sees the stop.
     let stop = shutdown.requested();

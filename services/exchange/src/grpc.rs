@@ -16,7 +16,10 @@ use yidi_runtime::health::{caller, Caller};
 use yidi_store::StoreError;
 use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::v1::exchange_server::Exchange as ExchangeService;
-use yidi_wire::v1::{DischargeBill, GetSettlementRequest, Reversal, SettleResult, SettleStatus};
+use yidi_wire::v1::{
+    DischargeBill, FilingCheck, FilingCheckRequest, GetSettlementRequest, Reversal, SettleResult,
+    SettleStatus,
+};
 
 use crate::intake::Exchange;
 use crate::requests;
@@ -236,6 +239,41 @@ impl ExchangeService for ExchangeApi {
                 ))
             }
         }
+    }
+
+    /// Notice III(5): before admission, the person's filing for care here and whether the
+    /// stay will be settled directly, from the replica of the national filing database.
+    async fn check_filing(
+        &self,
+        request: Request<FilingCheckRequest>,
+    ) -> Result<Response<FilingCheck>, Status> {
+        admit(&caller(&request)?, self.exchange.province)?;
+        let ask = request.into_inner();
+        let exchange = &self.exchange;
+        let region_of = |field: &str, code: &str| {
+            code.parse::<RegionCode>()
+                .map_err(|e| Status::invalid_argument(format!("{field}: {e}")))
+        };
+        let insured = region_of("insuplc_admdvs", &ask.insuplc_admdvs)?;
+        let treatment = region_of("mdtrtarea_admvs", &ask.mdtrtarea_admvs)?;
+        if !treatment.same_province(exchange.province) {
+            return Err(Status::invalid_argument("mdtrtarea_admvs: not this exchange's province"));
+        }
+        if ask.psn_no.trim().is_empty() {
+            return Err(Status::invalid_argument("psn_no: required"));
+        }
+        let admitted = chrono::NaiveDateTime::parse_from_str(&ask.begntime, TIME_FORMAT)
+            .map_err(|_| Status::invalid_argument("begntime: yyyy-MM-dd HH:mm:ss"))?;
+        let region =
+            exchange.insured.iter().find(|r| r.region.covers(insured)).ok_or_else(|| {
+                Status::not_found("insuplc_admdvs: no policy known for that region")
+            })?;
+        let mut tx = exchange.store.begin().await.map_err(internal)?;
+        let when = (admitted, exchange.clock.now(), ask.emergency);
+        crate::filings::check(&mut tx, region, (&ask.psn_no, insured), treatment, when)
+            .await
+            .map(Response::new)
+            .map_err(internal)
     }
 
     async fn get_settlement(

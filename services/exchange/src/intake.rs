@@ -60,6 +60,10 @@ pub struct Exchange {
     pub answers: yidi_runtime::metrics::Outcomes,
     /// A bill sent on to the hub → its first result back (`yidi_settlement_seconds`).
     pub settlement_time: yidi_runtime::metrics::Stopwatch,
+    /// Designated institutions and their agreements: the level a bill settles at.
+    pub hospitals: crate::hospitals::Register,
+    /// The insured regions' filing rules and policies, for the pre-admission filing check.
+    pub insured: Vec<yidi_domain::policy::InsuredRegion>,
 }
 
 /// A message's replies, and the result whose gRPC waiters are told once it is committed.
@@ -276,12 +280,48 @@ impl Exchange {
             };
             return Ok(Decided { replies, wake: Some(first), sent: None, first: false });
         }
-        Ok(self.send_on(bill, traceparent))
+        match self.hospitals.admit(bill) {
+            Ok(level) => Ok(self.send_on(bill, level, traceparent)),
+            Err(refusal) => self.refuse_here(tx, bill, via, refusal.code()).await,
+        }
     }
 
-    /// The bill as a settlement request to the hub, keyed by person so that one person's
-    /// bills stay in order, carrying the HIS's trace (or starting one).
-    fn send_on(&self, bill: &DischargeBill, traceparent: Option<&str>) -> Decided {
+    /// A bill the exchange answers itself (its institution does not settle directly): the
+    /// refusal is its first result, kept like one from the hub, so that a repeat gets it too.
+    async fn refuse_here(
+        &self,
+        tx: &mut Tx,
+        bill: &DischargeBill,
+        via: Via,
+        reason: &str,
+    ) -> Result<Decided, Failure> {
+        let result = convert::rejected_result(bill, reason, &self.name);
+        info!(msgid = %bill.msgid, fixmedins_code = %bill.fixmedins_code, reason, "bill refused at the exchange");
+        requests::answer(tx, &bill.msgid, &result.encode_to_vec(), "", None)
+            .await
+            .map_err(retry)?;
+        let replies = match via {
+            Via::Kafka(content_type) => {
+                requests::count_delivery(tx, &bill.msgid).await.map_err(retry)?;
+                vec![self.to_his(&result, content_type)]
+            }
+            Via::Grpc => Vec::new(),
+        };
+        Ok(Decided { replies, wake: Some(result), sent: None, first: true })
+    }
+
+    /// The bill as a settlement request to the hub at the level the register gives its
+    /// institution, keyed by person so that one person's bills stay in order, carrying the
+    /// HIS's trace (or starting one).
+    fn send_on(
+        &self,
+        bill: &DischargeBill,
+        level: yidi_domain::ids::HospitalLevel,
+        traceparent: Option<&str>,
+    ) -> Decided {
+        let mut bill = bill.clone();
+        bill.hosp_lv = i32::from(level.number());
+        let bill = &bill;
         let request = SettleRequest {
             bill: Some(bill.clone()),
             lines: convert::classify(bill, &self.catalogue.catalogue),
@@ -448,6 +488,12 @@ impl LaneHandler for Exchange {
             return Ok(Vec::new());
         };
         let discharge = topic == topics::his_discharge(self.province.as_str());
+        if topic == topics::exchange_hospitals(self.province.as_str()) {
+            return self.on_decisions(lane).await;
+        }
+        if topic == topics::FILING {
+            return self.on_filings(lane).await;
+        }
         if !discharge && topic != topics::exchange_results(self.province.as_str()) {
             let mut answers = Vec::with_capacity(lane.len());
             for incoming in lane {
@@ -470,6 +516,39 @@ impl LaneHandler for Exchange {
             .into_iter()
             .map(|decided| decided.map(|decided| self.after_commit(decided)))
             .collect())
+    }
+}
+
+impl Exchange {
+    /// Agencies' filing records: those valid in this province kept, the lane in one
+    /// transaction. Nothing is answered.
+    async fn on_filings(&self, lane: &[Incoming]) -> LaneAnswer {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut answers = Vec::with_capacity(lane.len());
+        for incoming in lane {
+            let kept = verdict(crate::filings::record(&mut tx, self.province, incoming).await)?;
+            answers.push(kept.map(|()| Vec::new()));
+        }
+        tx.commit().await.map_err(retry)?;
+        Ok(answers)
+    }
+
+    /// The hub's decisions on service agreements: recorded in one transaction, then applied
+    /// to the register in memory. Nothing is answered.
+    async fn on_decisions(&self, lane: &[Incoming]) -> LaneAnswer {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut answers = Vec::with_capacity(lane.len());
+        let mut applied = Vec::new();
+        for incoming in lane {
+            let decided = verdict(self.hospitals.record(&mut tx, incoming).await)?;
+            answers.push(decided.map(|decision| {
+                applied.extend(decision);
+                Vec::new()
+            }));
+        }
+        tx.commit().await.map_err(retry)?;
+        applied.into_iter().for_each(|decision| self.hospitals.apply(decision));
+        Ok(answers)
     }
 }
 

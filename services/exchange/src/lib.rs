@@ -12,10 +12,16 @@
 //! - [`intake`]: HIS bills in, results out (Kafka), shared by gRPC.
 //! - [`grpc`]: the `Exchange` gRPC service.
 //! - [`statement`]: settlements by clearing period, and the statement the hub reconciles.
+//! - [`filings`]: the replica of the national filing database, for the HIS's pre-admission
+//!   check.
+//! - [`hospitals`]: the register of designated institutions and the hub's decisions on their
+//!   service agreements: the level a bill settles at, or why it is refused.
 //! - [`app`]: settings and the run loop.
 
 pub mod app;
+pub mod filings;
 pub mod grpc;
+pub mod hospitals;
 pub mod intake;
 pub mod requests;
 pub mod statement;

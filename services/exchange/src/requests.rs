@@ -35,16 +35,20 @@ pub const SCHEMA: &[&str] = &[
 ];
 
 /// The exchange's schema changes since versioning began (version 1 is [`SCHEMA`]).
-pub const CHANGES: &[Change] = &[Change {
-    version: 2,
-    description: "index of the gRPC settlements the sweep looks for",
-    // The sweep asks every 5 s for unanswered gRPC settlements past their deadline; without
-    // it that is a scan of every bill the exchange ever received.
-    sqlite: "CREATE INDEX IF NOT EXISTS request_reversal_due ON request (reverse_after)
+pub const CHANGES: &[Change] = &[
+    Change {
+        version: 2,
+        description: "index of the gRPC settlements the sweep looks for",
+        // The sweep asks every 5 s for unanswered gRPC settlements past their deadline; without
+        // it that is a scan of every bill the exchange ever received.
+        sqlite: "CREATE INDEX IF NOT EXISTS request_reversal_due ON request (reverse_after)
         WHERE reversal IS NOT NULL AND reversal_queued = 0",
-    postgres: "CREATE INDEX IF NOT EXISTS request_reversal_due ON request (reverse_after)
+        postgres: "CREATE INDEX IF NOT EXISTS request_reversal_due ON request (reverse_after)
         WHERE reversal IS NOT NULL AND reversal_queued = 0",
-}];
+    },
+    crate::hospitals::CHANGE,
+    crate::filings::CHANGE,
+];
 
 /// What the exchange knows of a msgid.
 #[derive(Clone, Debug)]

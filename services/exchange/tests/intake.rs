@@ -36,9 +36,8 @@ async fn exchange_on(name: &str, clock: BusinessClock) -> (Exchange, std::path::
     std::fs::create_dir_all(&dir).unwrap();
     let schema: Vec<&str> =
         requests::SCHEMA.iter().chain(yidi_exchange::statement::SCHEMA).copied().collect();
-    let store = Store::open(&format!("sqlite://{}", dir.join("exchange.db").display()), &schema)
-        .await
-        .unwrap();
+    let url = format!("sqlite://{}", dir.join("exchange.db").display());
+    let store = Store::open_migrated(&url, &schema, requests::CHANGES).await.unwrap();
     let config = BusConfig {
         brokers: "127.0.0.1:1".into(),
         service: "exchange-test".into(),
@@ -51,7 +50,10 @@ async fn exchange_on(name: &str, clock: BusinessClock) -> (Exchange, std::path::
         .into_iter()
         .find(|c| c.region == province)
         .unwrap();
+    let hospitals = yidi_exchange::hospitals::Register::load(&store, province).await.unwrap();
     let exchange = Exchange {
+        hospitals,
+        insured: yidi_data::insured_regions().unwrap(),
         name: format!("exchange-{name}"),
         province,
         catalogue,
@@ -322,5 +324,167 @@ async fn a_locked_database_is_waited_out_never_turned_into_a_rejection() {
     let mut tx = exchange.store.begin().await.unwrap();
     let known = requests::find(&mut tx, &bill.msgid).await.unwrap().unwrap();
     assert_eq!((known.sends, known.delivered), (1, 1), "counted once");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A decision of the hub on an institution's service agreement, as the exchange reads it.
+fn decision(code: &str, agreement: &str, seq: u64, offset: i64) -> Incoming {
+    let decision = yidi_wire::v1::HospitalAgreement {
+        fixmedins_code: code.into(),
+        agreement: agreement.into(),
+        article: "seed 004 art. 49(ii)".into(),
+        reason: "false inpatient stays".into(),
+        decided_at: "2026-11-20 10:00:00".into(),
+        decision_seq: seq,
+        decision_id: format!("D{seq}"),
+    };
+    incoming(
+        Outgoing::new(
+            topics::exchange_hospitals(TREATMENT),
+            code,
+            "yidi.v1.HospitalAgreement",
+            &decision,
+            ContentType::Protobuf,
+        ),
+        offset,
+    )
+}
+
+/// The request the exchange sent the hub for a bill.
+fn request_of(replies: &[Outgoing]) -> yidi_wire::v1::SettleRequest {
+    assert_eq!(replies[0].topic, topics::HUB_REQUESTS);
+    yidi_wire::v1::SettleRequest::decode(replies[0].payload.as_slice()).unwrap()
+}
+
+/// Issue #13 §3: the level settled at is the register's, and an institution that is not a
+/// designated one of this province is answered by the exchange, not sent on.
+#[tokio::test]
+async fn bills_settle_at_the_registered_level_and_undesignated_institutions_are_refused() {
+    let (exchange, dir) = exchange("register").await;
+    let mut claimed = bill(21);
+    let registered = yidi_sim::hospitals::find(&claimed.fixmedins_code).unwrap().level.number();
+    claimed.hosp_lv = if registered == 3 { 1 } else { 3 };
+    let mut stranger = bill(22);
+    stranger.fixmedins_code = "H44019999999".into();
+    let verdicts =
+        exchange.handle(&[discharge(&claimed, 0), discharge(&stranger, 1)]).await.unwrap();
+    let sent = request_of(verdicts[0].as_ref().unwrap());
+    assert_eq!(sent.bill.unwrap().hosp_lv, i32::from(registered), "the register's level");
+    let told = verdicts[1].as_ref().unwrap();
+    assert_eq!(told[0].topic, topics::his_settlement(TREATMENT));
+    let result = SettleResult::decode_json_or_proto(&told[0]);
+    assert_eq!(
+        (result.status, result.reason.as_str()),
+        (SettleStatus::Rejected as i32, "hospital_not_designated")
+    );
+    assert!(!result.rule.is_empty());
+    // Sent again, the refusal is the first answer again, marked as a repeat.
+    let again = exchange.handle(&[discharge(&stranger, 2)]).await.unwrap();
+    let repeat = SettleResult::decode_json_or_proto(&again[0].as_ref().unwrap()[0]);
+    assert!(repeat.duplicate && repeat.reason == "hospital_not_designated");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Seed 004 art. 49: a suspended agreement stops the institution's bills until a later
+/// decision reinstates it; an older decision read late changes nothing; the decisions outlive
+/// a restart.
+#[tokio::test]
+async fn a_suspended_agreement_refuses_bills_until_a_later_decision_reinstates_it() {
+    let (exchange, dir) = exchange("agreement").await;
+    let first = bill(31);
+    let code = first.fixmedins_code.clone();
+    let of_the_same = |sequence| DischargeBill { fixmedins_code: code.clone(), ..bill(sequence) };
+    let decided = exchange.handle(&[decision(&code, "suspended", 2, 0)]).await.unwrap();
+    assert!(decided[0].as_ref().unwrap().is_empty(), "a decision is recorded, not answered");
+    let refused = exchange.handle(&[discharge(&first, 0)]).await.unwrap();
+    let result = SettleResult::decode_json_or_proto(&refused[0].as_ref().unwrap()[0]);
+    assert_eq!(result.reason, "agreement_suspended");
+    // An older decision arriving late does not undo the newer one.
+    exchange.handle(&[decision(&code, "in_force", 1, 1)]).await.unwrap();
+    let restarted =
+        yidi_exchange::hospitals::Register::load(&exchange.store, exchange.province).await.unwrap();
+    assert_eq!(
+        restarted.designation(&code).unwrap().agreement,
+        yidi_domain::hospital::Agreement::Suspended,
+        "kept across a restart"
+    );
+    let still = exchange.handle(&[discharge(&of_the_same(32), 1)]).await.unwrap();
+    let result = SettleResult::decode_json_or_proto(&still[0].as_ref().unwrap()[0]);
+    assert_eq!(result.reason, "agreement_suspended");
+    exchange.handle(&[decision(&code, "in_force", 3, 2)]).await.unwrap();
+    let reinstated = exchange.handle(&[discharge(&of_the_same(33), 2)]).await.unwrap();
+    request_of(reinstated[0].as_ref().unwrap());
+    // A decision on an institution that is not this province's is refused.
+    let foreign = exchange.handle(&[decision("H11010000000", "ended", 4, 3)]).await.unwrap();
+    assert_eq!(foreign[0].as_ref().unwrap_err().code, "INVALID_AGREEMENT");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn filing(id: &str, target: &str, revoked_at: &str) -> Incoming {
+    let record = yidi_wire::v1::FilingRecord {
+        filing_id: id.into(),
+        psn_no: "120000198001010011".into(),
+        insuplc_admdvs: "120000".into(),
+        filing_type: "referral".into(),
+        target_admdvs: target.into(),
+        begndate: "2026-11-01".into(),
+        enddate: "2027-04-30".into(),
+        filed_at: "2026-11-01 08:00:00".into(),
+        revoked_at: revoked_at.into(),
+    };
+    incoming(
+        Outgoing::new(topics::FILING, id, "yidi.v1.FilingRecord", &record, ContentType::Protobuf),
+        0,
+    )
+}
+
+/// Issue #13 §1, notice III(5): the filings agencies publish reach the exchange of the
+/// province they are valid in, which answers the HIS's pre-admission check from them.
+#[tokio::test]
+async fn an_agencys_filing_answers_the_his_pre_admission_check_at_the_exchange() {
+    let (exchange, dir) = exchange("filings").await;
+    let malformed = {
+        let mut bad = filing("F-3", "440000", "");
+        bad.payload = b"not a filing".to_vec();
+        bad
+    };
+    let verdicts = exchange
+        .handle(&[filing("F-1", "440000", ""), filing("F-2", "110000", ""), malformed])
+        .await
+        .unwrap();
+    assert!(verdicts[0].as_ref().unwrap().is_empty() && verdicts[1].as_ref().unwrap().is_empty());
+    assert!(verdicts[2].is_err(), "a record that does not read is dead-lettered");
+    let tianjin = exchange.insured.iter().find(|r| r.region.as_str() == "120000").unwrap().clone();
+    let admitted =
+        chrono::NaiveDateTime::parse_from_str("2026-11-20 09:00:00", convert::TIME_FORMAT).unwrap();
+    let check = |psn_no: &'static str, region: yidi_domain::policy::InsuredRegion| {
+        let store = exchange.store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let when = (admitted, admitted, false);
+            let person = (psn_no, "120000".parse().unwrap());
+            yidi_exchange::filings::check(&mut tx, &region, person, "440100".parse().unwrap(), when)
+                .await
+                .unwrap()
+        }
+    };
+    let filed = check("120000198001010011", tianjin.clone()).await;
+    assert_eq!(
+        (filed.filing_class.as_str(), filed.filing_id.as_str(), filed.basis.as_str()),
+        ("referral", "F-1", "filed")
+    );
+    assert!(filed.direct_settlement);
+    // Someone with no filing here: settled at the reduced ratio in Tianjin, refused where the
+    // region refuses the unfiled.
+    let unfiled = check("120000199001010022", tianjin.clone()).await;
+    assert_eq!((unfiled.filing_class.as_str(), unfiled.direct_settlement), ("unfiled", true));
+    let mut refusing = tianjin.clone();
+    refusing.schemes.iter_mut().for_each(|p| p.cross_province.refuse_unfiled = true);
+    let refused = check("120000199001010022", refusing).await;
+    assert_eq!((refused.direct_settlement, refused.reason.as_str()), (false, "not_filed"));
+    assert!(!refused.rule.is_empty());
+    // The filing revoked: the replica holds the latest version, and the person is unfiled.
+    exchange.handle(&[filing("F-1", "440000", "2026-11-10 10:00:00")]).await.unwrap();
+    assert_eq!(check("120000198001010011", tianjin).await.filing_class, "unfiled");
     let _ = std::fs::remove_dir_all(&dir);
 }

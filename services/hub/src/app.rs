@@ -114,7 +114,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let schema: Vec<&'static str> =
         record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
     let tokens = Arc::new(settings.common.person_tokens()?);
-    let (store, bus) = settings.common.connect(&schema, &[], &[]).await?;
+    let (store, bus) = settings.common.connect(&schema, crate::hospitals::CHANGES, &[]).await?;
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());
@@ -145,7 +145,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let readiness =
         yidi_runtime::health::serve(settings.common.grpc, settings.common.tls()?, None, &shutdown)
             .await?;
-    serve_dashboard(&settings, &desk, &live, &store, &bus, &shutdown).await?;
+    serve_dashboard(&settings, (&desk, &live), (&store, &outbox), &bus, &shutdown).await?;
     let calendar = Arc::clone(&desk);
     shutdown.every(CALENDAR_EVERY, move || {
         let calendar = Arc::clone(&calendar);
@@ -195,6 +195,7 @@ fn topic_names(served: &BTreeSet<RegionCode>, treatment: &BTreeSet<RegionCode>) 
         topics::HUB_STATEMENTS.to_owned(),
     ];
     names.extend(treatment.iter().map(|p| topics::exchange_statements(p.as_str())));
+    names.extend(treatment.iter().map(|p| topics::exchange_hospitals(p.as_str())));
     names.extend(served.iter().map(|p| topics::agency_requests(p.as_str())));
     names.extend(treatment.iter().map(|p| topics::exchange_results(p.as_str())));
     names
@@ -216,9 +217,8 @@ fn check_dashboard_exposure(settings: &Settings) -> anyhow::Result<()> {
 /// Serves the ministry dashboard until the stop request (open requests are answered).
 async fn serve_dashboard(
     settings: &Settings,
-    desk: &Arc<Desk>,
-    live: &Arc<Live>,
-    store: &yidi_store::Store,
+    (desk, live): (&Arc<Desk>, &Arc<Live>),
+    (store, outbox): (&yidi_store::Store, &Outbox),
     bus: &yidi_bus::Bus,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
@@ -230,6 +230,7 @@ async fn serve_dashboard(
         desk: Arc::clone(desk),
         live: Arc::clone(live),
         store: store.clone(),
+        outbox: outbox.clone(),
         admin_token: settings.admin_token.as_ref().map(|t| t.expose_secret().to_owned()),
         read_token: settings.read_token.as_ref().map(|t| t.expose_secret().to_owned()),
         simulated_clock: settings.simulated_clock,

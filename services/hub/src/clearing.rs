@@ -300,7 +300,8 @@ impl Desk {
     }
 
     /// When a log record is written: real time in the business zone.
-    fn recorded_at(&self) -> String {
+    /// The business time now, `yyyy-MM-dd HH:mm:ss`, as records are stamped.
+    pub fn recorded_at(&self) -> String {
         self.clock.now().format("%Y-%m-%d %H:%M:%S").to_string()
     }
 

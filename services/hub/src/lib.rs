@@ -17,6 +17,7 @@ pub mod app;
 pub mod clearing;
 pub mod dashboard;
 pub mod figures;
+pub mod hospitals;
 pub mod live;
 pub mod record;
 pub mod route;

@@ -13,28 +13,16 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt;
-use yidi_hub::dashboard::{router, Dashboard};
-use yidi_store::Store;
+use yidi_hub::dashboard::router;
 
 async fn dashboard(name: &str, simulated_clock: bool) -> (axum::Router, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("yidi-dashboard-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let schema: Vec<&str> =
-        yidi_hub::record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect();
-    let store =
-        Store::open(&format!("sqlite://{}", dir.join("hub.db").display()), &schema).await.unwrap();
-    let desk = support::desk(&store, None).await;
-    let dashboard = Dashboard {
-        desk: Arc::new(desk),
-        live: Arc::default(),
-        store,
-        admin_token: Some("admin-secret".into()),
-        read_token: Some("read-secret".into()),
-        simulated_clock,
-        health: Arc::default(),
-        full_checked: std::sync::Mutex::new(None),
-    };
+    let store = support::store(&dir).await;
+    let dashboard =
+        support::dashboard(store, (Some("admin-secret"), Some("read-secret")), simulated_clock)
+            .await;
     (router(Arc::new(dashboard)), dir)
 }
 

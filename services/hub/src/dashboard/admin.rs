@@ -196,3 +196,43 @@ pub(super) async fn request_statements(
     let requested = d.desk.request_statements(period).await?;
     Ok(Json(json!({"requested": requested, "period": period.to_string()})))
 }
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AgreementCall {
+    decision_id: String,
+    fixmedins_code: String,
+    agreement: String,
+    article: String,
+    reason: String,
+}
+
+/// Seed 004 art. 49: suspends, ends or reinstates an institution's service agreement. The
+/// decision id makes a repeat the same decision.
+pub(super) async fn agreement(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<AgreementCall>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use crate::hospitals::{decide, Ask, DecisionError};
+    authorised(&d, &headers)?;
+    let ask = Ask {
+        decision_id: body.decision_id,
+        fixmedins_code: body.fixmedins_code,
+        agreement: body.agreement,
+        article: body.article,
+        reason: body.reason,
+    };
+    let at = d.desk.recorded_at();
+    match decide(&d.store, &d.outbox, &ask, &at).await {
+        Ok(decision) => Ok(Json(json!({"decision": decision}))),
+        Err(DecisionError::Conflict(id)) => Err(ApiError(
+            StatusCode::CONFLICT,
+            "DECISION_CONFLICT".into(),
+            format!("decision {id} was already made with other terms"),
+        )),
+        Err(DecisionError::Store(e)) => {
+            Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, e.code().into(), e.to_string()))
+        }
+        Err(invalid) => Err(bad("decision", invalid)),
+    }
+}

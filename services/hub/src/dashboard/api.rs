@@ -124,3 +124,16 @@ pub(super) async fn reconciliation(
     };
     Ok(Json(json!({"reconciliations": d.desk.reconciliations(period).await})))
 }
+
+/// The register's decisions (issue #13 §3–4): institutions out of direct settlement now, and
+/// every decision, newest first.
+pub(super) async fn hospitals(
+    State(d): State<Shared>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let unavailable = |e: yidi_store::StoreError| {
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, "STORE".into(), e.to_string())
+    };
+    let sanctioned = crate::hospitals::sanctioned(&d.store).await.map_err(unavailable)?;
+    let decisions = crate::hospitals::history(&d.store, 200).await.map_err(unavailable)?;
+    Ok(Json(json!({"sanctioned": sanctioned, "decisions": decisions})))
+}

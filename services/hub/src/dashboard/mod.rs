@@ -1,6 +1,7 @@
 //! The ministry dashboard (issue #5 §7): a server-rendered page with SVG charts, a JSON API
 //! behind every panel, CSV exports, and the clearing desk's admin calls (business clock,
-//! confirmation, payment, audit deduction, prepayment top-up).
+//! confirmation, payment, audit deduction, prepayment top-up) and the register's: decisions on
+//! designated institutions' service agreements (seed 004 art. 49).
 //!
 //! It binds to loopback by default; an `admin_token` setting makes every call ask for a token
 //! (`Authorization: Bearer <token>` or a `yidi_token` cookie): POST calls the admin token, GET
@@ -44,6 +45,8 @@ pub struct Dashboard {
     pub desk: Arc<Desk>,
     pub live: Arc<Live>,
     pub store: Store,
+    /// Decisions on service agreements go to the exchanges through it.
+    pub outbox: yidi_runtime::outbox::Outbox,
     pub admin_token: Option<String>,
     /// With `admin_token`: a token that may read (every GET) but change nothing.
     pub read_token: Option<String>,
@@ -99,6 +102,8 @@ pub fn router(dashboard: Shared) -> Router {
         .route("/api/clearing/deduct", post(admin::deduct))
         .route("/api/clearing/top-up", post(admin::top_up))
         .route("/api/clearing/reconcile", post(admin::request_statements))
+        .route("/api/hospitals", get(api::hospitals))
+        .route("/api/hospitals/agreement", post(admin::agreement))
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&dashboard), guard))
         .with_state(dashboard)
 }

@@ -49,6 +49,7 @@ struct Figures {
     transitions: Vec<Transition>,
     live: Snapshot,
     checks: Vec<Check>,
+    sanctioned: Vec<crate::hospitals::Decision>,
 }
 
 async fn figures(d: &Shared, q: &PeriodQuery) -> Figures {
@@ -69,6 +70,7 @@ async fn figures(d: &Shared, q: &PeriodQuery) -> Figures {
         transitions: d.desk.transitions().await,
         live: d.live(),
         checks: d.desk.checks(settled, false).await,
+        sanctioned: crate::hospitals::sanctioned(&d.store).await.unwrap_or_default(),
     }
 }
 
@@ -79,6 +81,7 @@ pub(super) async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) 
             small { "business date " span data-key="today" { (f.today) } } }
         (panel("checks", checks(&f.checks)))
         (panel("suspended", suspended(&f.provinces)))
+        (panel("hospitals", hospitals(&f.sanctioned)))
         (panel("overdue", overdue(&f.provinces)))
         (panel("positions", match &f.positions {
             Some(p) => positions(p, &f.periods, &f.reconciliations),
@@ -179,6 +182,36 @@ fn suspended(provinces: &[Overdue]) -> Markup {
             }
             p { small { "Their insured's new bills are answered " code { "province_suspended" }
                 "; the HIS falls back to manual reimbursement. Lifted automatically once paid." } }
+        }
+    }
+}
+
+/// Designated institutions whose agreement is suspended or ended (seed 004 art. 49).
+fn hospitals(sanctioned: &[crate::hospitals::Decision]) -> Markup {
+    html! {
+        h2 { "Institutions out of direct settlement " small { a href="/api/hospitals" { "JSON" } } }
+        @if sanctioned.is_empty() {
+            p data-key="hospitals.count" data-value="0" {
+                "None: every designated institution's agreement is in force."
+            }
+        } @else {
+            table data-key="hospitals.count" data-value=(sanctioned.len()) {
+                tr { th { "Institution" } th { "Agreement" } th { "Under" } th { "Finding" } th { "Since" } }
+                @for d in sanctioned {
+                    tr.suspended {
+                        td data-key={ "hospitals." (d.fixmedins_code) } {
+                            (d.fixmedins_code) " " (d.name)
+                        }
+                        td { (d.agreement) }
+                        td { (d.article) }
+                        td { (d.reason) }
+                        td { (d.decided_at) }
+                    }
+                }
+            }
+            p { small { "Their bills are answered " code { "agreement_suspended" } " or "
+                code { "agreement_ended" } " by their province's exchange; a later decision "
+                "reinstates them." } }
         }
     }
 }

@@ -62,3 +62,39 @@ pub fn result(
         ..SettleResult::default()
     }
 }
+
+/// A bus whose producer is never used: creating one does not reach any broker.
+pub fn offline_bus() -> yidi_bus::Bus {
+    let config = yidi_bus::BusConfig {
+        brokers: "127.0.0.1:1".into(),
+        service: "hub-test".into(),
+        ..Default::default()
+    };
+    yidi_bus::Bus::connect(config).unwrap()
+}
+
+/// The hub's store in `dir`, migrated as the hub migrates it.
+pub async fn store(dir: &std::path::Path) -> Store {
+    let url = format!("sqlite://{}", dir.join("hub.db").display());
+    Store::open_migrated(&url, &schema(), yidi_hub::hospitals::CHANGES).await.unwrap()
+}
+
+/// The dashboard on `store`, with the given tokens and clock kind.
+pub async fn dashboard(
+    store: Store,
+    tokens: (Option<&str>, Option<&str>),
+    simulated_clock: bool,
+) -> yidi_hub::dashboard::Dashboard {
+    let desk = desk(&store, None).await;
+    yidi_hub::dashboard::Dashboard {
+        desk: Arc::new(desk),
+        live: Arc::default(),
+        outbox: yidi_runtime::outbox::Outbox::new(store.clone(), offline_bus()),
+        store,
+        admin_token: tokens.0.map(str::to_owned),
+        read_token: tokens.1.map(str::to_owned),
+        simulated_clock,
+        health: Arc::default(),
+        full_checked: std::sync::Mutex::new(None),
+    }
+}
