@@ -406,7 +406,7 @@ fn main() {
     let mut args = libtest_mimic::Arguments::from_args();
     // One network: its scenarios take turns (and in this order, for the counts they compare).
     args.test_threads = Some(1);
-    let scenarios: [(&str, Scenario); 11] = [
+    let scenarios: [(&str, Scenario); 12] = [
         ("a_thousand_bills_each_get_one_result_equal_to_yidi_quote", |f| Box::pin(thousand(f))),
         ("every_answer_carries_a_receipt_that_verifies_offline", |f| Box::pin(receipts(f))),
         ("every_service_counts_the_settled_bills_in_its_metrics", |f| Box::pin(metrics(f))),
@@ -419,6 +419,9 @@ fn main() {
         ("grpc_settle_timed_out_or_abandoned_is_reversed", |f| Box::pin(grpc_timeouts(f))),
         ("a_hospital_whose_agreement_is_suspended_is_refused_until_reinstated", |f| {
             Box::pin(agreement(f))
+        }),
+        ("two_provinces_admitting_one_person_at_once_never_hold_one_cap_twice", |f| {
+            Box::pin(admissions(f))
         }),
     ];
     let mut trials: Vec<libtest_mimic::Trial> = scenarios
@@ -710,6 +713,67 @@ async fn agreement(fixture: &'static Fixture) {
     println!(
         "e2e: {code} suspended under seed 004 art. 49: refused ({}); reinstated: settled {}",
         refused.reason, after.msgid
+    );
+}
+
+/// Issue #13 §2 (national 2401): Guangdong and Shanghai admit the same Tianjin person at
+/// once, each asking to hold 300,000 of a cap of 350,000 (employees) or 250,000 (residents):
+/// the agency, reading the person's messages in order, holds the first and reduces or
+/// refuses the second; together they never hold more than the cap.
+async fn admissions(fixture: &'static Fixture) {
+    let today = yidi_runtime::clock::BusinessClock::default().today();
+    let insured: RegionCode = "120000".parse().unwrap();
+    let index = (2500..2600)
+        .find(|index| {
+            let person = registry::person(insured, *index, today);
+            benefit::decide(&person.registration(), &BenefitRules::default(), today).status
+                == yidi_domain::claim::BenefitStatus::Active
+        })
+        .unwrap();
+    let admit = |pick: usize, sequence: u32| {
+        let mut admission = bill(&mut fixture.simulator(), 1, index, pick, sequence);
+        admission.admission = true;
+        admission.feedetail.clear();
+        admission.endtime.clear();
+        admission.hold_amt = "300000".into();
+        admission
+    };
+    let (guangdong, shanghai) = (admit(0, 7201), admit(1, 7202));
+    assert_ne!(&guangdong.mdtrtarea_admvs[..2], &shanghai.mdtrtarea_admvs[..2]);
+    fixture.his.send(&guangdong, ContentType::Json).await;
+    fixture.his.send(&shanghai, ContentType::Protobuf).await;
+    let both = [guangdong.clone(), shanghai.clone()];
+    let answered = fixture.his.results(&once(&both), Duration::from_secs(60)).await;
+    let mut held = rust_decimal::Decimal::ZERO;
+    let mut admitted = 0;
+    for admission in &both {
+        let result = &answered[&admission.msgid][0];
+        if result.status == SettleStatus::Admitted as i32 {
+            admitted += 1;
+            held += result
+                .admission
+                .as_ref()
+                .unwrap()
+                .hold_amt
+                .parse::<rust_decimal::Decimal>()
+                .unwrap();
+        } else {
+            assert_eq!(result.reason, "hold_exhausted", "{result:?}");
+        }
+    }
+    let person = registry::person(insured, index, today);
+    let regions = yidi_data::insured_regions().unwrap();
+    let cap = regions
+        .iter()
+        .find(|r| r.region == insured)
+        .unwrap()
+        .policy(person.scheme)
+        .unwrap()
+        .annual_cap;
+    assert!(admitted >= 1, "neither admission was held");
+    assert!(held <= cap.value(), "{held} held of a cap of {cap}: double-spent");
+    println!(
+        "e2e: two provinces admitted one person at once: {admitted} held, {held} of {cap} in all"
     );
 }
 

@@ -12,6 +12,7 @@
 //! - [`settle`]: the fund-share engine of `settlement.md`.
 //! - [`filing`]: filing types, validity, and which cross-province row applies.
 //! - [`benefit`]: benefit status from enrolment, contributions and retirement.
+//! - [`hold`]: admission holds on the pooled fund's cap (2401/2402/2404).
 //! - [`hospital`]: the register of designated institutions and their service agreements.
 //! - [`sanction`]: a person-level halt of direct settlement (seed 004 art. 53).
 //! - [`refusal`]: every refusal reason of the network and the rule it rests on.
@@ -23,6 +24,7 @@ pub mod claim;
 pub mod error;
 pub mod filing;
 pub mod fingerprint;
+pub mod hold;
 pub mod hospital;
 pub mod ids;
 pub mod money;

@@ -15,7 +15,7 @@ pub struct Rule {
 
 /// What each refusal rests on. A reason not listed here gets no citation; the end-to-end
 /// tests check that every refusal reaching a HIS has one.
-pub const RULES: [Rule; 21] = [
+pub const RULES: [Rule; 22] = [
     Rule {
         reason: "benefits_suspended",
         citation: "Basic medical insurance management regulations II (seed 000): benefits \
@@ -102,6 +102,11 @@ pub const RULES: [Rule; 21] = [
         reason: "direct_settlement_halted",
         citation: "Seed 004 art. 53: direct settlement halted for the person after art. 52; \
                    benefits continue, reimbursed by manual claim at the insured place",
+    },
+    Rule {
+        reason: "hold_exhausted",
+        citation: "NHSA interface 2401: the person's remaining pooled-fund cap is held by \
+                   another admission; settle in full and claim at home, or after that stay",
     },
     Rule {
         reason: "timeout",

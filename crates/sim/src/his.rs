@@ -70,6 +70,8 @@ pub fn discharge(
         ttp_status: third_party_status(simulator, rel_ttp_flag).into(),
         public_health: simulator.chance(1),
         abroad: false,
+        admission: false,
+        hold_amt: String::new(),
     }
 }
 

@@ -123,14 +123,7 @@ pub fn validate_bill(bill: &DischargeBill, exchange: RegionCode) -> Result<Valid
         .map_err(|_| ValueError::UnknownHospitalLevel)
         .and_then(HospitalLevel::from_number)
         .map_err(|error| invalid("hosp_lv", error))?;
-    let admitted_at = time(&bill.begntime, "begntime")?;
-    let discharged_at = time(&bill.endtime, "endtime")?;
-    if discharged_at < admitted_at {
-        return Err(invalid("endtime", "is before begntime"));
-    }
-    if bill.feedetail.is_empty() {
-        return Err(invalid("feedetail", "a bill needs at least one fee line"));
-    }
+    let (admitted_at, discharged_at) = stay(bill)?;
     if bill.feedetail.len() > BILL_LINES_MAX {
         return Err(invalid("feedetail", format!("at most {BILL_LINES_MAX} lines per bill")));
     }
@@ -150,6 +143,31 @@ pub fn validate_bill(bill: &DischargeBill, exchange: RegionCode) -> Result<Valid
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ValidBill { insured, treatment, scheme, level, lines, admitted_at, discharged_at, flags })
+}
+
+/// Admission and discharge times of a bill. A 2401 admission has no discharge (its `endtime`
+/// is empty or the admission's own), no fee lines, and may name the cap to hold; a discharge
+/// bill has both times in order and at least one line.
+fn stay(bill: &DischargeBill) -> Result<(NaiveDateTime, NaiveDateTime), FormatError> {
+    let admitted_at = time(&bill.begntime, "begntime")?;
+    if bill.admission {
+        if bill.pre_settle {
+            return Err(invalid("admission", "an admission is not a pre-settlement"));
+        }
+        if !bill.hold_amt.is_empty() {
+            let asked = decimal(&bill.hold_amt, "hold_amt")?;
+            Amount::new(asked).map_err(|e| invalid("hold_amt", e))?;
+        }
+        return Ok((admitted_at, admitted_at));
+    }
+    let discharged_at = time(&bill.endtime, "endtime")?;
+    if discharged_at < admitted_at {
+        return Err(invalid("endtime", "is before begntime"));
+    }
+    if bill.feedetail.is_empty() {
+        return Err(invalid("feedetail", "a bill needs at least one fee line"));
+    }
+    Ok((admitted_at, discharged_at))
 }
 
 /// The Social Insurance Law art. 30 flags of a bill. A `ttp_status` needs `rel_ttp_flag`.
@@ -452,6 +470,20 @@ pub fn filing_of(record: &FilingRecord) -> Result<Filing, FormatError> {
         filed_at: time(&record.filed_at, "filed_at")?,
         revoked_at: optional_time(&record.revoked_at, "revoked_at")?,
     })
+}
+
+/// A 2401 admission's answer: what it holds.
+pub fn admitted_result(
+    bill: &DischargeBill,
+    admission: crate::v1::AdmissionInfo,
+    answered_by: &str,
+) -> SettleResult {
+    SettleResult {
+        status: i32::from(SettleStatus::Admitted),
+        admission: Some(admission),
+        answered_by: answered_by.to_owned(),
+        ..answering(bill)
+    }
 }
 
 /// A refusal, with the rule it rests on (`yidi_domain::refusal`) for the HIS to show.

@@ -17,8 +17,10 @@ use yidi_domain::benefit::{self, BenefitRules, Category};
 use yidi_domain::claim::{Claim, Flags, Person};
 use yidi_domain::filing::{self, Episode};
 use yidi_domain::fingerprint::Fingerprinter;
+use yidi_domain::hold;
 use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
-use yidi_domain::policy::InsuredRegion;
+use yidi_domain::money::Amount;
+use yidi_domain::policy::{InsuredRegion, Policy};
 use yidi_domain::settle::{settle, Outcome};
 use yidi_runtime::clock::BusinessClock;
 use yidi_runtime::mask;
@@ -136,18 +138,19 @@ impl Agency {
         Ok(vec![reply(incoming, &result)])
     }
 
-    /// Prefetch, decide, persist (the caller commits).
-    async fn decide(
-        &self,
+    /// Who is billed, under which region and policy, or the refusal that stops it there:
+    /// the bill readable, the region hosted, the person known and theirs, a policy in force on
+    /// the admission date, no halt (seed 004 art. 53) covering the admission.
+    async fn resolve<'r>(
+        &'r self,
         tx: &mut Tx,
         lane: &mut Prefetched,
+        bill: &DischargeBill,
         request: &SettleRequest,
-    ) -> Result<SettleResult, StoreError> {
-        let Some(bill) = &request.bill else {
-            return Ok(SettleResult::default());
-        };
-        let reject = |reason: &str| convert::rejected_result(bill, reason, &self.name);
-        let Ok(mut billed) = read_bill(bill, request) else {
+    ) -> Result<Result<Resolved<'r>, Box<SettleResult>>, StoreError> {
+        let reject =
+            |reason: &str| Err(Box::new(convert::rejected_result(bill, reason, &self.name)));
+        let Ok(billed) = read_bill(bill, request) else {
             return Ok(reject("invalid_request"));
         };
         let Some(region) = self.region(billed.insured) else {
@@ -165,27 +168,61 @@ impl Agency {
         let Some(policy) = region.policy_on(person.scheme, admitted_on) else {
             return Ok(reject(&format!("scheme_not_covered: no policy in force on {admitted_on}")));
         };
-        // Seed 004 art. 53: a halt covering the admission stops direct settlement.
-        let halts: Vec<_> =
-            tables::halts_of(tx, &bill.psn_no).await?.iter().map(tables::HaltRow::halt).collect();
+        let halts: Vec<_> = if lane.restricted(&bill.psn_no) {
+            tables::halts_of(tx, &bill.psn_no).await?.iter().map(tables::HaltRow::halt).collect()
+        } else {
+            Vec::new()
+        };
         if let Some(halt) = yidi_domain::sanction::halted(&halts, admitted_on) {
             return Ok(reject(&format!("direct_settlement_halted: decision {}", halt.decision_id)));
         }
-        let day = billed.discharged_at.date();
-        let year = day.year();
         let filings = lane.filings(tx, &bill.psn_no).await?;
         let episode = Episode {
             insured_region: region.region,
             treatment_region: billed.treatment,
-            admitted_on: billed.admitted_at.date(),
+            admitted_on,
             settled_at: billed.discharged_at,
             emergency: bill.emergency,
         };
-        let filing_decision =
-            filing::decide(&filings, &episode, &region.filing, &policy.cross_province);
+        let class =
+            filing::decide(&filings, &episode, &region.filing, &policy.cross_province).class;
+        Ok(Ok(Resolved { billed, region, person, policy, class }))
+    }
+
+    /// Prefetch, decide, persist (the caller commits).
+    async fn decide(
+        &self,
+        tx: &mut Tx,
+        lane: &mut Prefetched,
+        request: &SettleRequest,
+    ) -> Result<SettleResult, StoreError> {
+        let Some(bill) = &request.bill else {
+            return Ok(SettleResult::default());
+        };
+        let mut found = match self.resolve(tx, lane, bill, request).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(*refused),
+        };
+        if bill.admission {
+            return self.admit(tx, lane, bill, &found).await;
+        }
+        let reject = |reason: &str| convert::rejected_result(bill, reason, &self.name);
+        let day = found.billed.discharged_at.date();
+        let year = day.year();
         let ytd = lane.accumulators(tx, &bill.psn_no, year).await?;
-        let (claim, benefits) = self.claim_of(&person, &mut billed, filing_decision.class, ytd);
-        let settlement = match settle(&claim, policy, &billed.catalogue) {
+        // Other stays' open holds (2401) are not this bill's to spend.
+        let holds = if lane.restricted(&bill.psn_no) {
+            tables::open_holds(tx, &bill.psn_no, year).await?
+        } else {
+            Vec::new()
+        };
+        let others = hold::held_by_others(&holds, &bill.mdtrt_id, day);
+        let capped = Policy {
+            annual_cap: found.policy.annual_cap.saturating_sub(others),
+            ..found.policy.clone()
+        };
+        let (claim, benefits) = self.claim_of(&found.person, &mut found.billed, found.class, ytd);
+        let settlement = match settle(&claim, &capped, &found.billed.catalogue) {
             Outcome::Rejected(reason) => {
                 let mut result = reject(reason.code());
                 // NHSA trt_chk_rslt: why benefits are suspended (arrears, waiting period …).
@@ -195,24 +232,81 @@ impl Agency {
             }
             Outcome::Settled(settlement) => settlement,
         };
-        let setl_id = convert::setl_id(region.region, &bill.msgid);
+        let setl_id = convert::setl_id(found.region.region, &bill.msgid);
         let settled_at = self.clock.now();
         let context = ResultContext {
             bill,
             setl_id: setl_id.clone(),
-            scheme: person.scheme,
-            filing_class: filing_decision.class.map_or("unfiled", |class| class.code()),
+            scheme: found.person.scheme,
+            filing_class: found.class.map_or("unfiled", |class| class.code()),
             settled_at,
-            answered_by: region.region.to_string(),
+            answered_by: found.region.region.to_string(),
             status: if bill.pre_settle { SettleStatus::PreSettled } else { SettleStatus::Settled },
         };
         let result = convert::settled_result(&context, &settlement, &request.lines);
         if bill.pre_settle {
             return Ok(result);
         }
-        let booked = Booked { bill, treatment: billed.treatment, year, setl_id, settled_at };
+        let booked = Booked { bill, treatment: found.billed.treatment, year, setl_id, settled_at };
         book(tx, lane, &booked, &ytd, &settlement).await?;
+        // The stay's own hold, if it was admitted with one, is spent now.
+        if lane.restricted(&bill.psn_no) {
+            tables::close_hold(tx, tables::HoldKey::Episode(&bill.mdtrt_id), "consumed").await?;
+        }
         Ok(result)
+    }
+
+    /// 2401: eligibility judged at admission, the filing class that will apply, and a hold
+    /// on the pooled fund's remaining cap (`yidi_domain::hold`). Nothing is settled.
+    async fn admit(
+        &self,
+        tx: &mut Tx,
+        lane: &mut Prefetched,
+        bill: &DischargeBill,
+        found: &Resolved<'_>,
+    ) -> Result<SettleResult, StoreError> {
+        let reject = |reason: &str| convert::rejected_result(bill, reason, &self.name);
+        let admitted_on = found.billed.admitted_at.date();
+        let benefits = benefit::decide(&found.person.registration, &self.rules, admitted_on);
+        if let Some(why) = benefits.reason {
+            let mut result = reject("benefits_suspended");
+            result.trt_chk_rslt = why.code().to_owned();
+            return Ok(result);
+        }
+        if found.class.is_none() && found.policy.cross_province.refuse_unfiled {
+            return Ok(reject("not_filed"));
+        }
+        let year = admitted_on.year();
+        let ytd = lane.accumulators(tx, &bill.psn_no, year).await?;
+        let holds = tables::open_holds(tx, &bill.psn_no, year).await?;
+        let others = hold::held_by_others(&holds, &bill.mdtrt_id, admitted_on);
+        let cap_left = found.policy.annual_cap.saturating_sub(ytd.pool_paid);
+        let asked = bill.hold_amt.parse().ok().and_then(|asked| Amount::new(asked).ok());
+        let hold::HoldOutcome::Held { held, remaining } = hold::hold(cap_left, others, asked)
+        else {
+            return Ok(reject("hold_exhausted"));
+        };
+        let until = hold::until(admitted_on);
+        let treatment = found.billed.treatment.to_string();
+        let new = tables::NewHold {
+            mdtrt_id: &bill.mdtrt_id,
+            msgid: &bill.msgid,
+            psn_no: &bill.psn_no,
+            year,
+            held,
+            admitted_on,
+            until,
+            treatment: &treatment,
+        };
+        tables::insert_hold(tx, &new).await?;
+        lane.holding(&bill.psn_no);
+        let info = yidi_wire::v1::AdmissionInfo {
+            filing_class: found.class.map_or("unfiled", |class| class.code()).to_owned(),
+            hold_amt: held.to_string(),
+            remaining_cap: remaining.to_string(),
+            hold_until: until.to_string(),
+        };
+        Ok(convert::admitted_result(bill, info, &found.region.region.to_string()))
     }
 
     /// The claim the policy decides: the person's benefit status as judged on the admission
@@ -263,6 +357,12 @@ impl Agency {
                 .map_err(|e| Transient(format!("inbox: {e}")))?;
             first.duplicate = true;
             return Ok(vec![reply(incoming, &first)]);
+        }
+        if let Some(result) = self.cancel_admission(tx, incoming, reversal).await? {
+            lane.record(tx, &reversal.msgid, &request_hash, &result.encode_to_vec(), &at)
+                .await
+                .map_err(retry)?;
+            return Ok(vec![reply(incoming, &result)]);
         }
         let found = tables::find_settlement(tx, &reversal.setl_id, &reversal.omsgid)
             .await
@@ -315,6 +415,64 @@ impl Agency {
             .await
             .map_err(retry)?;
         Ok(vec![reply(incoming, &result)])
+    }
+
+    /// 2404: a 2601 naming an admission's msgid cancels the admission and releases its hold;
+    /// `None` when the msgid was no admission. Only the person's own, from the province that
+    /// admitted them; a hold the discharge consumed already stays consumed.
+    async fn cancel_admission(
+        &self,
+        tx: &mut Tx,
+        incoming: &Incoming,
+        reversal: &Reversal,
+    ) -> Result<Option<SettleResult>, Failure> {
+        if reversal.omsgid.is_empty() {
+            return Ok(None);
+        }
+        let Some((psn_no, treatment, status)) =
+            tables::hold_of_admission(tx, &reversal.omsgid).await.map_err(retry)?
+        else {
+            return Ok(None);
+        };
+        let same_province = treatment
+            .parse::<RegionCode>()
+            .ok()
+            .zip(reversal.mdtrtarea_admvs.parse::<RegionCode>().ok())
+            .is_some_and(|(admitted, asking)| admitted.same_province(asking));
+        if psn_no != reversal.psn_no || !same_province {
+            let why = "the admission is another person's or another province's";
+            let refused = SettleResult {
+                msgid: reversal.msgid.clone(),
+                status: i32::from(SettleStatus::Rejected),
+                reason: format!("reversal_refused: {why}"),
+                rule: yidi_domain::refusal::citation("reversal_refused").into(),
+                answered_by: self.name.clone(),
+                ..SettleResult::default()
+            };
+            let error = yidi_trust::AuthError::NotAllowed {
+                signer: reversal.mdtrtarea_admvs.clone(),
+                role: "treatment place".into(),
+                what: format!("cancel admission {}: {why}", reversal.omsgid),
+            };
+            return Err(Rejection::from(error).with_reply(reply(incoming, &refused)).into());
+        }
+        let released =
+            tables::close_hold(tx, tables::HoldKey::Admission(&reversal.omsgid), "released")
+                .await
+                .map_err(retry)?;
+        let reason = if released { reversal.reason.clone() } else { format!("hold_{status}") };
+        info!(omsgid = %reversal.omsgid, released, "admission cancelled (2404)");
+        Ok(Some(SettleResult {
+            msgid: reversal.msgid.clone(),
+            mdtrt_id: reversal.mdtrt_id.clone(),
+            psn_no: reversal.psn_no.clone(),
+            insuplc_admdvs: reversal.insuplc_admdvs.clone(),
+            mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
+            status: i32::from(SettleStatus::Reversed),
+            reason,
+            answered_by: self.name.clone(),
+            ..SettleResult::default()
+        }))
     }
 
     async fn undo(&self, tx: &mut Tx, record: &SettlementRecord) -> Result<(), StoreError> {
@@ -382,6 +540,15 @@ impl LaneHandler for Agency {
     }
 }
 
+/// A bill's person, region, policy and filing class, once nothing refused it.
+struct Resolved<'r> {
+    billed: Billed,
+    region: &'r InsuredRegion,
+    person: PersonRecord,
+    policy: &'r Policy,
+    class: Option<yidi_domain::filing::FilingClass>,
+}
+
 /// A consumed message, decoded.
 enum Decoded {
     Settle(Box<SettleRequest>),
@@ -422,10 +589,18 @@ fn read_bill(bill: &DischargeBill, request: &SettleRequest) -> Result<Billed, ()
     let insured = bill.insuplc_admdvs.parse::<RegionCode>().map_err(|_| ())?;
     let treatment = bill.mdtrtarea_admvs.parse::<RegionCode>().map_err(|_| ())?;
     let admitted_at = NaiveDateTime::parse_from_str(&bill.begntime, TIME_FORMAT).map_err(|_| ())?;
-    let discharged_at =
-        NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT).map_err(|_| ())?;
-    let (lines, catalogue) =
-        convert::request_lines(&request.lines, &request.catalogue_version).map_err(|_| ())?;
+    // A 2401 admission has no discharge yet: its stay is judged as of its admission.
+    let discharged_at = if bill.admission && bill.endtime.is_empty() {
+        admitted_at
+    } else {
+        NaiveDateTime::parse_from_str(&bill.endtime, TIME_FORMAT).map_err(|_| ())?
+    };
+    // An admission carries no lines; a discharge at least one.
+    let (lines, catalogue) = if bill.admission && request.lines.is_empty() {
+        (Vec::new(), yidi_domain::catalogue::Catalogue::default())
+    } else {
+        convert::request_lines(&request.lines, &request.catalogue_version).map_err(|_| ())?
+    };
     let level = u64::try_from(bill.hosp_lv).map_err(|_| ())?;
     let hospital_level = HospitalLevel::from_number(level).map_err(|_| ())?;
     let flags = convert::flags(bill).map_err(|_| ())?;

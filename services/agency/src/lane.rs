@@ -27,6 +27,9 @@ pub struct Prefetched {
     persons: HashMap<String, PersonRecord>,
     filings: HashMap<String, Vec<Filing>>,
     ytd: HashMap<(String, i32), Accumulators>,
+    /// Of the persons read, those with any halt (seed 004 art. 53) or open admission hold:
+    /// only theirs are looked up bill by bill.
+    restricted: HashSet<String>,
 }
 
 impl Prefetched {
@@ -44,7 +47,19 @@ impl Prefetched {
             persons: tables::load_persons(tx, psn_nos).await?,
             filings: tables::load_filings_of(tx, psn_nos).await?,
             ytd: tables::load_accumulators_of(tx, psn_nos).await?,
+            restricted: tables::halted_or_holding(tx, psn_nos).await?,
         })
+    }
+
+    /// Whether bills of `psn_no` must look up halts and holds: a person of the lane with
+    /// neither (the usual case) needs no statement for them.
+    pub fn restricted(&self, psn_no: &str) -> bool {
+        !self.psn_nos.contains(psn_no) || self.restricted.contains(psn_no)
+    }
+
+    /// A hold was made for `psn_no` in this lane: their later bills look holds up.
+    pub fn holding(&mut self, psn_no: &str) {
+        self.restricted.insert(psn_no.to_owned());
     }
 
     /// [`inbox::check`], from the copy when it holds the msgid.

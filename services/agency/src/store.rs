@@ -502,7 +502,138 @@ pub const CHANGES: &[yidi_store::migrate::Change] = &[
             ends_on TEXT, article TEXT NOT NULL, reason TEXT NOT NULL, decided_at TEXT NOT NULL,
             lifted_by TEXT UNIQUE, lifted_at TEXT, lift_reason TEXT)",
     },
+    yidi_store::migrate::Change {
+        version: 4,
+        description: "admission holds on the pooled fund's cap",
+        // National 2401/2402/2404: status open, consumed (by the discharge settlement) or
+        // released (by a cancellation).
+        sqlite: "CREATE TABLE IF NOT EXISTS admission_hold (
+            mdtrt_id TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE, psn_no TEXT NOT NULL,
+            year BIGINT NOT NULL, held TEXT NOT NULL, admitted_on TEXT NOT NULL,
+            hold_until TEXT NOT NULL, treatment TEXT NOT NULL, status TEXT NOT NULL)",
+        postgres: "CREATE TABLE IF NOT EXISTS admission_hold (
+            mdtrt_id TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE, psn_no TEXT NOT NULL,
+            year BIGINT NOT NULL, held TEXT NOT NULL, admitted_on TEXT NOT NULL,
+            hold_until TEXT NOT NULL, treatment TEXT NOT NULL, status TEXT NOT NULL)",
+    },
 ];
+
+/// An admission's hold as recorded.
+pub struct NewHold<'a> {
+    pub mdtrt_id: &'a str,
+    pub msgid: &'a str,
+    pub psn_no: &'a str,
+    pub year: i32,
+    pub held: Amount,
+    pub admitted_on: NaiveDate,
+    pub until: NaiveDate,
+    pub treatment: &'a str,
+}
+
+pub async fn insert_hold(tx: &mut Tx, hold: &NewHold<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO admission_hold
+             (mdtrt_id, msgid, psn_no, year, held, admitted_on, hold_until, treatment, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')
+         ON CONFLICT (mdtrt_id) DO UPDATE SET msgid = excluded.msgid, held = excluded.held,
+             admitted_on = excluded.admitted_on, hold_until = excluded.hold_until,
+             status = 'open'",
+    )
+    .bind(hold.mdtrt_id)
+    .bind(hold.msgid)
+    .bind(hold.psn_no)
+    .bind(i64::from(hold.year))
+    .bind(hold.held.to_string())
+    .bind(hold.admitted_on.to_string())
+    .bind(hold.until.to_string())
+    .bind(hold.treatment)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The open holds of a person in a year.
+pub async fn open_holds(
+    tx: &mut Tx,
+    psn_no: &str,
+    year: i32,
+) -> Result<Vec<yidi_domain::hold::OpenHold>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT mdtrt_id, held, hold_until FROM admission_hold
+         WHERE psn_no = $1 AND year = $2 AND status = 'open'",
+    )
+    .bind(psn_no)
+    .bind(i64::from(year))
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let held: String = row.try_get(1)?;
+            let until: String = row.try_get(2)?;
+            Ok(yidi_domain::hold::OpenHold {
+                mdtrt_id: row.try_get(0)?,
+                held: amount(&held, "admission_hold.held")?,
+                until: NaiveDate::parse_from_str(&until, "%Y-%m-%d").map_err(|_| {
+                    StoreError::Corrupt { column: "admission_hold.hold_until", detail: until }
+                })?,
+            })
+        })
+        .collect()
+}
+
+/// Closes the open hold of a stay (`consumed` by its discharge settlement, `released` by a
+/// cancellation); whether there was one.
+pub async fn close_hold(tx: &mut Tx, key: HoldKey<'_>, status: &str) -> Result<bool, StoreError> {
+    let (column, value) = match key {
+        HoldKey::Episode(mdtrt_id) => ("mdtrt_id", mdtrt_id),
+        HoldKey::Admission(msgid) => ("msgid", msgid),
+    };
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE admission_hold SET status = $1 WHERE {column} = $2 AND status = 'open'"
+    )))
+    .bind(status)
+    .bind(value)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Of `psn_nos`, those with any halt or an open admission hold.
+pub async fn halted_or_holding(
+    tx: &mut Tx,
+    psn_nos: &[&str],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    if psn_nos.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let rows = query_in(
+        "SELECT psn_no FROM settlement_halt WHERE psn_no IN ({list})
+         UNION SELECT psn_no FROM admission_hold WHERE status = 'open' AND psn_no IN ({list})",
+        psn_nos,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(|row| row.try_get(0).map_err(Into::into)).collect()
+}
+
+/// The hold an admission's msgid made: its person, treatment region and status.
+pub async fn hold_of_admission(
+    tx: &mut Tx,
+    msgid: &str,
+) -> Result<Option<(String, String, String)>, StoreError> {
+    let row = sqlx::query("SELECT psn_no, treatment, status FROM admission_hold WHERE msgid = $1")
+        .bind(msgid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))).transpose()
+}
+
+/// Which hold: a stay's, or the one an admission's msgid made.
+#[derive(Clone, Copy, Debug)]
+pub enum HoldKey<'a> {
+    Episode(&'a str),
+    Admission(&'a str),
+}
 
 /// A halt of a person's direct settlement as recorded (seed 004 art. 53).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -283,3 +283,82 @@ async fn seed_004_art_53_a_halted_person_is_refused_until_the_halt_is_lifted() {
     assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// An admission (2401) of person `index` in `treatment`, holding `hold_amt`.
+fn admission(
+    index: u64,
+    sequence: u32,
+    treatment: &str,
+    hold_amt: &str,
+) -> (DischargeBill, Outgoing) {
+    let message = bill(index, sequence, day("2026-11-10"), |bill| {
+        bill.admission = true;
+        bill.feedetail.clear();
+        bill.endtime.clear();
+        bill.mdtrtarea_admvs = treatment.into();
+        bill.hold_amt = hold_amt.into();
+    });
+    let request: SettleRequest = incoming(0, message.clone()).decode("SettleRequest").unwrap();
+    (request.bill.unwrap(), message)
+}
+
+/// National 2401/2404 (issue #13 §2): two provinces admit the same person at once; the second
+/// hold is reduced to what the first leaves and a third refused, never double-spent; a
+/// discharge is settled within what other stays' holds leave and consumes its own; a
+/// cancellation releases a hold.
+#[tokio::test]
+async fn national_2401_holds_keep_two_provinces_from_spending_one_cap_twice() {
+    let admitted = day("2026-11-10");
+    let index = person_where(admitted, |person, status, _| {
+        status == BenefitStatus::Active && person.scheme == yidi_domain::ids::Scheme::Employee
+    });
+    let (mut agency, dir) = agency_with("holds", index).await;
+    for policy in &mut agency.regions[0].schemes {
+        policy.annual_cap =
+            yidi_domain::money::Amount::new(rust_decimal::Decimal::from(5000)).unwrap();
+    }
+    let (first, first_message) = admission(index, 1, "440100", "3000");
+    let held = answer(&agency, first_message).await;
+    assert_eq!(held.status, i32::from(SettleStatus::Admitted), "{} {}", held.reason, held.rule);
+    let info = held.admission.unwrap();
+    assert_eq!((info.hold_amt.as_str(), info.remaining_cap.as_str()), ("3000.00", "2000.00"));
+
+    let (second, second_message) = admission(index, 2, "310100", "10000");
+    let reduced = answer(&agency, second_message).await.admission.unwrap();
+    assert_eq!((reduced.hold_amt.as_str(), reduced.remaining_cap.as_str()), ("2000.00", "0.00"));
+    let (_, third_message) = admission(index, 3, "110100", "1");
+    let refused = answer(&agency, third_message).await;
+    assert_eq!(refused.reason, "hold_exhausted");
+    assert!(!refused.rule.is_empty());
+
+    // The second stay is discharged: its pooled fund pays at most the 2,000 the first stay's
+    // hold leaves, whatever the bill.
+    let discharge = bill(index, 4, admitted, |bill| {
+        bill.mdtrt_id = second.mdtrt_id.clone();
+        for line in &mut bill.feedetail {
+            line.pric = "9000".into();
+        }
+    });
+    let settled = answer(&agency, discharge).await;
+    assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
+    let hifp: rust_decimal::Decimal = settled.setlinfo.unwrap().hifp_pay.parse().unwrap();
+    assert!(hifp <= rust_decimal::Decimal::from(2000), "{hifp} spends the first stay's hold");
+
+    // 2404: the first admission cancelled, its hold released; a new admission may hold again.
+    let cancel = convert::reversal_of(&first, format!("{}C", first.msgid), "admission cancelled");
+    let undo = Outgoing::new(
+        topics::agency_requests(INSURED),
+        &first.mdtrt_id,
+        "yidi.v1.Reversal",
+        &cancel,
+        ContentType::Protobuf,
+    );
+    let cancelled = answer(&agency, undo).await;
+    assert_eq!(cancelled.status, i32::from(SettleStatus::Reversed), "{}", cancelled.reason);
+    let (_, again) = admission(index, 5, "440100", "");
+    let again = answer(&agency, again).await;
+    assert_eq!(again.status, i32::from(SettleStatus::Admitted), "{}", again.reason);
+    let after = again.admission.unwrap();
+    assert_eq!(after.hold_amt, format!("{:.2}", rust_decimal::Decimal::from(5000) - hifp));
+    let _ = std::fs::remove_dir_all(dir);
+}
