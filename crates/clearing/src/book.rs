@@ -338,6 +338,25 @@ impl Book {
             .map(|entry| Event::Posted { entry }))
     }
 
+    /// Seed 004 art. 49: a fine on the institution behind a bill, up to five times what
+    /// deductions recovered from it, owed by the treatment province to the insured one.
+    pub fn fine(
+        &self,
+        fine_id: &str,
+        setl_id: &str,
+        amount: Amount,
+        reason: &str,
+        today: NaiveDate,
+    ) -> Result<Option<Event>, ClearingError> {
+        if reason.trim().is_empty() {
+            return Err(ClearingError::Invalid("a fine needs its article and finding".into()));
+        }
+        Ok(self
+            .ledger
+            .fine(fine_id, setl_id, amount, today, reason)?
+            .map(|entry| Event::Posted { entry }))
+    }
+
     pub fn confirm(
         &self,
         period: Period,
@@ -773,7 +792,7 @@ impl Book {
                     t.refd_acct_pay = t.refd_acct_pay + acct;
                     t.refd_setl_ids.insert(entry.setl_id.clone());
                 }
-                crate::ledger::EntryKind::Deduction => {}
+                crate::ledger::EntryKind::Deduction | crate::ledger::EntryKind::Fine => {}
             }
         }
         let (rows, mismatches) = reconcile::compare(&hub, exchange);

@@ -34,6 +34,8 @@ pub enum ClearingError {
     Replay(String),
     #[error("CLR_15 {0}")]
     Invalid(String),
+    #[error("CLR_16 a fine of {asked} on bill {setl_id} exceeds five times what was recovered from it (at most {allowed} more)")]
+    FineTooLarge { setl_id: String, asked: String, allowed: String },
 }
 
 impl ClearingError {
@@ -55,6 +57,7 @@ impl ClearingError {
             ClearingError::Chain { .. } => "CLR_13",
             ClearingError::Replay(_) => "CLR_14",
             ClearingError::Invalid(_) => "CLR_15",
+            ClearingError::FineTooLarge { .. } => "CLR_16",
         }
     }
 }

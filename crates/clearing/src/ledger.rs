@@ -3,7 +3,8 @@
 //!
 //! A settled bill posts `S:<setl_id>`; its reversal posts the correcting entry
 //! `R:<setl_id>` for what the bill still owed; an audit deduction (拒付, seed 004 arts. 49–53)
-//! posts `D:<deduction id>`. Ids derive from the settlement and deduction ids, so a replayed
+//! posts `D:<deduction id>`; a fine on the institution for the fraud behind a recovery
+//! (seed 004 art. 49: up to five times the amount recovered) posts `F:<fine id>`. Ids derive from the settlement and deduction ids, so a replayed
 //! message posts nothing twice. Entries are never changed: errors are corrected by entries.
 
 use std::collections::HashMap;
@@ -26,7 +27,14 @@ pub enum EntryKind {
     Reversal,
     /// Treatment-place supervision refused (part of) the fund share.
     Deduction,
+    /// A fine on the treatment place's institution for fraud on a bill (seed 004 art. 49): the
+    /// treatment province owes it to the insured province, at most [`FINE_MULTIPLE_MAX`] times
+    /// what deductions recovered from the bill. Posted on the pooled fund it defrauded.
+    Fine,
 }
+
+/// Seed 004 art. 49: a fine of up to five times the amount defrauded.
+pub const FINE_MULTIPLE_MAX: u32 = 5;
 
 /// One leg of an entry. Receivables are positive (debits), payables negative (credits); the
 /// legs of an entry sum to zero per fund type.
@@ -64,7 +72,7 @@ impl Entry {
     pub fn obligation(&self) -> Funds {
         match self.kind {
             EntryKind::Settlement => self.funds,
-            EntryKind::Reversal | EntryKind::Deduction => self.funds.negated(),
+            EntryKind::Reversal | EntryKind::Deduction | EntryKind::Fine => self.funds.negated(),
         }
     }
 
@@ -296,6 +304,61 @@ impl Ledger {
         Ok(Some(Entry::build(id, EntryKind::Deduction, bill, taken, posted_on, reason)))
     }
 
+    /// What deductions recovered from a bill, and what fines were posted on it, so far.
+    fn recovered_and_fined(&self, bill: &Bill) -> (Amount, Amount) {
+        let mut recovered = Amount::ZERO;
+        let mut fined = Amount::ZERO;
+        for entry in bill.entries.iter().filter_map(|&i| self.entries.get(i)) {
+            match entry.kind {
+                EntryKind::Deduction => recovered = recovered + entry.funds.total(),
+                EntryKind::Fine => fined = fined + entry.funds.total(),
+                EntryKind::Settlement | EntryKind::Reversal => {}
+            }
+        }
+        (recovered, fined)
+    }
+
+    /// Checks a fine of `amount` on `bill` against [`FINE_MULTIPLE_MAX`] times what was
+    /// recovered from it, less the fines already posted.
+    fn check_fine(&self, bill: &Bill, amount: Amount) -> Result<(), ClearingError> {
+        let (recovered, fined) = self.recovered_and_fined(bill);
+        let ceiling =
+            Amount::round2(recovered.value() * rust_decimal::Decimal::from(FINE_MULTIPLE_MAX));
+        let allowed = ceiling.saturating_sub(fined);
+        if amount > allowed {
+            return Err(ClearingError::FineTooLarge {
+                setl_id: bill.setl_id.clone(),
+                asked: amount.to_string(),
+                allowed: allowed.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A fine of `amount` on the institution behind bill `setl_id`, within five times what was
+    /// recovered from the bill. `None` when this fine id is already posted.
+    pub fn fine(
+        &self,
+        fine_id: &str,
+        setl_id: &str,
+        amount: Amount,
+        posted_on: NaiveDate,
+        reason: &str,
+    ) -> Result<Option<Entry>, ClearingError> {
+        let id = format!("F:{fine_id}");
+        if self.contains(&id) {
+            return Ok(None);
+        }
+        if amount.is_negative() || amount.is_zero() {
+            return Err(ClearingError::NotPositive(amount.to_string()));
+        }
+        let bill =
+            self.bills.get(setl_id).ok_or_else(|| ClearingError::UnknownBill(setl_id.into()))?;
+        self.check_fine(bill, amount)?;
+        let funds = Funds::ZERO.with(Fund::Hifp, amount);
+        Ok(Some(Entry::build(id, EntryKind::Fine, bill, funds, posted_on, reason)))
+    }
+
     /// Appends an entry after every check: balanced legs, a new id, and a bill that can take
     /// it. Used for new entries and for entries read back from storage alike.
     pub fn append(&mut self, entry: Entry) -> Result<usize, ClearingError> {
@@ -359,10 +422,27 @@ impl Ledger {
                 bill.owed = owed;
                 bill.entries.push(index);
             }
+            EntryKind::Fine => self.attach_fine(&entry, index)?,
         }
         self.by_id.insert(entry.id.clone(), index);
         self.entries.push(entry);
         Ok(index)
+    }
+
+    /// A fine entry's checks on the way in: its bill and pair, and the five-times rule.
+    fn attach_fine(&mut self, entry: &Entry, index: usize) -> Result<(), ClearingError> {
+        let bill = self
+            .bills
+            .get(&entry.setl_id)
+            .ok_or_else(|| ClearingError::UnknownBill(entry.setl_id.clone()))?;
+        if (bill.insured, bill.treatment) != (entry.insured, entry.treatment) {
+            return Err(ClearingError::Replay(format!("entry {} names another pair", entry.id)));
+        }
+        self.check_fine(bill, entry.funds.total())?;
+        if let Some(bill) = self.bills.get_mut(&entry.setl_id) {
+            bill.entries.push(index);
+        }
+        Ok(())
     }
 
     /// Per fund, what the ledger says is owed across all entries: receivables minus payables

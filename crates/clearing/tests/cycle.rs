@@ -220,6 +220,47 @@ fn an_audit_deduction_flows_into_the_next_round() {
     assert_eq!(february.netting.net[&region("310000")], yuan("200.00"));
 }
 
+/// Seed 004 art. 49: the amount defrauded is recovered (a deduction) and the institution fined
+/// up to five times it; both flow into the next round, owed by the treatment province.
+#[test]
+fn a_fraud_recovery_and_its_fine_flow_into_the_next_round() {
+    let mut book = january();
+    days(&mut book, date("2027-01-13"), date("2027-02-22"));
+    let on = date("2027-02-25");
+    let no_recovery = book.fine("FINE-0", "S1", yuan("1.00"), "art. 49(ii)", on);
+    assert_eq!(no_recovery.unwrap_err().code(), "CLR_16", "no fine without a recovery");
+    let e = book.deduct("REC-1", "S1", yuan("200.00"), "art. 49(ii): phantom bed days", on);
+    run(&mut book, e);
+    let e = book.fine("FINE-1", "S1", yuan("600.00"), "art. 49(ii): three times", on);
+    run(&mut book, e);
+    // Fines on the bill may reach five times the 200.00 recovered, no more.
+    let beyond = book.fine("FINE-2", "S1", yuan("400.01"), "art. 49(ii)", on);
+    assert_eq!(beyond.unwrap_err().code(), "CLR_16");
+    let e = book.fine("FINE-2", "S1", yuan("400.00"), "art. 49(ii)", on);
+    run(&mut book, e);
+    assert_eq!(book.fine("FINE-2", "S1", yuan("400.00"), "art. 49(ii)", on).unwrap(), None);
+    assert_eq!(book.fine("FINE-3", "S1", yuan("5"), " ", on).unwrap_err().code(), "CLR_15");
+    days(&mut book, date("2027-02-23"), date("2027-03-22"));
+    let february = book.positions("2027-02".parse().unwrap()).unwrap();
+    // Beijing owes Shanghai the 200.00 recovered and the 1,000.00 of fines.
+    assert_eq!(february.netting.net[&region("110000")], yuan("-1200.00"));
+    assert_eq!(february.netting.net[&region("310000")], yuan("1200.00"));
+    let notice = book.notice("2027-02".parse().unwrap(), region("110000")).unwrap();
+    let kinds: Vec<String> = notice
+        .owed
+        .iter()
+        .chain(&notice.owing)
+        .flat_map(|l| l.bills.iter().map(|b| format!("{:?} {}", b.kind, b.amount)))
+        .collect();
+    assert!(kinds.contains(&"Fine -600.00".to_owned()), "{kinds:?}");
+    // The log replays: the five-times rule holds on the way back in too.
+    let mut rebuilt = Book::new(Settings::default());
+    for entry in book.ledger().entries() {
+        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
+    }
+    assert_eq!(rebuilt.ledger().trial_balance(), book.ledger().trial_balance());
+}
+
 #[test]
 fn the_event_log_rebuilds_the_same_book_and_its_chain_catches_edits() {
     let mut book = january();

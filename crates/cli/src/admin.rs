@@ -65,6 +65,19 @@ enum Admin {
         #[arg(long)]
         reason: String,
     },
+    /// Fine the institution behind a bill (seed 004 art. 49): at most five times what was
+    /// deducted from the bill; the treatment province owes it in the next round.
+    Fine {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        setl_id: String,
+        #[arg(long)]
+        amount: String,
+        /// The article and the finding.
+        #[arg(long)]
+        reason: String,
+    },
     /// Record a prepayment top-up of an insured → treatment pair.
     TopUp {
         #[arg(long)]
@@ -212,6 +225,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 let a = hub
                     .money("/api/clearing/deduct", &key, json!({"deduction_id": id, "setl_id": setl_id, "amount": amount, "reason": reason}))
                     .await?;
+                println!("{}", if a["duplicate"] == json!(true) { "already posted".to_owned() } else { describe(&a["event"]) });
+            }
+            Admin::Fine { id, setl_id, amount, reason } => {
+                let body = json!({"fine_id": id, "setl_id": setl_id, "amount": amount, "reason": reason});
+                let a = hub.money("/api/clearing/fine", &key, body).await?;
                 println!("{}", if a["duplicate"] == json!(true) { "already posted".to_owned() } else { describe(&a["event"]) });
             }
             Admin::TopUp { insured, treatment, amount } => {

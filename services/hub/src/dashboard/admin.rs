@@ -198,6 +198,38 @@ pub(super) async fn request_statements(
 }
 
 #[derive(Debug, Deserialize)]
+pub(super) struct Fine {
+    fine_id: String,
+    setl_id: String,
+    amount: String,
+    /// The article and the finding, e.g. "seed 004 art. 49(ii): false inpatient stays".
+    reason: String,
+}
+
+/// Seed 004 art. 49: fines the institution behind a bill, up to five times what was
+/// recovered from it (`/api/clearing/deduct`); the treatment province owes it to the insured
+/// one in the next round.
+pub(super) async fn fine(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Fine>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/fine", &body)?;
+    if body.fine_id.trim().is_empty() {
+        return Err(bad("fine_id", "must not be empty"));
+    }
+    let fined = amount("amount", &body.amount)?;
+    let answer = d
+        .desk
+        .command_once(once.as_ref(), |book, today| {
+            book.fine(&body.fine_id, &body.setl_id, fined, &body.reason, today)
+        })
+        .await?;
+    Ok(commanded(answer))
+}
+
+#[derive(Debug, Deserialize)]
 pub(super) struct AgreementCall {
     decision_id: String,
     fixmedins_code: String,

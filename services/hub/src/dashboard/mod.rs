@@ -100,6 +100,7 @@ pub fn router(dashboard: Shared) -> Router {
         .route("/api/clearing/confirm", post(admin::confirm))
         .route("/api/clearing/pay", post(admin::pay))
         .route("/api/clearing/deduct", post(admin::deduct))
+        .route("/api/clearing/fine", post(admin::fine))
         .route("/api/clearing/top-up", post(admin::top_up))
         .route("/api/clearing/reconcile", post(admin::request_statements))
         .route("/api/hospitals", get(api::hospitals))
