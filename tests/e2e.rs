@@ -723,7 +723,7 @@ async fn agreement(fixture: &'static Fixture) {
 async fn admissions(fixture: &'static Fixture) {
     let today = yidi_runtime::clock::BusinessClock::default().today();
     let insured: RegionCode = "120000".parse().unwrap();
-    let index = (2500..2600)
+    let index = (1950..2000)
         .find(|index| {
             let person = registry::person(insured, *index, today);
             benefit::decide(&person.registration(), &BenefitRules::default(), today).status

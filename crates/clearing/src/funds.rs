@@ -11,11 +11,12 @@ use crate::text::parse_amount;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Fund {
-    /// 统筹基金: the pooled fund.
+    /// 统筹基金: the pooled fund (310100 employees', 390100 residents'; cleared together
+    /// here, see ARCHITECTURE "Clearing: choices and limits").
     Hifp,
-    /// 大额/大病: the catastrophic layer.
+    /// 职工大额医疗费用补助: the employees' large-amount layer (`hifob_pay`, 330100).
     Hifob,
-    /// 公务员医疗补助: the civil-servant subsidy.
+    /// 居民大病保险: residents' critical-illness insurance (`hifmi_pay`, 390200).
     Hifmi,
     /// 医疗救助: medical assistance.
     Maf,
