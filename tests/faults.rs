@@ -180,7 +180,8 @@ fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_sett
                 ]
             })
             .collect();
-        // Every topic a service consumes.
+        // Every topic a service consumes (the filing topic is the hub's; the exchanges follow it
+        // and leave its dead letters to the hub, so each message is dead-lettered once).
         let mut consumed = vec![
             yidi_bus::topics::HUB_REQUESTS.to_owned(),
             yidi_bus::topics::HUB_RESULTS.to_owned(),
@@ -191,6 +192,7 @@ fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_sett
             consumed.push(yidi_bus::topics::his_discharge(exchange));
             consumed.push(yidi_bus::topics::exchange_results(exchange));
             consumed.push(yidi_bus::topics::exchange_statements(exchange));
+            consumed.push(yidi_bus::topics::exchange_hospitals(exchange));
         }
         for insured in ["110000", "120000", "310000", "440000"] {
             consumed.push(yidi_bus::topics::agency_requests(insured));

@@ -56,11 +56,23 @@ pub trait LaneHandler {
 pub struct Consumer {
     inner: StreamConsumer<LagContext>,
     group: String,
+    /// Topics this consumer only follows (another service owns them and dead-letters what it
+    /// refuses): a message refused at the door here is skipped, not dead-lettered again.
+    followed: std::collections::HashSet<String>,
 }
 
 impl Consumer {
     pub(crate) fn new(inner: StreamConsumer<LagContext>, group: &str) -> Consumer {
-        Consumer { inner, group: group.to_owned() }
+        Consumer { inner, group: group.to_owned(), followed: std::collections::HashSet::new() }
+    }
+
+    /// Marks `topics` as followed: what the bus refuses on them (unsigned, forged, not
+    /// allowed) is logged and skipped, since the topic's owner dead-letters it once. The
+    /// handler decides the same for what it refuses on them.
+    #[must_use]
+    pub fn following(mut self, topics: &[String]) -> Consumer {
+        self.followed.extend(topics.iter().cloned());
+        self
     }
 
     /// Handles messages until `shutdown` completes, then commits the stored offsets. A batch is
@@ -120,7 +132,13 @@ impl Consumer {
             let (mut admitted, refused) = admit(bus, batch, chrono::Utc::now());
             let mut handled = handle_batch(bus, &mut admitted, handler, stop).await;
             for (incoming, error) in &refused {
-                handled.add(bus, incoming, Err(error.clone().into()));
+                if self.followed.contains(&incoming.topic) {
+                    warn!(topic = %incoming.topic, offset = incoming.offset, %error,
+                          "refused on a followed topic: skipped (its owner dead-letters it)");
+                    handled.add(bus, incoming, Ok(Vec::new()));
+                } else {
+                    handled.add(bus, incoming, Err(error.clone().into()));
+                }
             }
             hops.decided();
             let Handled { mut replies, mut done } = handled;

@@ -285,14 +285,9 @@ impl Ledger {
         reason: &str,
     ) -> Result<Option<Entry>, ClearingError> {
         let id = format!("D:{deduction_id}");
-        if self.contains(&id) {
+        let Some(bill) = self.new_entry_on(&id, setl_id, amount)? else {
             return Ok(None);
-        }
-        if amount.is_negative() || amount.is_zero() {
-            return Err(ClearingError::NotPositive(amount.to_string()));
-        }
-        let bill =
-            self.bills.get(setl_id).ok_or_else(|| ClearingError::UnknownBill(setl_id.into()))?;
+        };
         if bill.reversed {
             return Err(ClearingError::Reversed(setl_id.into()));
         }
@@ -302,6 +297,23 @@ impl Ledger {
             left: bill.owed.total().to_string(),
         })?;
         Ok(Some(Entry::build(id, EntryKind::Deduction, bill, taken, posted_on, reason)))
+    }
+
+    /// The bill a new entry `id` of a positive `amount` is posted on; `None` when `id` is
+    /// posted already (a repeat posts nothing).
+    fn new_entry_on(
+        &self,
+        id: &str,
+        setl_id: &str,
+        amount: Amount,
+    ) -> Result<Option<&Bill>, ClearingError> {
+        if self.contains(id) {
+            return Ok(None);
+        }
+        if amount.is_negative() || amount.is_zero() {
+            return Err(ClearingError::NotPositive(amount.to_string()));
+        }
+        self.bills.get(setl_id).map(Some).ok_or_else(|| ClearingError::UnknownBill(setl_id.into()))
     }
 
     /// What deductions recovered from a bill, and what fines were posted on it, so far.
@@ -346,14 +358,9 @@ impl Ledger {
         reason: &str,
     ) -> Result<Option<Entry>, ClearingError> {
         let id = format!("F:{fine_id}");
-        if self.contains(&id) {
+        let Some(bill) = self.new_entry_on(&id, setl_id, amount)? else {
             return Ok(None);
-        }
-        if amount.is_negative() || amount.is_zero() {
-            return Err(ClearingError::NotPositive(amount.to_string()));
-        }
-        let bill =
-            self.bills.get(setl_id).ok_or_else(|| ClearingError::UnknownBill(setl_id.into()))?;
+        };
         self.check_fine(bill, amount)?;
         let funds = Funds::ZERO.with(Fund::Hifp, amount);
         Ok(Some(Entry::build(id, EntryKind::Fine, bill, funds, posted_on, reason)))

@@ -367,17 +367,7 @@ impl Agency {
         let found = tables::find_settlement(tx, &reversal.setl_id, &reversal.omsgid)
             .await
             .map_err(retry)?;
-        let mut result = SettleResult {
-            msgid: reversal.msgid.clone(),
-            mdtrt_id: reversal.mdtrt_id.clone(),
-            psn_no: reversal.psn_no.clone(),
-            insuplc_admdvs: reversal.insuplc_admdvs.clone(),
-            mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
-            status: i32::from(SettleStatus::Reversed),
-            reason: reversal.reason.clone(),
-            answered_by: self.name.clone(),
-            ..SettleResult::default()
-        };
+        let mut result = reversed_result(reversal, reversal.reason.clone(), &self.name);
         if let Some(record) = &found {
             refuse_foreign(record, reversal, &result, incoming)?;
         }
@@ -462,17 +452,7 @@ impl Agency {
                 .map_err(retry)?;
         let reason = if released { reversal.reason.clone() } else { format!("hold_{status}") };
         info!(omsgid = %reversal.omsgid, released, "admission cancelled (2404)");
-        Ok(Some(SettleResult {
-            msgid: reversal.msgid.clone(),
-            mdtrt_id: reversal.mdtrt_id.clone(),
-            psn_no: reversal.psn_no.clone(),
-            insuplc_admdvs: reversal.insuplc_admdvs.clone(),
-            mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
-            status: i32::from(SettleStatus::Reversed),
-            reason,
-            answered_by: self.name.clone(),
-            ..SettleResult::default()
-        }))
+        Ok(Some(reversed_result(reversal, reason, &self.name)))
     }
 
     async fn undo(&self, tx: &mut Tx, record: &SettlementRecord) -> Result<(), StoreError> {
@@ -537,6 +517,21 @@ impl LaneHandler for Agency {
             self.settlements.count_status(*status, reason);
         }
         Ok(answers)
+    }
+}
+
+/// The answer to a 2305/2601 (or a 2404 cancellation): `REVERSED`, with the reason given.
+fn reversed_result(reversal: &Reversal, reason: String, answered_by: &str) -> SettleResult {
+    SettleResult {
+        msgid: reversal.msgid.clone(),
+        mdtrt_id: reversal.mdtrt_id.clone(),
+        psn_no: reversal.psn_no.clone(),
+        insuplc_admdvs: reversal.insuplc_admdvs.clone(),
+        mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
+        status: i32::from(SettleStatus::Reversed),
+        reason,
+        answered_by: answered_by.to_owned(),
+        ..SettleResult::default()
     }
 }
 

@@ -67,19 +67,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .await?;
     // One writer per role: a second copy of this service on the same database stops here.
     let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
-    let results = topics::exchange_results(province.as_str());
-    let names = [
-        discharge.clone(),
-        topics::his_settlement(province.as_str()),
-        results.clone(),
-        topics::HUB_REQUESTS.to_owned(),
-        topics::DEAD_LETTER.to_owned(),
-        topics::exchange_statements(province.as_str()),
-        topics::exchange_hospitals(province.as_str()),
-        topics::HUB_STATEMENTS.to_owned(),
-        topics::FILING.to_owned(),
-    ];
-    bus.ensure_topics(&names).await?;
+    bus.ensure_topics(&topic_names(province)).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());
     let hospitals = crate::hospitals::Register::load(&store, province).await?;
     let exchange = Arc::new(Exchange {
@@ -111,13 +99,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
     register_figures(&mut exposition, &exchange);
     exposition.serve(settings.common.metrics, readiness.clone(), &shutdown).await?;
-    // One consumer for all of the exchange's topics: every consumer costs the broker a fetch loop.
-    let statements = topics::exchange_statements(province.as_str());
-    let hospitals = topics::exchange_hospitals(province.as_str());
-    let consumer = bus.consumer(
-        &format!("exchange-{province}"),
-        &[discharge.clone(), results.clone(), statements.clone(), hospitals, topics::FILING.into()],
-    )?;
+    let consumer = consumer(&bus, province)?;
     // The relay sends what is queued until it sees the stop.
     let stop = shutdown.requested();
     shutdown.spawn(async move { outbox.relay(stop).await });
@@ -127,6 +109,39 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     consumer.run(&bus, shutdown.requested(), exchange.as_ref()).await;
     shutdown.finish(yidi_runtime::shutdown::GRACE).await;
     Ok(())
+}
+
+/// Every topic the exchange reads or writes, created at start.
+fn topic_names(province: RegionCode) -> Vec<String> {
+    let p = province.as_str();
+    vec![
+        topics::his_discharge(p),
+        topics::his_settlement(p),
+        topics::exchange_results(p),
+        topics::HUB_REQUESTS.to_owned(),
+        topics::DEAD_LETTER.to_owned(),
+        topics::exchange_statements(p),
+        topics::exchange_hospitals(p),
+        topics::HUB_STATEMENTS.to_owned(),
+        topics::FILING.to_owned(),
+    ]
+}
+
+/// One consumer for all of the exchange's topics (every consumer costs the broker a fetch
+/// loop): bills, results, statement requests, agreement decisions, and the filing records it
+/// follows — the hub owns that topic and dead-letters what it refuses there.
+fn consumer(bus: &yidi_bus::Bus, province: RegionCode) -> anyhow::Result<yidi_bus::Consumer> {
+    let p = province.as_str();
+    let read = [
+        topics::his_discharge(p),
+        topics::exchange_results(p),
+        topics::exchange_statements(p),
+        topics::exchange_hospitals(p),
+        topics::FILING.to_owned(),
+    ];
+    Ok(bus
+        .consumer(&format!("exchange-{province}"), &read)?
+        .following(&[topics::FILING.to_owned()]))
 }
 
 /// gRPC settlements whose caller stopped waiting (cancelled, or cut by a stop) are reversed

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use prost::Message;
 use tokio::sync::oneshot;
-use tracing::info;
+use tracing::{info, warn};
 use yidi_bus::{
     topics, verdict, Bus, Failure, Incoming, LaneAnswer, LaneHandler, Outgoing, Rejection,
     Transient,
@@ -521,13 +521,19 @@ impl LaneHandler for Exchange {
 
 impl Exchange {
     /// Agencies' filing records: those valid in this province kept, the lane in one
-    /// transaction. Nothing is answered.
+    /// transaction. Nothing is answered, and a record that does not read is skipped: the hub,
+    /// which owns the topic, dead-letters it.
     async fn on_filings(&self, lane: &[Incoming]) -> LaneAnswer {
         let mut tx = self.store.begin().await.map_err(retry)?;
         let mut answers = Vec::with_capacity(lane.len());
         for incoming in lane {
-            let kept = verdict(crate::filings::record(&mut tx, self.province, incoming).await)?;
-            answers.push(kept.map(|()| Vec::new()));
+            if let Err(refused) =
+                verdict(crate::filings::record(&mut tx, self.province, incoming).await)?
+            {
+                warn!(offset = incoming.offset, code = refused.code, reason = %refused.reason,
+                      "filing record skipped (the hub dead-letters it)");
+            }
+            answers.push(Ok(Vec::new()));
         }
         tx.commit().await.map_err(retry)?;
         Ok(answers)

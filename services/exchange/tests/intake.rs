@@ -453,7 +453,9 @@ async fn an_agencys_filing_answers_the_his_pre_admission_check_at_the_exchange()
         .await
         .unwrap();
     assert!(verdicts[0].as_ref().unwrap().is_empty() && verdicts[1].as_ref().unwrap().is_empty());
-    assert!(verdicts[2].is_err(), "a record that does not read is dead-lettered");
+    // A record that does not read is skipped here: the hub, which owns the topic, dead-letters
+    // it once.
+    assert!(verdicts[2].as_ref().unwrap().is_empty());
     let tianjin = exchange.insured.iter().find(|r| r.region.as_str() == "120000").unwrap().clone();
     let admitted =
         chrono::NaiveDateTime::parse_from_str("2026-11-20 09:00:00", convert::TIME_FORMAT).unwrap();
