@@ -84,14 +84,7 @@ pub async fn halt(
         return Err(Status::not_found("psn_no: not enrolled in this region"));
     }
     if let Some(found) = store::find_halt(&mut tx, &row.decision_id).await.map_err(internal)? {
-        let same = HaltRow { decided_at: found.decided_at.clone(), ..row.clone() };
-        let same = HaltRow {
-            lifted_by: found.lifted_by.clone(),
-            lifted_at: found.lifted_at.clone(),
-            lift_reason: found.lift_reason.clone(),
-            ..same
-        };
-        return if same == found {
+        return if found.same_terms(&row) {
             Ok(record(&found))
         } else {
             Err(Status::already_exists(format!(

@@ -6,6 +6,8 @@
 //! answered. A later message of the lane sees what an earlier one wrote. A replay finds the
 //! inbox record and gets the first answer back.
 
+use std::borrow::Cow;
+
 use chrono::{Datelike, NaiveDateTime};
 use prost::Message;
 use tracing::{info, warn};
@@ -217,9 +219,14 @@ impl Agency {
             Vec::new()
         };
         let others = hold::held_by_others(&holds, &bill.mdtrt_id, day);
-        let capped = Policy {
-            annual_cap: found.policy.annual_cap.saturating_sub(others),
-            ..found.policy.clone()
+        // Most settlements have no other stay open: the policy is then used as it is.
+        let capped = if others.is_zero() {
+            Cow::Borrowed(found.policy)
+        } else {
+            Cow::Owned(Policy {
+                annual_cap: found.policy.annual_cap.saturating_sub(others),
+                ..found.policy.clone()
+            })
         };
         let (claim, benefits) = self.claim_of(&found.person, &mut found.billed, found.class, ytd);
         let settlement = match settle(&claim, &capped, &found.billed.catalogue) {

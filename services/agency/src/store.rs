@@ -651,6 +651,13 @@ pub struct HaltRow {
 }
 
 impl HaltRow {
+    /// Whether `other` asks for this halt: the same person, days, article and reason (when
+    /// it was decided and whether it was lifted since are not terms).
+    pub fn same_terms(&self, other: &HaltRow) -> bool {
+        (&self.psn_no, self.begins_on, self.ends_on, &self.article, &self.reason)
+            == (&other.psn_no, other.begins_on, other.ends_on, &other.article, &other.reason)
+    }
+
     pub fn halt(&self) -> yidi_domain::sanction::Halt {
         yidi_domain::sanction::Halt {
             decision_id: self.decision_id.clone(),
