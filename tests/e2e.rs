@@ -108,6 +108,8 @@ fn case_of(
             .status,
             use_account: bill.acct_used_flag && person.scheme == Scheme::Employee,
             account_balance: person.account_balance,
+            contribution_tier: person.contribution_tier,
+            large_amount_contributor: person.large_amount_contributor,
         },
         filing: filing_class,
         hospital_level: HospitalLevel::from_number(u64::try_from(bill.hosp_lv).unwrap()).unwrap(),
@@ -1069,6 +1071,7 @@ async fn filings(network: &Network) {
         insutype: "310".into(),
         category: "employed".into(),
         enrolled_on: today.to_string(),
+        ..EnrolRequest::default()
     };
     let newcomer = agency.enrol(enrol).await.unwrap().into_inner();
     assert!(!newcomer.trt_enjymnt_flag, "enrolled without a contribution: {newcomer:?}");

@@ -98,7 +98,7 @@ fn notice_iii_5_the_filed_are_settled_in_a_refusing_region() {
 fn every_extension_example_is_checked() {
     let dir = repo_root().join("spec/examples");
     let names = case_names(&dir);
-    assert_eq!(names.len(), 6, "a new example appeared: add a test for it");
+    assert_eq!(names.len(), 10, "a new example appeared: add a test for it");
     names.iter().for_each(|name| check_extension(name));
 }
 
@@ -119,4 +119,24 @@ fn every_example_in_the_folder_is_checked() {
     let names = case_names(&examples_dir());
     assert_eq!(names.len(), 6, "a new example appeared: add a test for it");
     names.iter().for_each(|name| check(name));
+}
+
+#[test]
+fn segmented_ratios_pay_each_band_at_its_ratio() {
+    check_extension("13-segmented-ratios");
+}
+
+#[test]
+fn a_catastrophic_threshold_counts_the_years_self_borne_expense() {
+    check_extension("14-catastrophic-threshold");
+}
+
+#[test]
+fn seed_004_art_20_21_a_resident_tier_sets_the_ratio_and_cap() {
+    check_extension("15-resident-tier");
+}
+
+#[test]
+fn seed_004_art_56_a_contributory_layer_pays_only_contributors() {
+    check_extension("16-contributory-layer-not-paid");
 }

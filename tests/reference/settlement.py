@@ -40,6 +40,24 @@ def ratio_text(x):
     return text
 
 
+def banded(bands, low, high):
+    """The expense between low and high split over bands [(from, ratio)], each band running
+    to the next one's from; returns (exact payment, [(from, ratio, expense)])."""
+    exact = Decimal(0)
+    shares = []
+    for index, (start, rate) in enumerate(bands):
+        lo = max(start, low)
+        hi = min(bands[index + 1][0], high) if index + 1 < len(bands) else high
+        expense = hi - lo if hi > lo else Decimal(0)
+        exact += expense * rate
+        shares.append((start, rate, expense))
+    return exact, shares
+
+
+def clamp(x):
+    return max(Decimal(0), min(Decimal(1), x))
+
+
 def quote(case):
     policy, person, flags = case["policy"], case["person"], case.get("flags") or {}
     items = case["catalogue"]["items"]
@@ -80,16 +98,45 @@ def quote(case):
     dedc = min(inscp, d(deductible))
     filing = (case.get("filing") or {}).get("type") or "unfiled"
     uplift = d(policy.get("retiree_uplift") or 0) if person.get("retiree") else Decimal(0)
-    pool_ratio = d(policy["ratio"][level]) + uplift - d(policy["cross_province"][filing])
-    pool_ratio = max(Decimal(0), min(Decimal(1), pool_ratio))
-    eligible = inscp - dedc
-    remaining = max(Decimal(0), d(policy["annual_cap"]) - d(ytd["pool_paid"]))
-    raw = round2(eligible * pool_ratio)
+    cross = policy["cross_province"]
+    multiplier = cross.get("mode") == "multiplier"
+
+    def adjust(local):
+        local = local + uplift
+        row = d(cross[filing])
+        return clamp(local * row if multiplier else local - row)
+
+    # A resident's contribution tier, when the policy has it, gives the ratio and the cap.
+    tier = (policy.get("tiers") or {}).get(str(person.get("contribution_tier")))
+    local = d((tier or policy)["ratio"][level])
+    annual_cap = d((tier or policy)["annual_cap"])
+    pool_ratio = adjust(local)
+    segments = (policy.get("segments") or {}).get(level) or []
+    bands = [(Decimal(0), pool_ratio)] + [(d(b["from"]), adjust(d(b["ratio"]))) for b in segments]
+    remaining = max(Decimal(0), annual_cap - d(ytd["pool_paid"]))
+    exact, shares = banded(bands, dedc, inscp)
+    raw = round2(exact)
     hifp = min(raw, remaining)
-    over_cap = round2(eligible - remaining / pool_ratio) if raw > remaining else Decimal(0)
+    over_cap = Decimal(0)
+    if raw > remaining:
+        paid = Decimal(0)
+        for start, rate, expense in shares:
+            if rate != 0 and paid + expense * rate >= remaining:
+                over_cap = round2((inscp - max(start, dedc)) - (remaining - paid) / rate)
+                break
+            paid += expense * rate
     cat_policy = policy.get("catastrophic") or {"ratio": 0, "cap": 0}
-    cat = min(round2(over_cap * d(cat_policy["ratio"])),
-              max(Decimal(0), d(cat_policy["cap"]) - d(ytd["catastrophic_paid"])))
+    selfborne = inscp - hifp
+    before = d(ytd.get("inscp_selfborne") or 0)
+    if cat_policy.get("contributory") and not person.get("large_amount_contributor"):
+        cat_raw = Decimal(0)
+    elif cat_policy.get("threshold") is not None:
+        cat_bands = [(d(cat_policy["threshold"]), d(cat_policy["ratio"]))]
+        cat_bands += [(d(b["from"]), d(b["ratio"])) for b in cat_policy.get("bands") or []]
+        cat_raw = round2(banded(cat_bands, before, before + selfborne)[0])
+    else:
+        cat_raw = round2(over_cap * d(cat_policy["ratio"]))
+    cat = min(cat_raw, max(Decimal(0), d(cat_policy["cap"]) - d(ytd["catastrophic_paid"])))
     maf = Decimal(0)
     if person.get("assistance_eligible"):
         assist = policy.get("assistance") or {"ratio": 0, "cap": 0}
@@ -102,7 +149,7 @@ def quote(case):
     psn = medfee - fund
     balance = d(person.get("account_balance") or 0)
     acct = min(balance, psn) if person.get("use_account") else Decimal(0)
-    return {
+    result = {
         "status": "settled",
         "medfee_sumamt": money(medfee), "fulamt_ownpay_amt": money(ful),
         "overlmt_selfpay": money(over_sum), "preselfpay_amt": money(pre_sum),
@@ -117,8 +164,13 @@ def quote(case):
             "pool_paid": money(d(ytd["pool_paid"]) + hifp),
             "catastrophic_paid": money(d(ytd["catastrophic_paid"]) + cat),
             "assistance_paid": money(d(ytd["assistance_paid"]) + maf),
+            "inscp_selfborne": money(before + selfborne),
         },
     }
+    if segments:
+        result["pool_bands"] = [{"from": money(start), "ratio": ratio_text(rate), "expense": money(expense)}
+                                for start, rate, expense in shares]
+    return result
 
 
 def r2(rng, low, high):
@@ -128,6 +180,15 @@ def r2(rng, low, high):
 
 def ratio(rng, low=0, high=100):
     return str(Decimal(rng.randint(low, high)) / 100)
+
+
+def rising_bands(rng, above_fen):
+    """One to three bands whose `from` rise above `above_fen` (in fen)."""
+    bands, start = [], above_fen
+    for _ in range(rng.randint(1, 3)):
+        start += rng.randint(1, 3000000)
+        bands.append({"from": str(Decimal(start) / 100), "ratio": ratio(rng, 0, 100)})
+    return bands
 
 
 def generate_case(rng):
@@ -171,6 +232,25 @@ def generate_case(rng):
         flags["abroad"] = True
     if rng.random() < 0.05:
         policy["cross_province"]["unfiled"] = "refuse"
+    # Issue #13 §8: segmented ratios, a catastrophic threshold with bands, a contributory
+    # layer, resident contribution tiers — each on some cases, absent on the rest.
+    if rng.random() < 0.15:
+        policy["segments"] = {lv: rising_bands(rng, 0) for lv in "123" if rng.random() < 0.7}
+    if rng.random() < 0.2:
+        threshold = rng.randint(0, 5000000)
+        policy["catastrophic"]["threshold"] = str(Decimal(threshold) / 100)
+        if rng.random() < 0.6:
+            policy["catastrophic"]["bands"] = rising_bands(rng, threshold)
+    if rng.random() < 0.1:
+        policy["catastrophic"]["contributory"] = True
+    tier = None
+    if rng.random() < 0.15:
+        policy["tiers"] = {str(t): {"ratio": {lv: ratio(rng, 30, 100) for lv in "123"},
+                                    "annual_cap": rng.choice(["20000", "150000", "300000"])}
+                           for t in range(1, rng.randint(2, 4))}
+        tier = rng.choice([None] + [int(t) for t in policy["tiers"]])
+    elif rng.random() < 0.1:
+        tier = rng.randint(1, 3)
     cap_d = Decimal(cap)
     pool_paid = rng.choice([Decimal(0), Decimal(rng.randint(0, int(cap_d * 100))) / 100,
                             cap_d - Decimal(rng.randint(0, 500000)) / 100, cap_d + 10])
@@ -183,6 +263,8 @@ def generate_case(rng):
             "benefit_status": "suspended" if rng.random() < 0.05 else "active",
             "use_account": rng.random() < 0.5,
             "account_balance": r2(rng, 0, 20000),
+            **({"contribution_tier": tier} if tier is not None else {}),
+            **({"large_amount_contributor": rng.random() < 0.7} if rng.random() < 0.5 else {}),
         },
         "filing": {"type": rng.choice([None, "long_term", "referral", "emergency", "other_temporary"])},
         "hospital_level": rng.randint(1, 3),
@@ -191,6 +273,7 @@ def generate_case(rng):
             "pool_paid": str(max(pool_paid, Decimal(0))),
             "catastrophic_paid": rng.choice(["0", r2(rng, 0, 400000)]),
             "assistance_paid": rng.choice(["0", r2(rng, 0, 50000)]),
+            **({"inscp_selfborne": r2(rng, 0, 100000)} if rng.random() < 0.3 else {}),
         },
         "lines": lines,
         "flags": flags,

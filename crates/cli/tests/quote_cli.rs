@@ -175,6 +175,46 @@ fn malformed_extension_fields_are_refused_with_their_field() {
 }
 
 #[test]
+fn malformed_policy_terms_of_issue_13_are_refused_with_their_field() {
+    use serde_json::json;
+    // Bands must rise from above zero; a catastrophic band needs a threshold below it.
+    let falling =
+        json!({"3": [{"from": "40000", "ratio": "0.95"}, {"from": "30000", "ratio": "0.9"}]});
+    assert_refused(&with(|case| case["policy"]["segments"] = falling), "policy.segments.3");
+    let level = json!({"4": [{"from": "30000", "ratio": "0.9"}]});
+    assert_refused(&with(|case| case["policy"]["segments"] = level), "policy.segments.4");
+    assert_refused(
+        &with(|case| {
+            case["policy"]["catastrophic"]["bands"] = json!([{"from": "50000", "ratio": "0.7"}]);
+        }),
+        "policy.catastrophic.bands",
+    );
+    assert_refused(
+        &with(|case| {
+            case["policy"]["catastrophic"]["threshold"] = "60000".into();
+            case["policy"]["catastrophic"]["bands"] = json!([{"from": "50000", "ratio": "0.7"}]);
+        }),
+        "policy.catastrophic.bands",
+    );
+    assert_refused(
+        &with(|case| case["policy"]["assistance"]["threshold"] = "1000".into()),
+        "policy.assistance.threshold",
+    );
+    // A region with tiers knows every tier it sells.
+    let tiers =
+        json!({"1": {"ratio": {"1": "0.7", "2": "0.65", "3": "0.6"}, "annual_cap": "200000"}});
+    assert_refused(
+        &with(|case| {
+            case["policy"]["tiers"] = tiers.clone();
+            case["person"]["contribution_tier"] = 2.into();
+        }),
+        "person.contribution_tier",
+    );
+    let missing_level = json!({"1": {"ratio": {"1": "0.7"}, "annual_cap": "200000"}});
+    assert_refused(&with(|case| case["policy"]["tiers"] = missing_level), "policy.tiers.1.ratio.2");
+}
+
+#[test]
 fn an_error_in_an_array_names_the_case() {
     let bad = with(|case| case["lines"][0]["qty"] = "x".into());
     assert_refused(&format!("[{}, {bad}]", example_case()), "[1].lines[0].qty");

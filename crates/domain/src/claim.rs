@@ -39,6 +39,10 @@ pub struct Person {
     pub use_account: bool,
     /// The personal account balance before this bill.
     pub account_balance: Amount,
+    /// The resident contribution tier the person paid (seed 004 art. 14), if any.
+    pub contribution_tier: Option<u8>,
+    /// Paid the contribution of a contributory large-amount layer (seed 004 art. 56).
+    pub large_amount_contributor: bool,
 }
 
 /// Year-to-date accumulators (NHSA 5206 人员累计信息) before or after a bill.
@@ -52,16 +56,29 @@ pub struct Accumulators {
     pub catastrophic_paid: Amount,
     /// Paid by medical assistance this year.
     pub assistance_paid: Amount,
+    /// The in-scope expense the pooled fund left to the person this year (合规自付), on which
+    /// a catastrophic layer with a threshold is measured (issue #13 §8).
+    pub inscp_selfborne: Amount,
+}
+
+/// What one settled bill added to the accumulators, and a reversal takes back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BillTotals {
+    pub pool: Amount,
+    pub catastrophic: Amount,
+    pub assistance: Amount,
+    pub inscp_selfborne: Amount,
 }
 
 impl Accumulators {
     /// The accumulators without one settled bill: what a reversal (2305/2601) restores.
-    pub fn without(self, pool: Amount, catastrophic: Amount, assistance: Amount) -> Accumulators {
+    pub fn without(self, bill: BillTotals) -> Accumulators {
         Accumulators {
             admissions: self.admissions.saturating_sub(1),
-            pool_paid: self.pool_paid - pool,
-            catastrophic_paid: self.catastrophic_paid - catastrophic,
-            assistance_paid: self.assistance_paid - assistance,
+            pool_paid: self.pool_paid - bill.pool,
+            catastrophic_paid: self.catastrophic_paid - bill.catastrophic,
+            assistance_paid: self.assistance_paid - bill.assistance,
+            inscp_selfborne: self.inscp_selfborne - bill.inscp_selfborne,
         }
     }
 }

@@ -31,6 +31,47 @@ pub struct Layer {
     pub cap: Amount,
 }
 
+/// A band of a segmented ratio (issue #13 §8; Beijing's employees: the deductible to 30,000,
+/// 30,000 to 40,000, above 40,000): from `from` on, `ratio` applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Band {
+    pub from: Amount,
+    pub ratio: Ratio,
+}
+
+/// Checks that bands rise: each `from` above zero and above the one before.
+pub fn bands_rise(bands: &[Band]) -> bool {
+    let mut last = Amount::ZERO;
+    bands.iter().all(|band| {
+        let rises = band.from > last;
+        last = band.from;
+        rises
+    })
+}
+
+/// The terms of a resident contribution tier (seed 004 art. 14: adults choose the tier they
+/// pay; arts. 20–21: the ratio and the cap follow the hospital level and the tier).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierTerms {
+    /// Ratios by hospital level, indexed by [`HospitalLevel::index`].
+    pub ratios: [Ratio; 3],
+    pub annual_cap: Amount,
+}
+
+/// How the catastrophic layer measures what it pays on (issue #13 §8).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CatastrophicTerms {
+    /// 大病保险起付线: when set, the layer pays on the in-scope expense the pooled fund left to
+    /// the person this year, above this threshold; when not, on the expense above the pooled
+    /// fund's cap (`settlement.md` step 6).
+    pub threshold: Option<Amount>,
+    /// Higher ratios from amounts of that same yearly total (with a threshold only).
+    pub bands: Vec<Band>,
+    /// The layer is contributory (Tianjin's 大额医疗费救助, seed 004 art. 56): only a person
+    /// who paid its contribution draws it.
+    pub contributory: bool,
+}
+
 /// How a region lowers its ratio for cross-province care (domain.md §4.2: regions encode it
 /// either as points or as a multiplier).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,11 +141,52 @@ pub struct Policy {
     pub cross_province: CrossProvince,
     /// The first day this policy applies to an admission (`None`: always, until a later one).
     pub effective_from: Option<NaiveDate>,
+    /// Segmented pooled-fund ratios by hospital level: the bands of a stay's in-scope expense
+    /// above the first one, which is paid at the level's ratio. Empty: one ratio.
+    pub segments: [Vec<Band>; 3],
+    pub catastrophic_terms: CatastrophicTerms,
+    /// Resident contribution tiers by number; a person without a tier, or in a region
+    /// without tiers, has the terms above.
+    pub tiers: Vec<(u8, TierTerms)>,
 }
 
 impl Policy {
     pub fn level(&self, level: HospitalLevel) -> &LevelTerms {
         &self.levels[level.index()]
+    }
+
+    /// The terms of a contribution tier, when this policy has it.
+    pub fn tier(&self, tier: Option<u8>) -> Option<&TierTerms> {
+        let tier = tier?;
+        self.tiers.iter().find(|(number, _)| *number == tier).map(|(_, terms)| terms)
+    }
+
+    /// The local ratio at a level for a person of a tier (before uplift and adjustment).
+    pub fn local_ratio(&self, level: HospitalLevel, tier: Option<u8>) -> Ratio {
+        self.tier(tier).map_or(self.level(level).ratio, |terms| terms.ratios[level.index()])
+    }
+
+    /// The pooled fund's yearly cap for a person of a tier.
+    pub fn annual_cap_for(&self, tier: Option<u8>) -> Amount {
+        self.tier(tier).map_or(self.annual_cap, |terms| terms.annual_cap)
+    }
+
+    /// The policy with every yearly cap lowered by `held` (what other stays' admission holds
+    /// keep, issue #13 §2), never below zero.
+    pub fn with_caps_lowered(&self, held: Amount) -> Policy {
+        let mut lowered = self.clone();
+        lowered.annual_cap = self.annual_cap.saturating_sub(held);
+        for (_, terms) in &mut lowered.tiers {
+            terms.annual_cap = terms.annual_cap.saturating_sub(held);
+        }
+        lowered
+    }
+
+    /// Every local ratio this policy can apply at a level: the level's, its bands', its tiers'.
+    fn local_ratios(&self, level: HospitalLevel) -> impl Iterator<Item = Ratio> + '_ {
+        std::iter::once(self.level(level).ratio)
+            .chain(self.segments[level.index()].iter().map(|band| band.ratio))
+            .chain(self.tiers.iter().map(move |(_, terms)| terms.ratios[level.index()]))
     }
 
     /// A short, stable hash of the policy's terms, independent of the version label.
@@ -136,6 +218,29 @@ impl Policy {
         }
         if let Some(from) = self.effective_from {
             hash.text(&from.to_string());
+        }
+        // The terms of issue #13 §8 add to the hash only when a policy has them.
+        for (level, bands) in self.segments.iter().enumerate() {
+            for band in bands {
+                hash.text(&format!("segment {level}"));
+                hash.decimal(band.from.value()).decimal(band.ratio.value());
+            }
+        }
+        let terms = &self.catastrophic_terms;
+        if let Some(threshold) = terms.threshold {
+            hash.text("catastrophic threshold").decimal(threshold.value());
+        }
+        for band in &terms.bands {
+            hash.text("catastrophic band").decimal(band.from.value()).decimal(band.ratio.value());
+        }
+        if terms.contributory {
+            hash.text("catastrophic contributory");
+        }
+        for (tier, terms) in &self.tiers {
+            hash.text(&format!("tier {tier}")).decimal(terms.annual_cap.value());
+            for ratio in terms.ratios {
+                hash.decimal(ratio.value());
+            }
         }
         hash.finish()
     }
@@ -203,22 +308,25 @@ pub struct LimitBreach {
 
 impl Policy {
     /// Checks the cross-province table against [`NATIONAL_LIMITS`] at every hospital level,
-    /// for in-service persons and retirees (a multiplier takes more points off a higher
+    /// for every ratio there (bands, tiers), for in-service persons and retirees (a multiplier takes more points off a higher
     /// ratio). A refused unfiled row takes nothing off and is not checked.
     pub fn check_national_limits(&self) -> Result<(), LimitBreach> {
         for (row, limit) in NATIONAL_LIMITS {
             if row == FilingClassRow::Unfiled && self.cross_province.refuse_unfiled {
                 continue;
             }
-            for (level, terms) in (1u8..).zip(&self.levels) {
-                for retiree in [false, true] {
-                    let uplift = if retiree { self.retiree_uplift.value() } else { Decimal::ZERO };
-                    let local = (terms.ratio.value() + uplift).min(Decimal::ONE);
-                    let adjusted =
-                        self.cross_province.adjust(local, row.class()).max(Decimal::ZERO);
-                    let taken = (local - adjusted).normalize();
-                    if taken > limit {
-                        return Err(LimitBreach { row, level, retiree, local, taken, limit });
+            for (level, hospital) in (1u8..).zip(HospitalLevel::ALL) {
+                for ratio in self.local_ratios(hospital) {
+                    for retiree in [false, true] {
+                        let uplift =
+                            if retiree { self.retiree_uplift.value() } else { Decimal::ZERO };
+                        let local = (ratio.value() + uplift).min(Decimal::ONE);
+                        let adjusted =
+                            self.cross_province.adjust(local, row.class()).max(Decimal::ZERO);
+                        let taken = (local - adjusted).normalize();
+                        if taken > limit {
+                            return Err(LimitBreach { row, level, retiree, local, taken, limit });
+                        }
                     }
                 }
             }

@@ -3,8 +3,10 @@
 //! A pure function of the claim, the insured place's policy and the treatment place's
 //! catalogue. Every service, test and the `yidi quote` command call this one function.
 
+use rust_decimal::Decimal;
+
 use crate::catalogue::{Catalogue, ItemClass};
-use crate::claim::{Accumulators, BenefitStatus, BillLine, Claim, ThirdParty};
+use crate::claim::{Accumulators, BenefitStatus, BillLine, BillTotals, Claim, ThirdParty};
 use crate::ids::Scheme;
 use crate::money::{Amount, Ratio};
 use crate::policy::Policy;
@@ -71,6 +73,15 @@ pub struct Buckets {
     pub inscp_scp_amt: Amount,
 }
 
+/// One band of a segmented ratio as a bill used it: from where, at which ratio (after the
+/// retiree uplift and the cross-province adjustment), on how much expense.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BandShare {
+    pub from: Amount,
+    pub ratio: Ratio,
+    pub expense: Amount,
+}
+
 /// A settled bill: the `setlinfo` fields of transaction 2304 and what was used to get them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settlement {
@@ -96,6 +107,8 @@ pub struct Settlement {
     /// Art. 30(2): the funds advanced and will recover from the liable third party.
     pub third_party_recovery: bool,
     pub ytd_after: Accumulators,
+    /// The pooled fund's bands, when the policy segments the level's ratio (issue #13 §8).
+    pub pool_bands: Vec<BandShare>,
     pub lines: Vec<LineBreakdown>,
     pub policy_version: String,
     pub catalogue_version: String,
@@ -141,6 +154,16 @@ impl Settlement {
     /// The catastrophic layer's payment, whichever field carries it.
     pub fn catastrophic_pay(&self) -> Amount {
         self.hifob_pay + self.hifmi_pay
+    }
+
+    /// What the bill added to the person's accumulators.
+    pub fn totals(&self) -> BillTotals {
+        BillTotals {
+            pool: self.hifp_pay,
+            catastrophic: self.catastrophic_pay(),
+            assistance: self.maf_pay,
+            inscp_selfborne: self.buckets.inscp_scp_amt - self.hifp_pay,
+        }
     }
 }
 
@@ -245,13 +268,96 @@ fn sum_buckets(lines: &[LineBreakdown]) -> Buckets {
     buckets
 }
 
-/// The pool ratio of step 4: local ratio, retiree uplift, cross-province adjustment, clamped.
-pub fn pool_ratio(claim: &Claim, policy: &Policy) -> Ratio {
-    let mut local = policy.level(claim.hospital_level).ratio.value();
+/// A local ratio with the retiree uplift and the cross-province adjustment, clamped (step 4).
+fn adjusted(claim: &Claim, policy: &Policy, local: Ratio) -> Ratio {
+    let mut local = local.value();
     if claim.person.retiree {
         local += policy.retiree_uplift.value();
     }
     Ratio::clamped(policy.cross_province.adjust(local, claim.filing))
+}
+
+/// The pool ratio of step 4: local ratio (the person's tier's, if the policy has tiers),
+/// retiree uplift, cross-province adjustment, clamped.
+pub fn pool_ratio(claim: &Claim, policy: &Policy) -> Ratio {
+    adjusted(
+        claim,
+        policy,
+        policy.local_ratio(claim.hospital_level, claim.person.contribution_tier),
+    )
+}
+
+/// The expense between `low` and `high` split over bands (each from its `from` to the next
+/// one's), and what the bands pay on it, exact (rounded once by the caller).
+fn banded(bands: &[(Amount, Ratio)], low: Amount, high: Amount) -> (Decimal, Vec<BandShare>) {
+    let mut exact = Decimal::ZERO;
+    let mut shares = Vec::with_capacity(bands.len());
+    for (index, &(from, ratio)) in bands.iter().enumerate() {
+        let start = from.max(low);
+        let end = bands.get(index + 1).map_or(high, |&(next, _)| next.min(high));
+        let expense = if end > start { end - start } else { Amount::ZERO };
+        exact += expense.value() * ratio.value();
+        shares.push(BandShare { from, ratio, expense });
+    }
+    (exact, shares)
+}
+
+/// Steps 5 and 6 over the pooled fund's bands (one band unless the policy segments the
+/// level): what the fund would pay, and the expense it leaves uncovered past `remaining`.
+fn pooled(
+    claim: &Claim,
+    policy: &Policy,
+    inscp: Amount,
+    deductible: Amount,
+    remaining: Amount,
+) -> (Amount, Amount, Vec<BandShare>) {
+    let level = claim.hospital_level;
+    let bands: Vec<(Amount, Ratio)> = std::iter::once((Amount::ZERO, pool_ratio(claim, policy)))
+        .chain(
+            policy.segments[level.index()]
+                .iter()
+                .map(|band| (band.from, adjusted(claim, policy, band.ratio))),
+        )
+        .collect();
+    let (exact, shares) = banded(&bands, deductible, inscp);
+    let raw = Amount::round2(exact);
+    let mut over_cap = Amount::ZERO;
+    if raw > remaining {
+        // Where the fund reached `remaining`: walk the bands; `raw > remaining` implies a
+        // band with a positive ratio crosses it, so the division is defined.
+        let mut paid = Decimal::ZERO;
+        for share in &shares {
+            let pays = share.expense.value() * share.ratio.value();
+            if !share.ratio.is_zero() && paid + pays >= remaining.value() {
+                let start = share.from.max(deductible);
+                let uncovered = (inscp.value() - start.value())
+                    - (remaining.value() - paid) / share.ratio.value();
+                over_cap = Amount::round2(uncovered);
+                break;
+            }
+            paid += pays;
+        }
+    }
+    (raw, over_cap, shares)
+}
+
+/// Step 6's layer: on the expense past the pooled cap, or, with a threshold, on the year's
+/// in-scope expense the pooled fund left to the person above it (issue #13 §8); nothing for a
+/// person who did not pay a contributory layer. Before the layer's own cap.
+fn catastrophic_raw(claim: &Claim, policy: &Policy, over_cap: Amount, selfborne: Amount) -> Amount {
+    let terms = &policy.catastrophic_terms;
+    if terms.contributory && !claim.person.large_amount_contributor {
+        return Amount::ZERO;
+    }
+    let Some(threshold) = terms.threshold else {
+        return policy.catastrophic.ratio.of(over_cap);
+    };
+    let bands: Vec<(Amount, Ratio)> = std::iter::once((threshold, policy.catastrophic.ratio))
+        .chain(terms.bands.iter().map(|band| (band.from, band.ratio)))
+        .collect();
+    let before = claim.ytd.inscp_selfborne;
+    let (exact, _) = banded(&bands, before, before + selfborne);
+    Amount::round2(exact)
 }
 
 /// Funds' shares (steps 3 to 7).
@@ -261,6 +367,7 @@ struct FundShares {
     hifp_pay: Amount,
     catastrophic: Amount,
     maf_pay: Amount,
+    pool_bands: Vec<BandShare>,
 }
 
 fn fund_shares(claim: &Claim, policy: &Policy, inscp: Amount) -> FundShares {
@@ -269,20 +376,14 @@ fn fund_shares(claim: &Claim, policy: &Policy, inscp: Amount) -> FundShares {
     let deductible =
         if claim.ytd.admissions == 0 { terms.deductible_first } else { terms.deductible_repeat };
     let act_pay_dedc = inscp.min(deductible);
-    // Steps 4 and 5.
-    let pool_ratio = pool_ratio(claim, policy);
-    let eligible = inscp - act_pay_dedc;
-    let remaining = policy.annual_cap.saturating_sub(claim.ytd.pool_paid);
-    let raw = pool_ratio.of(eligible);
+    // Steps 4 to 6.
+    let cap = policy.annual_cap_for(claim.person.contribution_tier);
+    let remaining = cap.saturating_sub(claim.ytd.pool_paid);
+    let (raw, over_cap, bands) = pooled(claim, policy, inscp, act_pay_dedc, remaining);
     let hifp_pay = raw.min(remaining);
-    // Step 6. `raw > remaining` implies a positive ratio, so the division is defined.
-    let over_cap = if raw > remaining && !pool_ratio.is_zero() {
-        Amount::round2(eligible.value() - remaining.value() / pool_ratio.value())
-    } else {
-        Amount::ZERO
-    };
     let catastrophic_left = policy.catastrophic.cap.saturating_sub(claim.ytd.catastrophic_paid);
-    let catastrophic = policy.catastrophic.ratio.of(over_cap).min(catastrophic_left);
+    let catastrophic =
+        catastrophic_raw(claim, policy, over_cap, inscp - hifp_pay).min(catastrophic_left);
     // Step 7.
     let maf_pay = if claim.person.assistance_eligible {
         let left = inscp - hifp_pay - catastrophic;
@@ -291,7 +392,15 @@ fn fund_shares(claim: &Claim, policy: &Policy, inscp: Amount) -> FundShares {
     } else {
         Amount::ZERO
     };
-    FundShares { act_pay_dedc, pool_ratio, hifp_pay, catastrophic, maf_pay }
+    let segmented = !policy.segments[claim.hospital_level.index()].is_empty();
+    FundShares {
+        act_pay_dedc,
+        pool_ratio: pool_ratio(claim, policy),
+        hifp_pay,
+        catastrophic,
+        maf_pay,
+        pool_bands: if segmented { bands } else { Vec::new() },
+    }
 }
 
 fn share(
@@ -334,7 +443,9 @@ fn share(
             pool_paid: ytd.pool_paid + shares.hifp_pay,
             catastrophic_paid: ytd.catastrophic_paid + shares.catastrophic,
             assistance_paid: ytd.assistance_paid + shares.maf_pay,
+            inscp_selfborne: ytd.inscp_selfborne + (buckets.inscp_scp_amt - shares.hifp_pay),
         },
+        pool_bands: shares.pool_bands,
         lines,
         policy_version: policy.version.clone(),
         catalogue_version: catalogue.version.clone(),
@@ -366,5 +477,5 @@ fn assert_conserved(settlement: &Settlement) {
 /// The accumulators as they were before `settlement`: a reversal (2305/2601) gives back
 /// exactly what the bill took.
 pub fn reverse(ytd: Accumulators, settlement: &Settlement) -> Accumulators {
-    ytd.without(settlement.hifp_pay, settlement.catastrophic_pay(), settlement.maf_pay)
+    ytd.without(settlement.totals())
 }

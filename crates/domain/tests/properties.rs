@@ -18,7 +18,9 @@ use yidi_domain::claim::{Accumulators, BenefitStatus, BillLine, Claim, Flags, Pe
 use yidi_domain::filing::FilingClass;
 use yidi_domain::ids::{HospitalLevel, Scheme};
 use yidi_domain::money::{Amount, Ratio};
-use yidi_domain::policy::{AdjustmentMode, CrossProvince, Layer, LevelTerms, Policy};
+use yidi_domain::policy::{
+    AdjustmentMode, Band, CatastrophicTerms, CrossProvince, Layer, LevelTerms, Policy, TierTerms,
+};
 use yidi_domain::settle::{reverse, settle, Outcome, Settlement};
 
 fn amount(max_fen: i64) -> impl Strategy<Value = Amount> {
@@ -45,6 +47,47 @@ fn layer() -> impl Strategy<Value = Layer> {
     (ratio(), amount(50_000_000)).prop_map(|(ratio, cap)| Layer { ratio, cap })
 }
 
+/// Bands that rise from above zero (issue #13 §8), or none.
+fn bands(above: i64) -> impl Strategy<Value = Vec<Band>> {
+    prop::collection::vec((1i64..=5_000_000, ratio()), 0..4).prop_map(move |steps| {
+        let mut from = above;
+        steps
+            .into_iter()
+            .map(|(step, ratio)| {
+                from += step;
+                Band { from: Amount::round2(Decimal::new(from, 2)), ratio }
+            })
+            .collect()
+    })
+}
+
+fn catastrophic_terms() -> impl Strategy<Value = CatastrophicTerms> {
+    (prop::option::of(0i64..=5_000_000), any::<bool>()).prop_flat_map(
+        |(threshold, contributory)| {
+            let bands = match threshold {
+                Some(fen) => bands(fen).boxed(),
+                None => Just(Vec::new()).boxed(),
+            };
+            bands.prop_map(move |bands| CatastrophicTerms {
+                threshold: threshold.map(|fen| Amount::round2(Decimal::new(fen, 2))),
+                bands,
+                contributory,
+            })
+        },
+    )
+}
+
+fn tiers() -> impl Strategy<Value = Vec<(u8, TierTerms)>> {
+    prop::collection::vec(([ratio(), ratio(), ratio()], amount(80_000_000)), 0..3).prop_map(
+        |terms| {
+            (1u8..)
+                .zip(terms)
+                .map(|(tier, (ratios, annual_cap))| (tier, TierTerms { ratios, annual_cap }))
+                .collect()
+        },
+    )
+}
+
 fn cross_province() -> impl Strategy<Value = CrossProvince> {
     (any::<bool>(), ratio(), ratio(), ratio(), ratio(), ratio()).prop_map(
         |(points, long_term, referral, emergency, other_temporary, unfiled)| CrossProvince {
@@ -68,6 +111,9 @@ prop_compose! {
         assistance in layer(),
         cross_province in cross_province(),
         resident in any::<bool>(),
+        segments in [bands(0), bands(0), bands(0)],
+        catastrophic_terms in catastrophic_terms(),
+        tiers in tiers(),
     ) -> Policy {
         Policy {
             region: "120000".parse().unwrap(),
@@ -80,6 +126,9 @@ prop_compose! {
             assistance,
             cross_province,
             effective_from: None,
+            segments,
+            catastrophic_terms,
+            tiers,
         }
     }
 }
@@ -128,12 +177,31 @@ fn filing() -> impl Strategy<Value = Option<FilingClass>> {
 }
 
 prop_compose! {
-    /// A claim whose accumulators start within the policy's caps.
-    fn claim(policy: Policy)(
+    fn person()(
         retiree in any::<bool>(),
         assistance_eligible in any::<bool>(),
         use_account in any::<bool>(),
         balance in amount(2_000_000),
+        contribution_tier in prop::option::of(1u8..=3),
+        large_amount_contributor in any::<bool>(),
+    ) -> Person {
+        Person {
+            retiree,
+            assistance_eligible,
+            benefit_status: BenefitStatus::Active,
+            use_account,
+            account_balance: balance,
+            contribution_tier,
+            large_amount_contributor,
+        }
+    }
+}
+
+prop_compose! {
+    /// A claim whose accumulators start within the policy's caps.
+    fn claim(policy: Policy)(
+        person in person(),
+        selfborne in amount(10_000_000),
         filing in filing(),
         level in 1u64..=3,
         admissions in 0u32..5,
@@ -145,20 +213,15 @@ prop_compose! {
     ) -> Claim {
         let share = |cap: Amount, percent: u32| Amount::round2(cap.value() * Decimal::new(i64::from(percent), 2));
         Claim {
-            person: Person {
-                retiree,
-                assistance_eligible,
-                benefit_status: BenefitStatus::Active,
-                use_account,
-                account_balance: balance,
-            },
+            person,
             filing,
             hospital_level: HospitalLevel::from_number(level).unwrap(),
             ytd: Accumulators {
                 admissions,
-                pool_paid: share(policy.annual_cap, pool_share),
+                pool_paid: share(policy.annual_cap_for(person.contribution_tier), pool_share),
                 catastrophic_paid: share(policy.catastrophic.cap, catastrophic_share),
                 assistance_paid: share(policy.assistance.cap, assistance_share),
+                inscp_selfborne: selfborne,
             },
             lines,
             flags: Flags { third_party, ..Flags::default() },
@@ -221,7 +284,7 @@ proptest! {
     #[test]
     fn accumulators_never_pass_their_caps((policy, catalogue, claim) in case()) {
         let s = settled(&policy, &catalogue, &claim);
-        prop_assert!(s.ytd_after.pool_paid <= policy.annual_cap);
+        prop_assert!(s.ytd_after.pool_paid <= policy.annual_cap_for(claim.person.contribution_tier));
         prop_assert!(s.ytd_after.catastrophic_paid <= policy.catastrophic.cap);
         prop_assert!(s.ytd_after.assistance_paid <= policy.assistance.cap);
         prop_assert_eq!(s.ytd_after.admissions, claim.ytd.admissions + 1);
@@ -242,5 +305,52 @@ proptest! {
         let mut injury = claim;
         injury.flags.work_injury = true;
         prop_assert!(matches!(settle(&injury, &policy, &catalogue), Outcome::Rejected(_)));
+    }
+
+    #[test]
+    fn bands_at_the_levels_own_ratio_pay_as_one_ratio((policy, catalogue, claim) in case()) {
+        // Issue #13 §8: segments change what is paid only through their ratios.
+        let mut plain = policy.clone();
+        plain.segments = Default::default();
+        let mut flat = plain.clone();
+        let level = claim.hospital_level;
+        let own = flat.local_ratio(level, claim.person.contribution_tier);
+        flat.segments[level.index()] = policy.segments[level.index()]
+            .iter()
+            .map(|band| Band { from: band.from, ratio: own })
+            .collect();
+        let one = settled(&plain, &catalogue, &claim);
+        let banded = settled(&flat, &catalogue, &claim);
+        prop_assert_eq!(banded.hifp_pay, one.hifp_pay);
+        prop_assert_eq!(banded.catastrophic_pay(), one.catastrophic_pay());
+        prop_assert_eq!(banded.maf_pay, one.maf_pay);
+        let expense: Amount = banded.pool_bands.iter().map(|band| band.expense).sum();
+        if !banded.pool_bands.is_empty() {
+            prop_assert_eq!(expense, banded.buckets.inscp_scp_amt - banded.act_pay_dedc);
+        }
+    }
+
+    #[test]
+    fn a_contributory_layer_pays_nothing_to_who_did_not_contribute((policy, catalogue, claim) in case()) {
+        // Seed 004 art. 56: the large-amount layer is paid for by its own contribution.
+        let mut policy = policy;
+        policy.catastrophic_terms.contributory = true;
+        let mut claim = claim;
+        claim.person.large_amount_contributor = false;
+        let s = settled(&policy, &catalogue, &claim);
+        prop_assert!(s.catastrophic_pay().is_zero());
+    }
+
+    #[test]
+    fn a_threshold_layer_pays_only_above_its_threshold((policy, catalogue, claim) in case()) {
+        let Some(threshold) = policy.catastrophic_terms.threshold else { return Ok(()) };
+        let s = settled(&policy, &catalogue, &claim);
+        prop_assert_eq!(
+            s.ytd_after.inscp_selfborne,
+            claim.ytd.inscp_selfborne + s.buckets.inscp_scp_amt - s.hifp_pay
+        );
+        if s.ytd_after.inscp_selfborne <= threshold {
+            prop_assert!(s.catastrophic_pay().is_zero());
+        }
     }
 }

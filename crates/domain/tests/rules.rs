@@ -13,7 +13,8 @@ use yidi_domain::filing::{FilingClass, FilingRules};
 use yidi_domain::ids::{HospitalLevel, Scheme};
 use yidi_domain::money::{Amount, Ratio};
 use yidi_domain::policy::{
-    AdjustmentMode, CrossProvince, FilingClassRow, InsuredRegion, Layer, LevelTerms, Policy,
+    AdjustmentMode, Band, CatastrophicTerms, CrossProvince, FilingClassRow, InsuredRegion, Layer,
+    LevelTerms, Policy, TierTerms,
 };
 use yidi_domain::settle::{settle, Outcome, RejectReason};
 
@@ -59,6 +60,9 @@ fn tianjin(scheme: Scheme) -> Policy {
             refuse_unfiled: false,
         },
         effective_from: None,
+        segments: Default::default(),
+        catastrophic_terms: CatastrophicTerms::default(),
+        tiers: Vec::new(),
     }
 }
 
@@ -77,6 +81,8 @@ fn claim(filing: Option<FilingClass>, flags: Flags) -> Claim {
             benefit_status: BenefitStatus::Active,
             use_account: false,
             account_balance: Amount::ZERO,
+            contribution_tier: None,
+            large_amount_contributor: true,
         },
         filing,
         hospital_level: HospitalLevel::One,
@@ -255,4 +261,134 @@ fn fund_codes_a_residents_critical_illness_and_account_are_not_the_same_code() {
     let codes: Vec<&str> =
         settled.fund_payments(Scheme::Resident).iter().map(|(c, _)| *c).collect();
     assert_eq!(codes, ["390100", "390200", "310200"]);
+}
+
+/// A long-term filed stay at level 1 with `in_scope` yuan of A-class care (no deduction but
+/// the deductible: the long-term filed settle at the local standard).
+fn stay(in_scope: i64, ytd: Accumulators) -> Claim {
+    let mut claim = claim(Some(FilingClass::LongTerm), Flags::default());
+    claim.lines[0].quantity = Quantity::new(Decimal::from(in_scope / 100)).unwrap();
+    claim.lines[0].unit_price = UnitPrice::new(Decimal::from(100)).unwrap();
+    claim.ytd = ytd;
+    claim
+}
+
+fn settled(policy: &Policy, claim: &Claim) -> yidi_domain::settle::Settlement {
+    match outcome(policy, claim) {
+        Outcome::Settled(settled) => *settled,
+        Outcome::Rejected(reason) => panic!("refused: {reason:?}"),
+    }
+}
+
+fn band(from: &str, pay: &str) -> Band {
+    Band { from: amount(from), ratio: ratio(pay) }
+}
+
+#[test]
+fn segmented_ratios_pay_each_band_of_the_stay_at_its_own_ratio() {
+    // Beijing's employees (domain.md §4.3 [R]): the deductible to 30,000 at the level's
+    // ratio, 30,000–40,000 and above 40,000 higher.
+    let mut policy = tianjin(Scheme::Employee);
+    policy.segments[0] = vec![band("30000", "0.9"), band("40000", "0.95")];
+    let s = settled(&policy, &stay(50_000, Accumulators::default()));
+    // (30,000 − 800) × 0.85 + 10,000 × 0.9 + 10,000 × 0.95
+    assert_eq!(s.hifp_pay, amount("43320.00"));
+    assert_eq!(s.pool_ratio, ratio("0.85"), "pool_ratio stays the level's");
+    let expenses: Vec<Amount> = s.pool_bands.iter().map(|band| band.expense).collect();
+    assert_eq!(expenses, [amount("29200"), amount("10000"), amount("10000")]);
+}
+
+#[test]
+fn segmented_ratios_the_cap_is_reached_inside_a_band() {
+    let mut policy = tianjin(Scheme::Employee);
+    policy.segments[0] = vec![band("30000", "0.9"), band("40000", "0.95")];
+    let ytd =
+        Accumulators { admissions: 0, pool_paid: amount("320000"), ..Accumulators::default() };
+    let s = settled(&policy, &stay(50_000, ytd));
+    assert_eq!(s.hifp_pay, amount("30000.00"));
+    // The fund reaches 30,000 at 30,000 + (30,000 − 24,820) / 0.9 = 35,755.56 of expense;
+    // the large-amount layer pays 80 % of the 14,244.44 above it.
+    assert_eq!(s.hifob_pay, amount("11395.55"));
+}
+
+#[test]
+fn a_catastrophic_threshold_measures_the_years_self_borne_expense() {
+    // Residents' critical illness (Beijing, domain.md §4.3): from 30,404 of the year's
+    // self-borne in-scope expense at 60 %, 50,000 above it at 70 %.
+    let mut policy = tianjin(Scheme::Resident);
+    policy.catastrophic = Layer { ratio: ratio("0.6"), cap: amount("400000") };
+    policy.catastrophic_terms = CatastrophicTerms {
+        threshold: Some(amount("30404")),
+        bands: vec![band("80404", "0.7")],
+        contributory: false,
+    };
+    let before = |selfborne: &str| Accumulators {
+        inscp_selfborne: amount(selfborne),
+        ..Accumulators::default()
+    };
+    // 50,000 in scope, the pooled fund pays 41,820: 8,180 self-borne.
+    let below = settled(&policy, &stay(50_000, before("20000")));
+    assert_eq!((below.hifp_pay, below.hifmi_pay), (amount("41820.00"), Amount::ZERO));
+    assert_eq!(below.ytd_after.inscp_selfborne, amount("28180"));
+    let across = settled(&policy, &stay(50_000, before("25000")));
+    assert_eq!(across.hifmi_pay, amount("1665.60")); // (33,180 − 30,404) × 0.6
+    let banded = settled(&policy, &stay(50_000, before("78000")));
+    assert_eq!(banded.hifmi_pay, amount("5485.60")); // 2,404 × 0.6 + 5,776 × 0.7
+}
+
+#[test]
+fn seed_004_art_20_21_a_residents_ratio_and_cap_follow_the_tier_paid() {
+    let mut policy = tianjin(Scheme::Resident);
+    let terms = TierTerms {
+        ratios: [ratio("0.7"), ratio("0.65"), ratio("0.6")],
+        annual_cap: amount("200000"),
+    };
+    policy.tiers = vec![(2, terms)];
+    let mut claim = stay(50_000, Accumulators::default());
+    claim.person.contribution_tier = Some(2);
+    let s = settled(&policy, &claim);
+    assert_eq!((s.pool_ratio, s.hifp_pay), (ratio("0.7"), amount("34440.00")));
+    claim.ytd.pool_paid = amount("190000");
+    assert_eq!(settled(&policy, &claim).hifp_pay, amount("10000.00"), "the tier's cap");
+    claim.person.contribution_tier = None;
+    assert_eq!(
+        settled(&policy, &claim).hifp_pay,
+        amount("41820.00"),
+        "no tier: the policy's terms"
+    );
+}
+
+#[test]
+fn seed_004_art_56_a_contributory_layer_pays_only_who_contributed() {
+    let mut policy = tianjin(Scheme::Employee);
+    policy.catastrophic_terms.contributory = true;
+    let ytd = Accumulators { pool_paid: amount("350000"), ..Accumulators::default() };
+    let mut claim = stay(50_000, ytd);
+    assert_eq!(settled(&policy, &claim).hifob_pay, amount("39360.00")); // 49,200 × 0.8
+    claim.person.large_amount_contributor = false;
+    assert_eq!(settled(&policy, &claim).hifob_pay, Amount::ZERO);
+}
+
+#[test]
+fn national_limits_are_checked_on_every_band_and_tier() {
+    // A multiplier of 0.89 takes 9.35 points off 0.85 and 9.9 off a retiree's 0.9, and 9.9
+    // off a band at 0.9, but 10.45 off that band with a retiree's uplift (0.95).
+    let mut policy = tianjin(Scheme::Employee);
+    policy.cross_province = CrossProvince {
+        mode: AdjustmentMode::Multiplier,
+        long_term: ratio("1"),
+        referral: ratio("0.89"),
+        emergency: ratio("0.89"),
+        other_temporary: ratio("0.8"),
+        unfiled: ratio("0.8"),
+        refuse_unfiled: false,
+    };
+    assert_eq!(policy.check_national_limits(), Ok(()));
+    policy.segments[0] = vec![band("30000", "0.9")];
+    let breach = policy.check_national_limits().unwrap_err();
+    assert_eq!((breach.row, breach.level, breach.retiree), (FilingClassRow::Referral, 1, true));
+    policy.segments[0].clear();
+    let terms = TierTerms { ratios: [ratio("0.95"); 3], annual_cap: amount("1") };
+    policy.tiers = vec![(1, terms)];
+    assert_eq!(policy.check_national_limits().unwrap_err().row, FilingClassRow::Referral);
 }

@@ -15,7 +15,7 @@ use yidi_domain::ids::HospitalLevel;
 use yidi_domain::money::Amount;
 use yidi_domain::policy::Policy;
 
-use crate::dto::{amount, decimal, value_error, CatalogueDto, PolicyDto};
+use crate::dto::{amount, decimal, tier_number, value_error, CatalogueDto, PolicyDto};
 use crate::error::{from_json, FormatError};
 use crate::path::FieldPath;
 use crate::scalar::Scalar;
@@ -32,6 +32,12 @@ struct PersonDto<'a> {
     use_account: bool,
     #[serde(default, borrow)]
     account_balance: Option<Scalar<'a>>,
+    /// The resident contribution tier paid (seed 004 art. 14), `1` to `9`.
+    #[serde(default, borrow)]
+    contribution_tier: Option<Scalar<'a>>,
+    /// Paid the contribution of a contributory large-amount layer (seed 004 art. 56).
+    #[serde(default)]
+    large_amount_contributor: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +56,9 @@ struct YtdDto<'a> {
     catastrophic_paid: Scalar<'a>,
     #[serde(borrow)]
     assistance_paid: Scalar<'a>,
+    /// The year's in-scope expense the pooled fund left to the person (0 when absent).
+    #[serde(default, borrow)]
+    inscp_selfborne: Option<Scalar<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +197,7 @@ impl CaseDto<'_> {
             .and_then(HospitalLevel::from_number)
             .map_err(|error| value_error(&level_path, error))?;
         let claim = Claim {
-            person: self.person(path)?,
+            person: self.person(path, &policy)?,
             filing: self.filing_class(path)?,
             hospital_level,
             ytd: self.ytd(path)?,
@@ -198,7 +207,7 @@ impl CaseDto<'_> {
         Ok(QuoteCase { policy, catalogue, claim })
     }
 
-    fn person(&self, path: &FieldPath) -> Result<Person, FormatError> {
+    fn person(&self, path: &FieldPath, policy: &Policy) -> Result<Person, FormatError> {
         let person = &self.person;
         let person_path = path.field("person");
         let benefit_status = match person.benefit_status.as_ref() {
@@ -215,12 +224,29 @@ impl CaseDto<'_> {
             Some(balance) => amount(balance, &person_path.field("account_balance"))?,
             None => Amount::ZERO,
         };
+        let tier_path = person_path.field("contribution_tier");
+        let contribution_tier = match &person.contribution_tier {
+            None => None,
+            Some(tier) => Some(
+                tier_number(&tier.text)
+                    .ok_or_else(|| FormatError::invalid(tier_path, "a tier is a number 1 to 9"))?,
+            ),
+        };
+        // A region with tiers knows every tier it sells; one without ignores the tier.
+        if !policy.tiers.is_empty()
+            && contribution_tier.is_some()
+            && policy.tier(contribution_tier).is_none()
+        {
+            return Err(FormatError::invalid(tier_path, "not a tier of the policy"));
+        }
         Ok(Person {
             retiree: person.retiree,
             assistance_eligible: person.assistance_eligible,
             benefit_status,
             use_account: person.use_account,
             account_balance,
+            contribution_tier,
+            large_amount_contributor: person.large_amount_contributor,
         })
     }
 
@@ -249,6 +275,10 @@ impl CaseDto<'_> {
                 &ytd_path.field("catastrophic_paid"),
             )?,
             assistance_paid: amount(&ytd.assistance_paid, &ytd_path.field("assistance_paid"))?,
+            inscp_selfborne: match &ytd.inscp_selfborne {
+                Some(text) => amount(text, &ytd_path.field("inscp_selfborne"))?,
+                None => Amount::ZERO,
+            },
         })
     }
 

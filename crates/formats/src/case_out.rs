@@ -7,7 +7,7 @@ use serde::Serialize;
 use yidi_domain::catalogue::{Catalogue, ItemClass};
 use yidi_domain::claim::BenefitStatus;
 use yidi_domain::ids::HospitalLevel;
-use yidi_domain::policy::{AdjustmentMode, Layer, Policy};
+use yidi_domain::policy::{AdjustmentMode, Band, Layer, Policy};
 
 use crate::case::QuoteCase;
 
@@ -21,6 +21,24 @@ struct PairOut {
 struct LayerOut {
     ratio: String,
     cap: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threshold: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    bands: Vec<BandOut>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    contributory: bool,
+}
+
+#[derive(Serialize)]
+struct BandOut {
+    from: String,
+    ratio: String,
+}
+
+#[derive(Serialize)]
+struct TierOut {
+    ratio: BTreeMap<String, String>,
+    annual_cap: String,
 }
 
 #[derive(Serialize)]
@@ -45,6 +63,10 @@ struct PolicyOut {
     catastrophic: LayerOut,
     assistance: LayerOut,
     cross_province: CrossProvinceOut,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    segments: BTreeMap<String, Vec<BandOut>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    tiers: BTreeMap<String, TierOut>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +90,10 @@ struct PersonOut {
     benefit_status: &'static str,
     use_account: bool,
     account_balance: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contribution_tier: Option<u8>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    large_amount_contributor: bool,
 }
 
 #[derive(Serialize)]
@@ -82,6 +108,7 @@ struct YtdOut {
     pool_paid: String,
     catastrophic_paid: String,
     assistance_paid: String,
+    inscp_selfborne: String,
 }
 
 #[derive(Serialize)]
@@ -119,7 +146,44 @@ pub struct CaseOut {
 }
 
 fn layer(layer: &Layer) -> LayerOut {
-    LayerOut { ratio: layer.ratio.to_string(), cap: layer.cap.to_string() }
+    LayerOut {
+        ratio: layer.ratio.to_string(),
+        cap: layer.cap.to_string(),
+        threshold: None,
+        bands: Vec::new(),
+        contributory: false,
+    }
+}
+
+fn bands(bands: &[Band]) -> Vec<BandOut> {
+    bands
+        .iter()
+        .map(|band| BandOut { from: band.from.to_string(), ratio: band.ratio.to_string() })
+        .collect()
+}
+
+fn catastrophic(policy: &Policy) -> LayerOut {
+    let terms = &policy.catastrophic_terms;
+    LayerOut {
+        threshold: terms.threshold.map(|threshold| threshold.to_string()),
+        bands: bands(&terms.bands),
+        contributory: terms.contributory,
+        ..layer(&policy.catastrophic)
+    }
+}
+
+fn tiers(policy: &Policy) -> BTreeMap<String, TierOut> {
+    policy
+        .tiers
+        .iter()
+        .map(|(tier, terms)| {
+            let ratio = HospitalLevel::ALL
+                .into_iter()
+                .map(|level| (level.number().to_string(), terms.ratios[level.index()].to_string()))
+                .collect();
+            (tier.to_string(), TierOut { ratio, annual_cap: terms.annual_cap.to_string() })
+        })
+        .collect()
 }
 
 fn policy(policy: &Policy) -> PolicyOut {
@@ -145,7 +209,7 @@ fn policy(policy: &Policy) -> PolicyOut {
         ratio,
         retiree_uplift: policy.retiree_uplift.to_string(),
         annual_cap: policy.annual_cap.to_string(),
-        catastrophic: layer(&policy.catastrophic),
+        catastrophic: catastrophic(policy),
         assistance: layer(&policy.assistance),
         cross_province: CrossProvinceOut {
             mode: match table.mode {
@@ -162,6 +226,12 @@ fn policy(policy: &Policy) -> PolicyOut {
                 table.unfiled.to_string()
             },
         },
+        segments: HospitalLevel::ALL
+            .into_iter()
+            .filter(|level| !policy.segments[level.index()].is_empty())
+            .map(|level| (level.number().to_string(), bands(&policy.segments[level.index()])))
+            .collect(),
+        tiers: tiers(policy),
     }
 }
 
@@ -201,6 +271,8 @@ impl CaseOut {
                 },
                 use_account: person.use_account,
                 account_balance: person.account_balance.to_string(),
+                contribution_tier: person.contribution_tier,
+                large_amount_contributor: person.large_amount_contributor,
             },
             filing: FilingOut { class: claim.filing.map(|class| class.code()) },
             hospital_level: claim.hospital_level.number(),
@@ -209,6 +281,7 @@ impl CaseOut {
                 pool_paid: claim.ytd.pool_paid.to_string(),
                 catastrophic_paid: claim.ytd.catastrophic_paid.to_string(),
                 assistance_paid: claim.ytd.assistance_paid.to_string(),
+                inscp_selfborne: claim.ytd.inscp_selfborne.to_string(),
             },
             lines: claim
                 .lines

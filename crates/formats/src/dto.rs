@@ -13,7 +13,10 @@ use yidi_domain::catalogue::{Catalogue, CatalogueItem, ItemClass, UnitPrice};
 use yidi_domain::error::ValueError;
 use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
 use yidi_domain::money::{Amount, Ratio};
-use yidi_domain::policy::{AdjustmentMode, CrossProvince, Layer, LevelTerms, Policy};
+use yidi_domain::policy::{
+    bands_rise, AdjustmentMode, Band, CatastrophicTerms, CrossProvince, Layer, LevelTerms, Policy,
+    TierTerms,
+};
 
 use crate::error::FormatError;
 use crate::path::FieldPath;
@@ -33,6 +36,33 @@ pub struct LayerDto<'a> {
     pub ratio: Scalar<'a>,
     #[serde(borrow)]
     pub cap: Scalar<'a>,
+    /// Catastrophic layer only: measured on the year's self-borne in-scope expense above this.
+    #[serde(default, borrow)]
+    pub threshold: Option<Scalar<'a>>,
+    /// Catastrophic layer only, with a threshold: higher ratios from amounts of that total.
+    #[serde(default, borrow)]
+    pub bands: Option<Vec<BandDto<'a>>>,
+    /// Catastrophic layer only: paid only to persons who paid its contribution.
+    #[serde(default)]
+    pub contributory: bool,
+}
+
+/// A band of a segmented ratio: from `from` on, `ratio`.
+#[derive(Debug, Deserialize)]
+pub struct BandDto<'a> {
+    #[serde(borrow)]
+    pub from: Scalar<'a>,
+    #[serde(borrow)]
+    pub ratio: Scalar<'a>,
+}
+
+/// A resident contribution tier's ratios by level and yearly cap.
+#[derive(Debug, Deserialize)]
+pub struct TierDto<'a> {
+    #[serde(borrow)]
+    pub ratio: BTreeMap<Cow<'a, str>, Scalar<'a>>,
+    #[serde(borrow)]
+    pub annual_cap: Scalar<'a>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +106,12 @@ pub struct PolicyDto<'a> {
     /// Policy files only: the first admission date the policy applies to (`yyyy-MM-dd`).
     #[serde(default)]
     pub effective_from: Option<String>,
+    /// Segmented ratios by hospital level: the bands above the level's `ratio`.
+    #[serde(default, borrow)]
+    pub segments: BTreeMap<Cow<'a, str>, Vec<BandDto<'a>>>,
+    /// Resident contribution tiers by number (`"1"` … `"9"`).
+    #[serde(default, borrow)]
+    pub tiers: BTreeMap<Cow<'a, str>, TierDto<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,13 +206,73 @@ impl PolicyDto<'_> {
             },
             annual_cap: amount(&self.annual_cap, &path.field("annual_cap"))?,
             catastrophic: layer(self.catastrophic.as_ref(), &path.field("catastrophic"))?,
-            assistance: layer(self.assistance.as_ref(), &path.field("assistance"))?,
+            assistance: self.assistance(&path.field("assistance"))?,
             cross_province: self.cross_province.to_domain(&path.field("cross_province"))?,
             effective_from: match &self.effective_from {
                 None => None,
                 Some(text) => Some(date(text, &path.field("effective_from"))?),
             },
+            segments: self.segments(&path.field("segments"))?,
+            catastrophic_terms: catastrophic_terms(
+                self.catastrophic.as_ref(),
+                &path.field("catastrophic"),
+            )?,
+            tiers: self.tiers(&path.field("tiers"))?,
         })
+    }
+
+    /// Assistance is a plain layer: a threshold, bands or a contribution are the
+    /// catastrophic layer's.
+    fn assistance(&self, path: &FieldPath) -> Result<Layer, FormatError> {
+        if let Some(dto) = &self.assistance {
+            let extra = [
+                ("threshold", dto.threshold.is_some()),
+                ("bands", dto.bands.is_some()),
+                ("contributory", dto.contributory),
+            ];
+            if let Some((field, _)) = extra.iter().find(|(_, given)| *given) {
+                return Err(FormatError::invalid(
+                    path.field(field),
+                    "only the catastrophic layer has it",
+                ));
+            }
+        }
+        layer(self.assistance.as_ref(), path)
+    }
+
+    fn segments(&self, path: &FieldPath) -> Result<[Vec<Band>; 3], FormatError> {
+        let mut segments: [Vec<Band>; 3] = Default::default();
+        for (key, bands) in &self.segments {
+            let level_path = path.field(key);
+            let level = key
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| ValueError::UnknownHospitalLevel)
+                .and_then(HospitalLevel::from_number)
+                .map_err(|error| value_error(&level_path, error))?;
+            segments[level.index()] = self::bands(bands, &level_path)?;
+        }
+        Ok(segments)
+    }
+
+    fn tiers(&self, path: &FieldPath) -> Result<Vec<(u8, TierTerms)>, FormatError> {
+        let mut tiers = Vec::with_capacity(self.tiers.len());
+        for (key, dto) in &self.tiers {
+            let tier_path = path.field(key);
+            let tier = tier_number(key)
+                .ok_or_else(|| FormatError::invalid(tier_path, "a tier is a number 1 to 9"))?;
+            let ratios = tier_path.field("ratio");
+            let mut levels = [Ratio::ZERO; 3];
+            for level in HospitalLevel::ALL {
+                let key = ["1", "2", "3"][level.index()];
+                let level_path = ratios.field(key);
+                let given = dto.ratio.get(key).ok_or_else(|| missing(&level_path))?;
+                levels[level.index()] = ratio(given, &level_path)?;
+            }
+            let annual_cap = amount(&dto.annual_cap, &tier_path.field("annual_cap"))?;
+            tiers.push((tier, TierTerms { ratios: levels, annual_cap }));
+        }
+        Ok(tiers)
     }
 
     fn level_terms(
@@ -197,6 +293,60 @@ impl PolicyDto<'_> {
             ratio: ratio(level_ratio, &ratio_path)?,
         })
     }
+}
+
+/// A contribution tier's number, `1` to `9`.
+pub fn tier_number(text: &str) -> Option<u8> {
+    text.trim().parse::<u8>().ok().filter(|tier| (1..=9).contains(tier))
+}
+
+/// Bands that rise from above zero.
+fn bands(dtos: &[BandDto], path: &FieldPath) -> Result<Vec<Band>, FormatError> {
+    let bands = dtos
+        .iter()
+        .enumerate()
+        .map(|(index, dto)| {
+            let band_path = path.index(index);
+            Ok(Band {
+                from: amount(&dto.from, &band_path.field("from"))?,
+                ratio: ratio(&dto.ratio, &band_path.field("ratio"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, FormatError>>()?;
+    if !bands_rise(&bands) {
+        return Err(FormatError::invalid(
+            path,
+            "each band's `from` must be above the one before, and above 0",
+        ));
+    }
+    Ok(bands)
+}
+
+fn catastrophic_terms(
+    dto: Option<&LayerDto>,
+    path: &FieldPath,
+) -> Result<CatastrophicTerms, FormatError> {
+    let Some(dto) = dto else { return Ok(CatastrophicTerms::default()) };
+    let threshold = match &dto.threshold {
+        Some(threshold) => Some(amount(threshold, &path.field("threshold"))?),
+        None => None,
+    };
+    let bands = match &dto.bands {
+        None => Vec::new(),
+        Some(_) if threshold.is_none() => {
+            return Err(FormatError::invalid(path.field("bands"), "needs a `threshold`"))
+        }
+        Some(bands) => self::bands(bands, &path.field("bands"))?,
+    };
+    if let (Some(threshold), Some(first)) = (threshold, bands.first()) {
+        if first.from <= threshold {
+            return Err(FormatError::invalid(
+                path.field("bands"),
+                format!("the first band must start above the threshold {threshold}"),
+            ));
+        }
+    }
+    Ok(CatastrophicTerms { threshold, bands, contributory: dto.contributory })
 }
 
 /// An absent layer pays nothing.

@@ -12,6 +12,16 @@ pub struct YtdJson {
     pub pool_paid: String,
     pub catastrophic_paid: String,
     pub assistance_paid: String,
+    /// An extension (`spec/settlement-extensions.md`): the year's self-borne in-scope expense.
+    pub inscp_selfborne: String,
+}
+
+/// A band of a segmented pooled-fund ratio as the bill used it.
+#[derive(Debug, Serialize)]
+pub struct BandJson {
+    pub from: String,
+    pub ratio: String,
+    pub expense: String,
 }
 
 /// NHSA `setldetail`: one row per fund that paid.
@@ -54,6 +64,9 @@ pub struct SettledJson {
     pub balc: String,
     pub third_party_recovery: bool,
     pub ytd_after: YtdJson,
+    /// Only when the policy segments the level's ratio.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pool_bands: Vec<BandJson>,
     pub setldetail: Vec<FundDetailJson>,
     pub lines: Vec<LineJson>,
     pub policy_version: String,
@@ -139,7 +152,17 @@ fn settled(settlement: &Settlement, scheme: Scheme) -> SettledJson {
             pool_paid: money(ytd.pool_paid),
             catastrophic_paid: money(ytd.catastrophic_paid),
             assistance_paid: money(ytd.assistance_paid),
+            inscp_selfborne: money(ytd.inscp_selfborne),
         },
+        pool_bands: settlement
+            .pool_bands
+            .iter()
+            .map(|band| BandJson {
+                from: money(band.from),
+                ratio: band.ratio.to_string(),
+                expense: money(band.expense),
+            })
+            .collect(),
         setldetail: fund_details(settlement, scheme),
         lines: settlement.lines.iter().map(line).collect(),
         policy_version: settlement.policy_version.clone(),

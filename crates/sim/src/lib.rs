@@ -83,6 +83,9 @@ impl Simulator {
             } else {
                 Amount::ZERO
             },
+            // No draws for these: the cases drawn before them stay the same.
+            contribution_tier: None,
+            large_amount_contributor: true,
         }
     }
 
@@ -123,12 +126,14 @@ impl Simulator {
             self.rng.i64(0..(cap_fen / 10).max(1))
         };
         let near_cap = pool_fen > cap_fen * 9 / 10;
+        let pool_paid =
+            Amount::round2(Decimal::new(pool_fen.max(0), policy.annual_cap.value().scale()));
         Accumulators {
             admissions,
-            pool_paid: Amount::round2(Decimal::new(
-                pool_fen.max(0),
-                policy.annual_cap.value().scale(),
-            )),
+            pool_paid,
+            // What the person bore of the in-scope expense, as if the fund had paid 80 %
+            // (derived, not drawn, so that the cases drawn after stay the same).
+            inscp_selfborne: Amount::round2(pool_paid.value() / Decimal::from(4)),
             catastrophic_paid: if near_cap {
                 Amount::round2(yuan(self.rng.i64(0..5_000_000)))
             } else {

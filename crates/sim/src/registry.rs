@@ -27,6 +27,10 @@ pub struct SamplePerson {
     pub assistance_eligible: bool,
     pub account_balance: Amount,
     pub filings: Vec<SampleFiling>,
+    /// An adult resident's contribution tier (seed 004 art. 14: 1 to 3, chosen freely).
+    pub contribution_tier: Option<u8>,
+    /// Paid the contributory large-amount layer (seed 004 art. 56): nineteen in twenty.
+    pub large_amount_contributor: bool,
 }
 
 /// A filing the person made.
@@ -121,6 +125,12 @@ pub fn person(region: RegionCode, index: u64, today: NaiveDate) -> SamplePerson 
             Amount::ZERO
         },
         filings,
+        // From the index, not drawn: the draws above, and so every person, stay the same.
+        contribution_tier: match category {
+            Category::Resident => u8::try_from(index % 3 + 1).ok(),
+            _ => None,
+        },
+        large_amount_contributor: index % 20 != 7,
     }
 }
 

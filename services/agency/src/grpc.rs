@@ -228,6 +228,11 @@ impl AgencyService for AgencyApi {
             _ => return Err(invalid("category: employed, flexible_worker, student or resident (retirees are enrolled by their pension record)")),
         };
         let enrolled_on = convert::date(&request.enrolled_on, "enrolled_on").map_err(invalid)?;
+        let contribution_tier = match request.contribution_tier {
+            0 => None,
+            tier @ 1..=9 => u8::try_from(tier).ok(),
+            _ => return Err(invalid("contribution_tier: 1 to 9, or 0 for none")),
+        };
         let person = SamplePerson {
             psn_no: request.psn_no.clone(),
             region: region.region,
@@ -239,6 +244,8 @@ impl AgencyService for AgencyApi {
             assistance_eligible: false,
             account_balance: Amount::ZERO,
             filings: Vec::new(),
+            contribution_tier,
+            large_amount_contributor: request.large_amount_contributor.unwrap_or(true),
         };
         let mut tx = self.store.begin().await.map_err(internal)?;
         store::seed_person(&mut tx, &person).await.map_err(internal)?;

@@ -223,10 +223,7 @@ impl Agency {
         let capped = if others.is_zero() {
             Cow::Borrowed(found.policy)
         } else {
-            Cow::Owned(Policy {
-                annual_cap: found.policy.annual_cap.saturating_sub(others),
-                ..found.policy.clone()
-            })
+            Cow::Owned(found.policy.with_caps_lowered(others))
         };
         let (claim, benefits) = self.claim_of(&found.person, &mut found.billed, found.class, ytd);
         let settlement = match settle(&claim, &capped, &found.billed.catalogue) {
@@ -339,6 +336,8 @@ impl Agency {
                 benefit_status: decision.status,
                 use_account: billed.acct_used_flag && person.scheme == Scheme::Employee,
                 account_balance: person.account_balance,
+                contribution_tier: person.contribution_tier,
+                large_amount_contributor: person.large_amount_contributor,
             },
             filing,
             hospital_level: billed.hospital_level,
@@ -464,7 +463,7 @@ impl Agency {
 
     async fn undo(&self, tx: &mut Tx, record: &SettlementRecord) -> Result<(), StoreError> {
         let ytd = tables::load_accumulators(tx, &record.psn_no, record.year).await?;
-        let restored = ytd.without(record.hifp_pay, record.catastrophic_pay, record.maf_pay);
+        let restored = ytd.without(record.totals());
         tables::save_accumulators(tx, &record.psn_no, record.year, &ytd, &restored).await?;
         if let Some(person) = tables::load_person(tx, &record.psn_no).await? {
             tables::set_balance(tx, &record.psn_no, person.account_balance + record.acct_pay)
@@ -693,6 +692,7 @@ async fn book(
         hifp_pay: settlement.hifp_pay,
         catastrophic_pay: settlement.catastrophic_pay(),
         maf_pay: settlement.maf_pay,
+        inscp_selfborne: settlement.totals().inscp_selfborne,
         acct_pay: settlement.acct_pay,
         reversed: false,
         treatment: Some(booked.treatment.province().to_string()),
@@ -734,6 +734,7 @@ mod tests {
             hifp_pay: yidi_domain::money::Amount::ZERO,
             catastrophic_pay: yidi_domain::money::Amount::ZERO,
             maf_pay: yidi_domain::money::Amount::ZERO,
+            inscp_selfborne: yidi_domain::money::Amount::ZERO,
             acct_pay: yidi_domain::money::Amount::ZERO,
             reversed: false,
             treatment: treatment.map(str::to_owned),

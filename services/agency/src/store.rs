@@ -7,7 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use sqlx::any::AnyRow;
 use yidi_domain::benefit::{Category, Registration, Retirement};
-use yidi_domain::claim::Accumulators;
+use yidi_domain::claim::{Accumulators, BillTotals};
 use yidi_domain::filing::{Filing, FilingType};
 use yidi_domain::ids::{RegionCode, Scheme};
 use yidi_domain::money::Amount;
@@ -71,6 +71,10 @@ pub struct PersonRecord {
     pub registration: Registration,
     pub assistance_eligible: bool,
     pub account_balance: Amount,
+    /// The resident contribution tier paid (seed 004 art. 14), if any.
+    pub contribution_tier: Option<u8>,
+    /// Paid the contribution of a contributory large-amount layer (seed 004 art. 56).
+    pub large_amount_contributor: bool,
 }
 
 fn category_code(category: &Category) -> &'static str {
@@ -91,8 +95,10 @@ pub async fn seed_person(tx: &mut Tx, person: &SamplePerson) -> Result<(), Store
     };
     sqlx::query(
         "INSERT INTO person (psn_no, region, insutype, category, enrolled_on, paused_on, retired_on, female,
-            contribution_years, local_years, lump_sum_paid, assistance_eligible, account_balance)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (psn_no) DO NOTHING",
+            contribution_years, local_years, lump_sum_paid, assistance_eligible, account_balance,
+            contribution_tier, large_amount_contributor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         ON CONFLICT (psn_no) DO NOTHING",
     )
     .bind(&person.psn_no)
     .bind(person.region.as_str())
@@ -107,6 +113,8 @@ pub async fn seed_person(tx: &mut Tx, person: &SamplePerson) -> Result<(), Store
     .bind(i64::from(retirement.is_some_and(|r| r.lump_sum_paid)))
     .bind(i64::from(person.assistance_eligible))
     .bind(person.account_balance.to_string())
+    .bind(person.contribution_tier.map(i64::from))
+    .bind(i64::from(person.large_amount_contributor))
     .execute(&mut **tx)
     .await?;
     for (first, last, paid_on) in &person.contributions {
@@ -162,7 +170,8 @@ pub async fn load_persons(
     }
     let query = query_in(
         "SELECT psn_no, region, insutype, category, enrolled_on, paused_on, retired_on, female, contribution_years,
-                local_years, lump_sum_paid, assistance_eligible, account_balance FROM person WHERE psn_no IN ({list})",
+                local_years, lump_sum_paid, assistance_eligible, account_balance, contribution_tier,
+                large_amount_contributor FROM person WHERE psn_no IN ({list})",
         psn_nos,
     );
     let rows = query.fetch_all(&mut **tx).await?;
@@ -225,6 +234,11 @@ fn person_from_row(row: &AnyRow) -> Result<PersonRecord, StoreError> {
         registration,
         assistance_eligible: row.try_get::<i64, _>(11)? != 0,
         account_balance: amount(&balance, "person.account_balance")?,
+        contribution_tier: row
+            .try_get::<Option<i64>, _>(13)?
+            .map(|tier| u8::try_from(tier).map_err(|e| corrupt("person.contribution_tier", e)))
+            .transpose()?,
+        large_amount_contributor: row.try_get::<i64, _>(14)? != 0,
     })
 }
 
@@ -277,8 +291,8 @@ pub async fn load_accumulators_of(
         return Ok(HashMap::new());
     }
     let query = query_in(
-        "SELECT psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid FROM accumulator
-         WHERE psn_no IN ({list})",
+        "SELECT psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid, inscp_selfborne
+         FROM accumulator WHERE psn_no IN ({list})",
         psn_nos,
     );
     let mut found = HashMap::new();
@@ -291,7 +305,8 @@ pub async fn load_accumulators_of(
     Ok(found)
 }
 
-/// Accumulators from `admissions, pool_paid, catastrophic_paid, assistance_paid` at `first`.
+/// Accumulators from `admissions, pool_paid, catastrophic_paid, assistance_paid,
+/// inscp_selfborne` at `first`.
 fn accumulators_from_row(row: &AnyRow, first: usize) -> Result<Accumulators, StoreError> {
     Ok(Accumulators {
         admissions: u32::try_from(row.try_get::<i64, _>(first)?)
@@ -305,6 +320,10 @@ fn accumulators_from_row(row: &AnyRow, first: usize) -> Result<Accumulators, Sto
             &row.try_get::<String, _>(first + 3)?,
             "accumulator.assistance_paid",
         )?,
+        inscp_selfborne: amount(
+            &row.try_get::<String, _>(first + 4)?,
+            "accumulator.inscp_selfborne",
+        )?,
     })
 }
 
@@ -314,7 +333,8 @@ pub async fn load_accumulators(
     year: i32,
 ) -> Result<Accumulators, StoreError> {
     let row = sqlx::query(
-        "SELECT admissions, pool_paid, catastrophic_paid, assistance_paid FROM accumulator WHERE psn_no = $1 AND year = $2",
+        "SELECT admissions, pool_paid, catastrophic_paid, assistance_paid, inscp_selfborne FROM accumulator
+         WHERE psn_no = $1 AND year = $2",
     )
     .bind(psn_no)
     .bind(i64::from(year))
@@ -337,8 +357,9 @@ pub async fn save_accumulators(
     let fresh = *before == Accumulators::default();
     let written = if fresh {
         sqlx::query(
-            "INSERT INTO accumulator (psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (psn_no, year) DO NOTHING",
+            "INSERT INTO accumulator
+                 (psn_no, year, admissions, pool_paid, catastrophic_paid, assistance_paid, inscp_selfborne)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (psn_no, year) DO NOTHING",
         )
         .bind(psn_no)
         .bind(i64::from(year))
@@ -346,6 +367,7 @@ pub async fn save_accumulators(
         .bind(after.pool_paid.to_string())
         .bind(after.catastrophic_paid.to_string())
         .bind(after.assistance_paid.to_string())
+        .bind(after.inscp_selfborne.to_string())
         .execute(&mut **tx)
         .await?
         .rows_affected()
@@ -357,20 +379,23 @@ pub async fn save_accumulators(
     }
     // Not fresh, or a row of zeros is there already (a reversal gave everything back).
     let updated = sqlx::query(
-        "UPDATE accumulator SET admissions = $1, pool_paid = $2, catastrophic_paid = $3, assistance_paid = $4
-         WHERE psn_no = $5 AND year = $6
-           AND admissions = $7 AND pool_paid = $8 AND catastrophic_paid = $9 AND assistance_paid = $10",
+        "UPDATE accumulator SET admissions = $1, pool_paid = $2, catastrophic_paid = $3, assistance_paid = $4,
+             inscp_selfborne = $5
+         WHERE psn_no = $6 AND year = $7 AND admissions = $8 AND pool_paid = $9
+           AND catastrophic_paid = $10 AND assistance_paid = $11 AND inscp_selfborne = $12",
     )
     .bind(i64::from(after.admissions))
     .bind(after.pool_paid.to_string())
     .bind(after.catastrophic_paid.to_string())
     .bind(after.assistance_paid.to_string())
+    .bind(after.inscp_selfborne.to_string())
     .bind(psn_no)
     .bind(i64::from(year))
     .bind(i64::from(before.admissions))
     .bind(before.pool_paid.to_string())
     .bind(before.catastrophic_paid.to_string())
     .bind(before.assistance_paid.to_string())
+    .bind(before.inscp_selfborne.to_string())
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -401,11 +426,26 @@ pub struct SettlementRecord {
     pub hifp_pay: Amount,
     pub catastrophic_pay: Amount,
     pub maf_pay: Amount,
+    /// What the bill added to the year's self-borne in-scope expense (zero for settlements
+    /// recorded before it was kept: they added nothing to it).
+    pub inscp_selfborne: Amount,
     pub acct_pay: Amount,
     pub reversed: bool,
     /// The treatment province the bill came from (unknown for settlements recorded before
     /// it was kept).
     pub treatment: Option<String>,
+}
+
+impl SettlementRecord {
+    /// What the settlement added to the accumulators, and its reversal takes back.
+    pub fn totals(&self) -> BillTotals {
+        BillTotals {
+            pool: self.hifp_pay,
+            catastrophic: self.catastrophic_pay,
+            assistance: self.maf_pay,
+            inscp_selfborne: self.inscp_selfborne,
+        }
+    }
 }
 
 pub struct NewSettlement<'a> {
@@ -420,8 +460,8 @@ pub async fn insert_settlement(tx: &mut Tx, new: &NewSettlement<'_>) -> Result<(
     let record = new.record;
     sqlx::query(
         "INSERT INTO settlement (setl_id, msgid, mdtrt_id, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay,
-            fund_pay_sumamt, medfee_sumamt, reversed, settled_at, treatment)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13)",
+            fund_pay_sumamt, medfee_sumamt, reversed, settled_at, treatment, inscp_selfborne)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14)",
     )
     .bind(&record.setl_id)
     .bind(&record.msgid)
@@ -436,6 +476,7 @@ pub async fn insert_settlement(tx: &mut Tx, new: &NewSettlement<'_>) -> Result<(
     .bind(new.medfee_sumamt.to_string())
     .bind(new.settled_at)
     .bind(record.treatment.as_deref())
+    .bind(record.inscp_selfborne.to_string())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -448,7 +489,8 @@ pub async fn find_settlement(
     msgid: &str,
 ) -> Result<Option<SettlementRecord>, StoreError> {
     let row = sqlx::query(
-        "SELECT setl_id, msgid, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay, reversed, treatment
+        "SELECT setl_id, msgid, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay, reversed, treatment,
+                inscp_selfborne
          FROM settlement WHERE setl_id = $1 OR msgid = $2",
     )
     .bind(setl_id)
@@ -470,6 +512,10 @@ pub async fn find_settlement(
         acct_pay: amount(&row.try_get::<String, _>(7)?, "settlement.acct_pay")?,
         reversed: row.try_get::<i64, _>(8)? != 0,
         treatment: row.try_get(9)?,
+        inscp_selfborne: match row.try_get::<Option<String>, _>(10)? {
+            Some(text) => amount(&text, "settlement.inscp_selfborne")?,
+            None => Amount::ZERO,
+        },
     }))
 }
 
@@ -515,6 +561,22 @@ pub const CHANGES: &[yidi_store::migrate::Change] = &[
             mdtrt_id TEXT PRIMARY KEY, msgid TEXT NOT NULL UNIQUE, psn_no TEXT NOT NULL,
             year BIGINT NOT NULL, held TEXT NOT NULL, admitted_on TEXT NOT NULL,
             hold_until TEXT NOT NULL, treatment TEXT NOT NULL, status TEXT NOT NULL)",
+    },
+    yidi_store::migrate::Change {
+        version: 5,
+        description: "contribution tiers, contributory layers, the year's self-borne expense",
+        // Issue #13 §8: a person's resident tier (seed 004 art. 14) and whether they paid a
+        // contributory large-amount layer (art. 56; persons recorded before paid as the layer
+        // then paid everyone); the in-scope expense the pooled fund left to them, on which a
+        // catastrophic layer with a threshold is measured, by year and by settlement.
+        sqlite: "ALTER TABLE person ADD COLUMN contribution_tier BIGINT;
+            ALTER TABLE person ADD COLUMN large_amount_contributor BIGINT NOT NULL DEFAULT 1;
+            ALTER TABLE accumulator ADD COLUMN inscp_selfborne TEXT NOT NULL DEFAULT '0.00';
+            ALTER TABLE settlement ADD COLUMN inscp_selfborne TEXT",
+        postgres: "ALTER TABLE person ADD COLUMN contribution_tier BIGINT;
+            ALTER TABLE person ADD COLUMN large_amount_contributor BIGINT NOT NULL DEFAULT 1;
+            ALTER TABLE accumulator ADD COLUMN inscp_selfborne TEXT NOT NULL DEFAULT '0.00';
+            ALTER TABLE settlement ADD COLUMN inscp_selfborne TEXT",
     },
 ];
 

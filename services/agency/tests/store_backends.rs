@@ -59,6 +59,7 @@ async fn exercise(url: &str) {
         pool_paid: money("12000.50"),
         catastrophic_paid: money("0.01"),
         assistance_paid: money("350.00"),
+        inscp_selfborne: money("4100.25"),
     };
     let fresh = Accumulators::default();
     store::save_accumulators(&mut tx, &person.psn_no, 2026, &fresh, &ytd).await.unwrap();
@@ -83,6 +84,7 @@ async fn exercise(url: &str) {
         hifp_pay: money("3277.59"),
         catastrophic_pay: money("0.00"),
         maf_pay: money("0.00"),
+        inscp_selfborne: money("2262.30"),
         acct_pay: money("1200.00"),
         reversed: false,
         treatment: Some("440000".into()),
@@ -100,6 +102,7 @@ async fn exercise(url: &str) {
         (found.hifp_pay, found.acct_pay, found.reversed, found.treatment.as_deref()),
         (record.hifp_pay, record.acct_pay, false, Some("440000"))
     );
+    assert_eq!(found.totals(), record.totals(), "a reversal takes back what the bill added");
     store::mark_reversed(&mut tx, &record.setl_id).await.unwrap();
     assert!(store::find_settlement(&mut tx, &record.setl_id, "").await.unwrap().unwrap().reversed);
 
