@@ -771,7 +771,7 @@ async fn admissions(fixture: &'static Fixture) {
         .unwrap()
         .policy(person.scheme)
         .unwrap()
-        .annual_cap;
+        .annual_cap_for(person.contribution_tier);
     assert!(admitted >= 1, "neither admission was held");
     assert!(held <= cap.value(), "{held} held of a cap of {cap}: double-spent");
     println!(

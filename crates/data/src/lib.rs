@@ -122,4 +122,26 @@ mod tests {
         assert_eq!(resident.levels[2].ratio.to_string(), "0.65");
         assert_eq!(resident.catastrophic.ratio.to_string(), "0.6");
     }
+
+    #[test]
+    fn the_policy_files_carry_the_terms_of_issue_13() {
+        use yidi_domain::ids::Scheme;
+        let regions = insured_regions().unwrap();
+        let region = |code: &str| regions.iter().find(|r| r.region.as_str() == code).unwrap();
+        // Beijing's employees: segmented ratios at every level; residents' critical illness
+        // from its threshold, in two bands.
+        let beijing = region("110000");
+        let employee = beijing.policy(Scheme::Employee).unwrap();
+        assert!(employee.segments.iter().all(|bands| bands.len() == 2));
+        let resident = beijing.policy(Scheme::Resident).unwrap();
+        assert_eq!(resident.catastrophic_terms.threshold.unwrap().to_string(), "30404.00");
+        assert_eq!(resident.catastrophic_terms.bands.len(), 1);
+        // Tianjin: the large-amount layer is contributory (seed 004 art. 56), residents have
+        // three contribution tiers (art. 14).
+        let tianjin = region("120000");
+        assert!(tianjin.policy(Scheme::Employee).unwrap().catastrophic_terms.contributory);
+        let resident = tianjin.policy(Scheme::Resident).unwrap();
+        assert_eq!(resident.tiers.len(), 3);
+        assert_eq!(resident.annual_cap_for(Some(3)).to_string(), "180000.00");
+    }
 }

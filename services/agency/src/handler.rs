@@ -284,7 +284,9 @@ impl Agency {
         let ytd = lane.accumulators(tx, &bill.psn_no, year).await?;
         let holds = tables::open_holds(tx, &bill.psn_no, year).await?;
         let others = hold::held_by_others(&holds, &bill.mdtrt_id, admitted_on);
-        let cap_left = found.policy.annual_cap.saturating_sub(ytd.pool_paid);
+        // The person's tier may set their cap (seed 004 art. 21).
+        let cap = found.policy.annual_cap_for(found.person.contribution_tier);
+        let cap_left = cap.saturating_sub(ytd.pool_paid);
         let asked = bill.hold_amt.parse().ok().and_then(|asked| Amount::new(asked).ok());
         let hold::HoldOutcome::Held { held, remaining } = hold::hold(cap_left, others, asked)
         else {

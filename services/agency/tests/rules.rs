@@ -2,7 +2,8 @@
 //! where the region says so (notice III(5)); the policy edition in force on the admission
 //! date; every refusal with its rule, a benefits refusal with `trt_chk_rslt`; a third party's
 //! bill advanced with a recovery claim, or refused when the third party pays (Social
-//! Insurance Law art. 30(2)).
+//! Insurance Law art. 30(2)); a resident's contribution tier and the year's self-borne expense
+//! (seed 004 arts. 14, 20–21).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 
@@ -361,4 +362,70 @@ async fn national_2401_holds_keep_two_provinces_from_spending_one_cap_twice() {
     let after = again.admission.unwrap();
     assert_eq!(after.hold_amt, format!("{:.2}", rust_decimal::Decimal::from(5000) - hifp));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Seed 004 arts. 14, 20–21: a Tianjin resident who paid tier 3 is settled at tier 3's ratio;
+/// the year's self-borne in-scope expense (on which the residents' critical-illness layer is
+/// measured, issue #13 §8) is kept with the accumulators and given back by a reversal.
+#[tokio::test]
+async fn seed_004_art_21_a_residents_tier_sets_the_ratio_and_the_self_borne_total_is_kept() {
+    use yidi_domain::benefit::Category;
+    let admitted = day("2026-11-10");
+    let index = person_where(admitted, |person, status, filed| {
+        status == BenefitStatus::Active
+            && filed
+            && person.category == Category::Resident
+            && person.contribution_tier == Some(3)
+    });
+    let (agency, dir) = agency_with("tier", index).await;
+    let message = bill(index, 1, admitted, |_| ());
+    let settled = answer(&agency, message.clone()).await;
+    assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
+    let info = settled.setlinfo.unwrap();
+    let regions = yidi_data::insured_regions().unwrap();
+    let region = regions.iter().find(|region| region.region == insured()).unwrap();
+    let policy = region.policy(yidi_domain::ids::Scheme::Resident).unwrap();
+    let level = yidi_domain::ids::HospitalLevel::from_number(info_level(&message)).unwrap();
+    let local = policy.local_ratio(level, Some(3));
+    assert!(local < policy.level(level).ratio, "tier 3 pays less than the policy's own ratio");
+    let class = yidi_domain::filing::FilingClass::parse(&info.filing_class);
+    let expected = Ratio::clamped(policy.cross_province.adjust(local.value(), class));
+    assert_eq!(info.pool_prop_selfpay, expected.to_string(), "tier 3's ratio, adjusted");
+
+    let selfborne = || {
+        let store = agency.store.clone();
+        let psn_no = registry::psn_no(insured(), index);
+        async move {
+            sqlx::query("SELECT inscp_selfborne FROM accumulator WHERE psn_no = $1")
+                .bind(psn_no)
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+                .try_get::<String, _>(0)
+                .unwrap()
+        }
+    };
+    let inscp: rust_decimal::Decimal = info.inscp_scp_amt.parse().unwrap();
+    let hifp: rust_decimal::Decimal = info.hifp_pay.parse().unwrap();
+    assert_eq!(selfborne().await, (inscp - hifp).to_string());
+
+    let request: SettleRequest = incoming(0, message).decode("SettleRequest").unwrap();
+    let first = request.bill.unwrap();
+    let reversal = convert::reversal_of(&first, format!("{}R", first.msgid), "refund");
+    let undo = Outgoing::new(
+        topics::agency_requests(INSURED),
+        &first.mdtrt_id,
+        "yidi.v1.Reversal",
+        &reversal,
+        ContentType::Protobuf,
+    );
+    assert_eq!(answer(&agency, undo).await.status, i32::from(SettleStatus::Reversed));
+    assert_eq!(selfborne().await, "0.00", "the reversal gives the self-borne expense back");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The hospital level the exchange settles a message's bill at.
+fn info_level(message: &Outgoing) -> u64 {
+    let request: SettleRequest = incoming(0, message.clone()).decode("SettleRequest").unwrap();
+    u64::try_from(request.bill.unwrap().hosp_lv).unwrap()
 }
