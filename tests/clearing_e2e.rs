@@ -188,6 +188,28 @@ async fn page_equals_api(api: &Api, shot: bool) {
         assert_eq!(page[&key].0, pair["amount"].as_str().unwrap(), "{key}");
         compared += 1;
     }
+    // Each fund cleared apart, under its national code, adding up to the round.
+    let mut by_fund = rust_decimal::Decimal::ZERO;
+    for line in positions["by_fund"].as_array().unwrap() {
+        let key = format!("fund.{}", line["field"].as_str().unwrap());
+        assert_eq!(page[&key].0, line["amount"].as_str().unwrap(), "{key}");
+        by_fund += line["amount"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap();
+        compared += 1;
+    }
+    let gross: rust_decimal::Decimal = positions["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair["amount"].as_str().unwrap().parse::<rust_decimal::Decimal>().unwrap())
+        .sum();
+    assert_eq!(by_fund, gross, "the funds add up to what the pairs owe");
+    let pools: Vec<&str> = positions["by_fund"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["fund_pay_type"].as_str().unwrap())
+        .collect();
+    assert!(pools.contains(&"310100") && pools.contains(&"390100"), "{pools:?}");
     assert_eq!(page["net.sum"].0, "0.00");
     for check in api.get("/api/checks").await.as_array().unwrap() {
         let name = check["name"].as_str().unwrap();

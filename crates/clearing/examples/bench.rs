@@ -103,7 +103,7 @@ fn post_month(
             }
             let fen = i64::try_from(next() % 5_000_000).unwrap();
             let funds = Funds::ZERO
-                .with(Fund::Hifp, Amount::new(Decimal::new(fen, 2)).unwrap())
+                .with(Fund::PoolEmployee, Amount::new(Decimal::new(fen, 2)).unwrap())
                 .with(Fund::Acct, Amount::new(Decimal::new(fen / 10, 2)).unwrap());
             let event = book
                 .post_settlement(&format!("S{n:012}"), insured, treatment, funds, day)

@@ -17,7 +17,7 @@ use yidi_domain::money::Amount;
 
 use crate::calendar::Calendar;
 use crate::error::ClearingError;
-use crate::funds::Funds;
+use crate::funds::{Fund, Funds};
 use crate::ledger::{Entry, Ledger};
 use crate::netting::{Netting, PairObligation};
 use crate::overdue::{self, Ladder, Level};
@@ -208,6 +208,39 @@ pub struct Positions {
     pub bills: usize,
     pub disputed: Vec<String>,
     pub confirmed: Vec<String>,
+    /// What the round clears, fund by fund under its national code (seed 004 art. 44: the
+    /// employees' and residents' pooled funds, the layers, assistance and the personal
+    /// account are accounted apart).
+    pub by_fund: Vec<FundLine>,
+}
+
+/// One fund's part of a round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FundLine {
+    /// National `fund_pay_type`.
+    pub fund_pay_type: &'static str,
+    /// The fund's name in the ledger's accounts.
+    pub field: &'static str,
+    pub name: &'static str,
+    #[serde(with = "crate::text::amount")]
+    pub amount: Amount,
+}
+
+impl FundLine {
+    /// Every fund of `funds`; the merged pooled fund of old entries only when it holds
+    /// something.
+    pub fn all(funds: &Funds) -> Vec<FundLine> {
+        funds
+            .iter()
+            .filter(|(fund, amount)| *fund != Fund::Hifp || !amount.is_zero())
+            .map(|(fund, amount)| FundLine {
+                fund_pay_type: fund.code(),
+                field: fund.field(),
+                name: fund.name(),
+                amount,
+            })
+            .collect()
+    }
 }
 
 /// Prepayment of one insured → treatment pair.
@@ -826,6 +859,11 @@ impl Book {
                 .len(),
             disputed: round.disputed().into_iter().map(str::to_owned).collect(),
             confirmed: round.confirmations.keys().map(|p| p.to_string()).collect(),
+            by_fund: FundLine::all(
+                &round
+                    .included(&self.ledger)
+                    .fold(Funds::ZERO, |sum, entry| sum.plus(&entry.obligation())),
+            ),
         })
     }
 

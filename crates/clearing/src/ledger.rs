@@ -29,7 +29,7 @@ pub enum EntryKind {
     Deduction,
     /// A fine on the treatment place's institution for fraud on a bill (seed 004 art. 49): the
     /// treatment province owes it to the insured province, at most [`FINE_MULTIPLE_MAX`] times
-    /// what deductions recovered from the bill. Posted on the pooled fund it defrauded.
+    /// what deductions recovered from the bill. Posted on the pooled fund of the bill's scheme.
     Fine,
 }
 
@@ -362,7 +362,8 @@ impl Ledger {
             return Ok(None);
         };
         self.check_fine(bill, amount)?;
-        let funds = Funds::ZERO.with(Fund::Hifp, amount);
+        // On the pooled fund the bill was paid from (its scheme's).
+        let funds = Funds::ZERO.with(bill.settled.pool(), amount);
         Ok(Some(Entry::build(id, EntryKind::Fine, bill, funds, posted_on, reason)))
     }
 

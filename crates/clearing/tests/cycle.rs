@@ -30,7 +30,7 @@ fn yuan(text: &str) -> Amount {
 }
 
 fn funds(hifp: &str, acct: &str) -> Funds {
-    Funds::ZERO.with(Fund::Hifp, yuan(hifp)).with(Fund::Acct, yuan(acct))
+    Funds::ZERO.with(Fund::PoolEmployee, yuan(hifp)).with(Fund::Acct, yuan(acct))
 }
 
 /// Applies a command's event, as the hub does after persisting it.
@@ -262,6 +262,48 @@ fn a_fraud_recovery_and_its_fine_flow_into_the_next_round() {
 }
 
 #[test]
+fn seed_004_art_44_the_employees_and_residents_pooled_funds_are_cleared_apart() {
+    use yidi_clearing::funds::Fund;
+    let mut book = Book::new(Settings::default());
+    let on = date("2027-01-12");
+    let resident = Funds::ZERO.with(Fund::PoolResident, yuan("700.00"));
+    for (setl_id, funds) in [("E1", funds("1000.00", "100.00")), ("R1", resident)] {
+        let e = book.post_settlement(setl_id, region("310000"), region("110000"), funds, on);
+        run(&mut book, e);
+    }
+    // An entry posted before the split, its pooled funds merged, is read as it was written.
+    let scratch = Book::new(Settings::default());
+    let posted = scratch
+        .post_settlement("OLD1", region("310000"), region("110000"), funds("50.00", "0.00"), on)
+        .unwrap()
+        .unwrap();
+    let old = serde_json::to_string(&posted)
+        .unwrap()
+        .replace(",\"hifp_pay_390100\":\"0.00\"", "")
+        .replace("hifp_pay_310100", "hifp_pay");
+    assert!(!old.contains("hifp_pay_"), "{old}");
+    book.apply(serde_json::from_str::<Event>(&old).unwrap()).unwrap();
+    let e = book.deduct("REC-R1", "R1", yuan("100.00"), "art. 49(ii)", date("2027-01-13"));
+    run(&mut book, e);
+    let e = book.fine("FINE-R1", "R1", yuan("300.00"), "art. 49(ii)", date("2027-01-13"));
+    run(&mut book, e);
+    let balance = book.ledger().trial_balance().unwrap();
+    assert_eq!(balance.get(Fund::PoolEmployee), yuan("1000.00"));
+    // The resident bill's deduction and fine come off the residents' pooled fund only.
+    assert_eq!(balance.get(Fund::PoolResident), yuan("300.00"));
+    assert_eq!(balance.get(Fund::Hifp), yuan("50.00"));
+    days(&mut book, date("2027-01-13"), date("2027-02-22"));
+    let january = book.positions("2027-01".parse().unwrap()).unwrap();
+    let line = |code: &str| {
+        january.by_fund.iter().find(|line| line.fund_pay_type == code).map(|line| line.amount)
+    };
+    assert_eq!(line("310100"), Some(yuan("1000.00")));
+    assert_eq!(line("390100"), Some(yuan("300.00")));
+    assert_eq!(line("310200"), Some(yuan("100.00")));
+    assert_eq!(line("310100+390100"), Some(yuan("50.00")));
+}
+
+#[test]
 fn the_event_log_rebuilds_the_same_book_and_its_chain_catches_edits() {
     let mut book = january();
     let mut log: Vec<Event> =
@@ -283,7 +325,9 @@ fn the_event_log_rebuilds_the_same_book_and_its_chain_catches_edits() {
 
     // An edited amount breaks the chain; re-hashing it breaks the ledger's own checks.
     let mut forged = records.clone();
-    forged[0].body = forged[0].body.replace("\"hifp_pay\":\"1000.00\"", "\"hifp_pay\":\"9000.00\"");
+    forged[0].body = forged[0]
+        .body
+        .replace("\"hifp_pay_310100\":\"1000.00\"", "\"hifp_pay_310100\":\"9000.00\"");
     assert!(chain::verify(&forged).is_err());
     let event: Event = serde_json::from_str(&forged[0].body).unwrap();
     assert_eq!(Book::new(Settings::default()).apply(event).unwrap_err().code(), "CLR_12");

@@ -414,9 +414,12 @@ pub fn setl_id_of(result: &SettleResult) -> &str {
 /// treatment province for it in clearing.
 pub fn advanced_funds(result: &SettleResult) -> Result<Funds, String> {
     let info = result.setlinfo.as_ref().ok_or("setlinfo: missing")?;
+    // Seed 004 art. 44: each scheme's pooled fund is accounted apart.
+    let pool = Fund::pool_of(&info.insutype)
+        .ok_or_else(|| format!("setlinfo.insutype: {:?} is not 310 or 390", info.insutype))?;
     let mut funds = Funds::ZERO;
     for (fund, text) in [
-        (Fund::Hifp, &info.hifp_pay),
+        (pool, &info.hifp_pay),
         (Fund::Hifob, &info.hifob_pay),
         (Fund::Hifmi, &info.hifmi_pay),
         (Fund::Maf, &info.maf_pay),

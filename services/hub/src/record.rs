@@ -125,7 +125,8 @@ pub async fn cross_province_bills(
     store: &yidi_store::Store,
 ) -> Result<Vec<CrossProvinceBill>, StoreError> {
     let rows = sqlx::query(
-        "SELECT setl_id, insured, treatment, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay, reversed_at
+        "SELECT setl_id, insured, treatment, hifp_pay, hifob_pay, hifmi_pay, maf_pay, acct_pay, reversed_at,
+                insutype
          FROM settled_bill ORDER BY setl_time, setl_id",
     )
     .fetch_all(store.pool())
@@ -142,8 +143,14 @@ pub async fn cross_province_bills(
         if insured.same_province(treatment) {
             continue;
         }
+        // A scheme that does not read keeps its pooled fund merged, like an old entry,
+        // rather than dropping the bill from the check.
+        let insutype: String = row.try_get(9)?;
+        let pool = Fund::pool_of(&insutype).unwrap_or(Fund::Hifp);
         let mut funds = Funds::ZERO;
-        for (i, fund) in Fund::ALL.into_iter().enumerate() {
+        for (i, fund) in
+            [pool, Fund::Hifob, Fund::Hifmi, Fund::Maf, Fund::Acct].into_iter().enumerate()
+        {
             let text: String = row.try_get(3 + i)?;
             funds = funds.with(fund, parse_amount(&text).unwrap_or(Amount::ZERO));
         }

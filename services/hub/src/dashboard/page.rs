@@ -273,6 +273,17 @@ fn positions(
             " · " (p.bills) " bills · disputed carried: " (p.disputed.len())
         }
         (charts::net(p))
+        h3 { "By fund (seed 004 art. 44: each cleared apart)" }
+        table {
+            tr { th { "fund_pay_type" } th { "Fund" } th { "Cleared" } }
+            @for line in &p.by_fund {
+                tr {
+                    td { (line.fund_pay_type) }
+                    td { (line.name) }
+                    (cell(&format!("fund.{}", line.field), line.amount))
+                }
+            }
+        }
         p {
             "Rounds: "
             @for other in periods.iter().rev() { a href={ "/?period=" (other) } { (other) } " " }
