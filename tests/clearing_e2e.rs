@@ -188,6 +188,21 @@ async fn page_equals_api(api: &Api, shot: bool) {
         assert_eq!(page[&key].0, pair["amount"].as_str().unwrap(), "{key}");
         compared += 1;
     }
+    // Settled first against prepayments (issue #13 §6), when the round is final.
+    for draw in positions["prepay"]["draws"].as_array().into_iter().flatten() {
+        let key = format!(
+            "draw.{}.{}",
+            draw["insured"].as_str().unwrap(),
+            draw["treatment"].as_str().unwrap()
+        );
+        assert_eq!(page[&key].0, draw["amount"].as_str().unwrap(), "{key}");
+        compared += 1;
+    }
+    for payout in positions["prepay"]["paid_out"].as_array().into_iter().flatten() {
+        let key = format!("paid_out.{}", payout["province"].as_str().unwrap());
+        assert_eq!(page[&key].0, payout["amount"].as_str().unwrap(), "{key}");
+        compared += 1;
+    }
     // Each fund cleared apart, under its national code, adding up to the round.
     let mut by_fund = rust_decimal::Decimal::ZERO;
     for line in positions["by_fund"].as_array().unwrap() {
@@ -225,7 +240,8 @@ async fn page_equals_api(api: &Api, shot: bool) {
         );
         assert_eq!(page[&format!("{key}.prepaid")].0, prepay["prepaid"].as_str().unwrap());
         assert_eq!(page[&format!("{key}.outstanding")].0, prepay["outstanding"].as_str().unwrap());
-        compared += 2;
+        assert_eq!(page[&format!("{key}.balance")].0, prepay["balance"].as_str().unwrap());
+        compared += 3;
     }
     println!("clearing e2e: the dashboard in headless Chromium shows the API's {compared} numbers");
     if shot {
@@ -366,6 +382,14 @@ fn a_quarter_of_clearing_with_a_late_province() {
             .unwrap();
         assert_eq!(dec(&beijing_pair["amount"]), undisputed, "the disputed bill left the round");
         let pay_by: chrono::NaiveDate = january["pay_by"].as_str().unwrap().parse().unwrap();
+        // Prepay first, clear after (issue #13 §6): each net debtor's position was drawn from
+        // its prepayments (the floor covers January) and paid out to the creditors at once.
+        let net = january["netting"]["net"].as_object().unwrap();
+        let owed_net: Decimal = net.values().map(dec).filter(|n| *n > Decimal::ZERO).sum();
+        let drawn: Decimal = january["prepay"]["draws"].as_array().unwrap().iter().map(|d| dec(&d["amount"])).sum();
+        let paid_out: Decimal =
+            january["prepay"]["paid_out"].as_array().unwrap().iter().map(|p| dec(&p["amount"])).sum();
+        assert_eq!((drawn, paid_out), (owed_net, owed_net), "{}", january["prepay"]);
 
         // Everyone pays on time but the largest net debtor.
         let mut debtors: Vec<(String, Decimal)> = january["netting"]["net"]

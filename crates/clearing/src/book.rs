@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use yidi_domain::ids::RegionCode;
@@ -22,7 +22,7 @@ use crate::ledger::{Entry, Ledger};
 use crate::netting::{Netting, PairObligation};
 use crate::overdue::{self, Ladder, Level};
 use crate::period::Period;
-use crate::prepay::{self, PrepaySettings, Sizing, Usage};
+use crate::prepay::{self, PrepayFirst, PrepaySettings, Sizing, Usage};
 use crate::reconcile::{self, Mismatch, Row, Totals};
 use crate::round::{Confirmation, Notice, Payment, Round, RoundState};
 
@@ -64,6 +64,10 @@ pub enum Event {
         on: NaiveDate,
         /// Disputed bills, carried to the next round.
         carried: Vec<String>,
+        /// What was settled first against prepayments (issue #13 §6; none in rounds made
+        /// final before it).
+        #[serde(default, skip_serializing_if = "PrepayFirst::is_empty")]
+        prepay: PrepayFirst,
     },
     Paid {
         #[serde(with = "crate::text::period")]
@@ -208,6 +212,8 @@ pub struct Positions {
     pub bills: usize,
     pub disputed: Vec<String>,
     pub confirmed: Vec<String>,
+    /// What was settled first against prepayments when the round became final.
+    pub prepay: PrepayFirst,
     /// What the round clears, fund by fund under its national code (seed 004 art. 44: the
     /// employees' and residents' pooled funds, the layers, assistance and the personal
     /// account are accounted apart).
@@ -261,6 +267,15 @@ pub struct Prepayment {
     pub outstanding: Amount,
     #[serde(flatten)]
     pub usage: Usage,
+    /// Taken by the year's final rounds, settled first against it (issue #13 §6).
+    #[serde(with = "crate::text::amount")]
+    pub drawn: Amount,
+    /// Given back by the insured province's payments of those rounds.
+    #[serde(with = "crate::text::amount")]
+    pub refilled: Amount,
+    /// What it holds now: prepaid − drawn + refilled.
+    #[serde(with = "crate::text::amount")]
+    pub balance: Amount,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -484,7 +499,8 @@ impl Book {
             .map(|r| (r.period, r.disputed().into_iter().map(str::to_owned).collect()))
             .collect();
         for (period, carried) in closing {
-            events.push(Event::RoundFinal { period, on: today, carried });
+            let prepay = self.settle_first(period, today);
+            events.push(Event::RoundFinal { period, on: today, carried, prepay });
             self.apply_last(&events)?;
         }
         for (province, to, reason) in self.ladder_steps(today) {
@@ -584,7 +600,10 @@ impl Book {
             Event::Confirmed { period, province, disputed, .. } => {
                 self.validate_confirmed(period, province, disputed)
             }
-            Event::RoundFinal { period, carried, .. } => self.validate_final(period, carried),
+            Event::RoundFinal { period, carried, prepay, .. } => {
+                prepay.check().map_err(ClearingError::Invalid)?;
+                self.validate_final(period, carried)
+            }
             Event::Paid { period, province, amount, .. } => {
                 self.validate_paid(period, province, amount)
             }
@@ -733,6 +752,7 @@ impl Book {
                         payments: Vec::new(),
                         final_netting: None,
                         final_pairs: None,
+                        prepay: PrepayFirst::default(),
                     },
                 );
             }
@@ -744,7 +764,9 @@ impl Book {
                     );
                 }
             }
-            Event::RoundFinal { period, on, carried } => self.make_final(period, on, carried),
+            Event::RoundFinal { period, on, carried, prepay } => {
+                self.make_final(period, on, carried, prepay);
+            }
             Event::Paid { period, province, amount, on, reference } => {
                 if let Some(round) = self.rounds.get_mut(&period) {
                     round.payments.push(Payment { province, amount, on, reference });
@@ -773,8 +795,15 @@ impl Book {
 
     /// Freezes a round's positions and sends its disputed bills back to the ledger's
     /// uncleared entries, for the next round.
-    fn make_final(&mut self, period: Period, on: NaiveDate, carried: Vec<String>) {
+    fn make_final(
+        &mut self,
+        period: Period,
+        on: NaiveDate,
+        carried: Vec<String>,
+        prepay: PrepayFirst,
+    ) {
         let Some(round) = self.rounds.get_mut(&period) else { return };
+        round.prepay = prepay;
         round.final_netting = Some(round.netting(&self.ledger));
         round.final_pairs = Some((round.obligations(&self.ledger), round.bill_count(&self.ledger)));
         round.final_on = Some(on);
@@ -859,6 +888,7 @@ impl Book {
                 .len(),
             disputed: round.disputed().into_iter().map(str::to_owned).collect(),
             confirmed: round.confirmations.keys().map(|p| p.to_string()).collect(),
+            prepay: round.prepay.clone(),
             by_fund: FundLine::all(
                 &round
                     .included(&self.ledger)
@@ -950,6 +980,7 @@ impl Book {
                     .map(move |p| (r.period, p))
             })
             .collect();
+        let draws = self.draws_in(current.year);
         for (entry, assigned) in self.ledger.entries().iter().zip(&self.assigned) {
             let pair = (entry.insured, entry.treatment);
             let owed = entry.obligation().total();
@@ -976,6 +1007,8 @@ impl Book {
                 let prepaid = sizing.amount + topped_up;
                 let left = outstanding.get(&(insured, treatment)).copied().unwrap_or_default();
                 let left = if left.is_negative() { Amount::ZERO } else { left };
+                let (drawn, refilled) =
+                    draws.get(&(insured, treatment)).copied().unwrap_or_default();
                 Prepayment {
                     insured,
                     treatment,
@@ -985,9 +1018,47 @@ impl Book {
                     topped_up,
                     prepaid,
                     outstanding: left,
+                    drawn,
+                    refilled,
+                    balance: prepaid - drawn + refilled,
                 }
             })
             .collect()
+    }
+
+    /// Per pair, what the final rounds of `year` drew from its prepayment and what the
+    /// insured province's payments of those rounds refilled.
+    fn draws_in(&self, year: i32) -> BTreeMap<(RegionCode, RegionCode), (Amount, Amount)> {
+        let mut draws: BTreeMap<(RegionCode, RegionCode), (Amount, Amount)> = BTreeMap::new();
+        for round in self.rounds.values().filter(|r| r.final_on.is_some_and(|on| on.year() == year))
+        {
+            for draw in &round.prepay.draws {
+                let pair = draws.entry((draw.insured, draw.treatment)).or_default();
+                pair.0 = pair.0 + draw.amount;
+            }
+            let debtors: BTreeSet<RegionCode> =
+                round.prepay.draws.iter().map(|draw| draw.insured).collect();
+            for debtor in debtors {
+                for refill in round.prepay.refills(debtor, round.paid(debtor)) {
+                    let pair = draws.entry((refill.insured, refill.treatment)).or_default();
+                    pair.1 = pair.1 + refill.amount;
+                }
+            }
+        }
+        draws
+    }
+
+    /// Settles round `period` first against prepayments, as they stand on `today`.
+    fn settle_first(&self, period: Period, today: NaiveDate) -> PrepayFirst {
+        let Some(round) = self.rounds.get(&period) else { return PrepayFirst::default() };
+        let pairs = round.obligations(&self.ledger);
+        let netting = crate::netting::net(&pairs);
+        let balances = self
+            .prepayments(today)
+            .into_iter()
+            .map(|p| ((p.insured, p.treatment), p.balance))
+            .collect();
+        prepay::settle_first(&pairs, &netting.net, &balances)
     }
 
     /// Count and advance of the settled, unreversed bills in the ledger, per fund: what the

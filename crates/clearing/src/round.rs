@@ -59,6 +59,8 @@ pub struct Round {
     pub final_netting: Option<Netting>,
     /// Likewise the pairs and the number of bills, once final.
     pub final_pairs: Option<(Vec<PairObligation>, usize)>,
+    /// What was settled first against prepayments when the round became final.
+    pub prepay: crate::prepay::PrepayFirst,
 }
 
 /// A bill behind a notice line.

@@ -303,6 +303,86 @@ fn seed_004_art_44_the_employees_and_residents_pooled_funds_are_cleared_apart() 
     assert_eq!(line("310100+390100"), Some(yuan("50.00")));
 }
 
+/// January's bills on a book whose prepayments are only the floor: 300.00 a pair.
+fn january_with_small_prepayments() -> Book {
+    let mut book = january();
+    book.settings.prepay = yidi_clearing::prepay::PrepaySettings {
+        months: 0,
+        floor: yuan("300.00"),
+        ..Default::default()
+    };
+    book
+}
+
+#[test]
+fn notice_prepay_first_a_final_round_is_settled_first_against_the_prepayments() {
+    // 先预付后清算 (issue #13 §6): Shanghai owes 800.00 net, Guangdong 500.00, each with
+    // 300.00 prepaid to the province it owes; Beijing is owed 1,300.00.
+    let mut book = january_with_small_prepayments();
+    let period = "2027-01".parse().unwrap();
+    let events = days(&mut book, date("2027-01-13"), date("2027-03-09"));
+    let Some(Event::RoundFinal { prepay, .. }) =
+        events.iter().find(|e| matches!(e, Event::RoundFinal { .. }))
+    else {
+        panic!("the round became final: {events:?}")
+    };
+    let draws: Vec<(String, Amount)> =
+        prepay.draws.iter().map(|d| (format!("{}→{}", d.insured, d.treatment), d.amount)).collect();
+    assert_eq!(
+        draws,
+        [("310000→110000".into(), yuan("300.00")), ("440000→310000".into(), yuan("300.00"))]
+    );
+    // What was drawn reaches the net creditor at once; the rest waits for the debtors.
+    assert_eq!(prepay.paid_out_to(region("110000")), yuan("600.00"));
+    let positions = book.positions(period).unwrap();
+    assert_eq!(positions.prepay, *prepay);
+    let pair = |book: &Book, insured: &str, treatment: &str| {
+        book.prepayments(date("2027-03-09"))
+            .into_iter()
+            .find(|p| p.insured == region(insured) && p.treatment == region(treatment))
+            .unwrap()
+    };
+    assert_eq!(pair(&book, "310000", "110000").balance, Amount::ZERO);
+    // The debtors still owe their whole positions; a payment refills the prepayment first.
+    let round = book.round(period).unwrap().clone();
+    assert_eq!(round.outstanding(region("310000")), yuan("800.00"));
+    let paid = book.pay(period, region("310000"), yuan("800.00"), "T1", round.pay_by);
+    book.apply(paid.unwrap()).unwrap();
+    let paid = book.pay(period, region("440000"), yuan("200.00"), "T2", round.pay_by);
+    book.apply(paid.unwrap()).unwrap();
+    let shanghai = pair(&book, "310000", "110000");
+    assert_eq!(
+        (shanghai.drawn, shanghai.refilled, shanghai.balance),
+        (yuan("300.00"), yuan("300.00"), yuan("300.00"))
+    );
+    let guangdong = pair(&book, "440000", "310000");
+    assert_eq!((guangdong.refilled, guangdong.balance), (yuan("200.00"), yuan("200.00")));
+    // The log replays to the same draws.
+    let mut rebuilt = Book::new(book.settings.clone());
+    for entry in book.ledger().entries() {
+        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
+    }
+    let replayed = days(&mut rebuilt, date("2027-01-13"), date("2027-03-09"));
+    assert!(
+        replayed.contains(events.iter().find(|e| matches!(e, Event::RoundFinal { .. })).unwrap())
+    );
+}
+
+#[test]
+fn notice_prepay_first_a_round_made_final_before_it_is_read_as_it_was() {
+    // A round_final record written before prepay-first carries no draws: read, it has none,
+    // and the debtor's position is owed as it was.
+    let mut book = january();
+    days(&mut book, date("2027-01-13"), date("2027-02-22"));
+    let old = r#"{"event":"round_final","period":"2027-01","on":"2027-03-09","carried":[]}"#;
+    book.apply(serde_json::from_str::<Event>(old).unwrap()).unwrap();
+    let positions = book.positions("2027-01".parse().unwrap()).unwrap();
+    assert!(positions.prepay.is_empty());
+    let round = book.round("2027-01".parse().unwrap()).unwrap();
+    assert_eq!(round.outstanding(region("310000")), yuan("800.00"));
+    assert!(book.prepayments(date("2027-03-09")).iter().all(|p| p.drawn.is_zero()));
+}
+
 #[test]
 fn the_event_log_rebuilds_the_same_book_and_its_chain_catches_edits() {
     let mut book = january();

@@ -134,7 +134,7 @@ pub(super) async fn notice(
 }
 
 pub(super) async fn prepayments(State(d): State<Shared>) -> Response {
-    let rows: Vec<[String; 9]> = d
+    let rows: Vec<[String; 12]> = d
         .desk
         .prepayments()
         .await
@@ -150,6 +150,9 @@ pub(super) async fn prepayments(State(d): State<Shared>) -> Response {
                 p.usage.usage.to_string(),
                 p.usage.warning.to_string(),
                 p.usage.top_up.to_string(),
+                p.drawn.to_string(),
+                p.refilled.to_string(),
+                p.balance.to_string(),
             ]
         })
         .collect();
@@ -163,6 +166,9 @@ pub(super) async fn prepayments(State(d): State<Shared>) -> Response {
         "usage",
         "warning",
         "top_up",
+        "drawn",
+        "refilled",
+        "balance",
     ];
     file("prepayments.csv", &heading, &rows)
 }

@@ -273,6 +273,7 @@ fn positions(
             " · " (p.bills) " bills · disputed carried: " (p.disputed.len())
         }
         (charts::net(p))
+        (prepay_first(&p.prepay))
         h3 { "By fund (seed 004 art. 44: each cleared apart)" }
         table {
             tr { th { "fund_pay_type" } th { "Fund" } th { "Cleared" } }
@@ -291,6 +292,35 @@ fn positions(
         h3 { "Reconciliation with the exchanges (3201/3202) "
             small { a href={ "/api/reconciliation?period=" (p.period) } { "JSON" } } }
         (reconciliation(recs))
+    }
+}
+
+/// What the round settled first against prepayments (先预付后清算, issue #13 §6).
+fn prepay_first(prepay: &yidi_clearing::prepay::PrepayFirst) -> Markup {
+    html! {
+        h3 { "Settled first against prepayments" }
+        @if prepay.is_empty() {
+            p { "Nothing: the round is not final, or no debtor's prepayment held anything." }
+        } @else {
+            table {
+                tr { th { "Drawn from the prepayment of" } th { "Amount" } }
+                @for draw in &prepay.draws {
+                    tr {
+                        td { (draw.insured) "→" (draw.treatment) }
+                        (cell(&format!("draw.{}.{}", draw.insured, draw.treatment), draw.amount))
+                    }
+                }
+                tr { th { "Paid out at once to" } th { "Amount" } }
+                @for payout in &prepay.paid_out {
+                    tr {
+                        td { (payout.province) " " (name(payout.province)) }
+                        (cell(&format!("paid_out.{}", payout.province), payout.amount))
+                    }
+                }
+            }
+            p { "The rest reaches the creditors as the debtors pay; a debtor's payment refills its "
+                "prepayments first." }
+        }
     }
 }
 
@@ -368,7 +398,8 @@ fn prepayments(prepayments: &[Prepayment]) -> Markup {
         (heading("Prepayment usage", "/api/prepayments", "/api/prepayments.csv"))
         table {
             tr { th { "Insured → treatment" } th { "Prepaid" } th { "Basis" } th { "Outstanding" }
-                th { "Usage" } th { "Top-up notice" } }
+                th { "Usage" } th { "Top-up notice" } th { "Drawn by rounds" } th { "Refilled" }
+                th { "Balance" } }
             @for p in prepayments {
                 @let key = format!("prepay.{}.{}", p.insured, p.treatment);
                 tr {
@@ -379,6 +410,9 @@ fn prepayments(prepayments: &[Prepayment]) -> Markup {
                     (cell(&format!("{key}.usage"), p.usage.usage))
                     @if p.usage.warning { (cell(&format!("{key}.top_up"), p.usage.top_up)) }
                     @else { (cell(&format!("{key}.top_up"), "—")) }
+                    (cell(&format!("{key}.drawn"), p.drawn))
+                    (cell(&format!("{key}.refilled"), p.refilled))
+                    (cell(&format!("{key}.balance"), p.balance))
                 }
             }
         }
