@@ -91,9 +91,13 @@ fn resources(principal: &str, role: &Role) -> Resources {
     match role {
         Role::Root => {}
         Role::Hub => {
-            for name in
-                [topics::HUB_REQUESTS, topics::HUB_RESULTS, topics::FILING, topics::HUB_STATEMENTS]
-            {
+            for name in [
+                topics::HUB_REQUESTS,
+                topics::HUB_RESULTS,
+                topics::FILING,
+                topics::HUB_STATEMENTS,
+                topics::HUB_SANCTIONS,
+            ] {
                 reads.push(topic(name));
             }
             // Every province's requests, results and statement requests: the hub routes.
@@ -108,7 +112,9 @@ fn resources(principal: &str, role: &Role) -> Resources {
             for province in &provinces {
                 reads.push(topic(&topics::agency_requests(province)));
             }
-            for name in [topics::HUB_RESULTS, topics::FILING, topics::DEAD_LETTER] {
+            for name in
+                [topics::HUB_RESULTS, topics::FILING, topics::HUB_SANCTIONS, topics::DEAD_LETTER]
+            {
                 writes.push(topic(name));
             }
             groups.push(Resource::Group(agency_group(regions)));

@@ -129,7 +129,9 @@ pub fn may_publish(role: &Role, topic: &str) -> bool {
     };
     match topic {
         topics::HUB_REQUESTS | topics::HUB_STATEMENTS => matches!(role, Role::Exchange(_)),
-        topics::HUB_RESULTS | topics::FILING => matches!(role, Role::Agency(_)),
+        topics::HUB_RESULTS | topics::FILING | topics::HUB_SANCTIONS => {
+            matches!(role, Role::Agency(_))
+        }
         topics::DEAD_LETTER => !matches!(role, Role::Root),
         _ => {
             if province_of(topic, "agency.", ".requests").is_some()

@@ -51,6 +51,10 @@ pub const HUB_STATEMENTS: &str = "hub.statements";
 /// Agency → hub: filing records (keyed by person).
 pub const FILING: &str = "filing";
 
+/// Agency → hub: person-level halts of direct settlement and their lifting (seed 004 art. 53),
+/// keyed by person, for the ministry's view of every sanction.
+pub const HUB_SANCTIONS: &str = "hub.sanctions";
+
 /// Anything undecodable or invalid, with the reason.
 pub const DEAD_LETTER: &str = "deadletter";
 

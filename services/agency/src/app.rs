@@ -53,6 +53,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     all_topics.extend([
         topics::HUB_RESULTS.to_owned(),
         topics::FILING.to_owned(),
+        topics::HUB_SANCTIONS.to_owned(),
         topics::DEAD_LETTER.to_owned(),
     ]);
     bus.ensure_topics(&all_topics).await?;

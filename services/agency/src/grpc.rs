@@ -133,14 +133,18 @@ impl AgencyService for AgencyApi {
     async fn halt(&self, request: Request<HaltRequest>) -> Result<Response<HaltRecord>, Status> {
         let region = self.region(&request, &request.get_ref().insuplc_admdvs)?.region;
         let at = self.clock.now().format(TIME_FORMAT).to_string();
-        crate::halts::halt(&self.store, region, request.get_ref(), &at).await.map(Response::new)
+        let halted = crate::halts::halt(&self.store, region, request.get_ref(), &at).await?;
+        self.outbox.wake();
+        Ok(Response::new(halted))
     }
 
     /// Lifts a halt by a later decision (`halts::lift`).
     async fn lift(&self, request: Request<LiftRequest>) -> Result<Response<HaltRecord>, Status> {
         let region = self.region(&request, &request.get_ref().insuplc_admdvs)?.region;
         let at = self.clock.now().format(TIME_FORMAT).to_string();
-        crate::halts::lift(&self.store, region, request.get_ref(), &at).await.map(Response::new)
+        let lifted = crate::halts::lift(&self.store, region, request.get_ref(), &at).await?;
+        self.outbox.wake();
+        Ok(Response::new(lifted))
     }
 
     async fn file(&self, request: Request<FileRequest>) -> Result<Response<FilingRecord>, Status> {

@@ -2,13 +2,19 @@
 //! decide them over gRPC (`Agency.Halt`, `Agency.Lift`): each a recorded decision with its
 //! article and finding, idempotent by its id; a halt ends on its last day or when a later
 //! decision lifts it. While a halt covers an admission, the person's bills are refused
-//! `direct_settlement_halted`: their benefits continue, by manual claim at home.
+//! `direct_settlement_halted`: their benefits continue, by manual claim at home. Every
+//! decision is queued for the hub (`hub.sanctions`) in its own transaction, so that the
+//! ministry's dashboard lists every sanction (issue #13 §4).
 
 use chrono::NaiveDate;
 use tonic::Status;
+use yidi_bus::{topics, Outgoing};
 use yidi_domain::ids::RegionCode;
 use yidi_domain::sanction::Halt;
+use yidi_runtime::outbox::Outbox;
 use yidi_store::{Store, StoreError};
+use yidi_wire::codec::ContentType;
+use yidi_wire::convert;
 use yidi_wire::v1::{HaltRecord, HaltRequest, LiftRequest};
 
 use crate::store::{self, HaltRow};
@@ -35,8 +41,9 @@ fn date(field: &str, value: &str) -> Result<NaiveDate, Status> {
         .map_err(|_| Status::invalid_argument(format!("{field}: must be a date yyyy-MM-dd")))
 }
 
-pub fn record(row: &HaltRow) -> HaltRecord {
+pub fn record(row: &HaltRow, region: RegionCode) -> HaltRecord {
     HaltRecord {
+        insuplc_admdvs: region.to_string(),
         decision_id: row.decision_id.clone(),
         psn_no: row.psn_no.clone(),
         begndate: row.begins_on.to_string(),
@@ -48,6 +55,18 @@ pub fn record(row: &HaltRow) -> HaltRecord {
         lifted_at: row.lifted_at.clone().unwrap_or_default(),
         lift_reason: row.lift_reason.clone().unwrap_or_default(),
     }
+}
+
+/// The decision as the hub takes it, keyed by person.
+pub fn message(record: &HaltRecord) -> Outgoing {
+    Outgoing::new(
+        topics::HUB_SANCTIONS,
+        &convert::person_key(&record.psn_no),
+        "yidi.v1.HaltRecord",
+        record,
+        ContentType::Protobuf,
+    )
+    .with_header(yidi_wire::headers::SENDER, &record.insuplc_admdvs)
 }
 
 /// Halts direct settlement for a person of `region`, decided at `at`. The same decision
@@ -85,7 +104,7 @@ pub async fn halt(
     }
     if let Some(found) = store::find_halt(&mut tx, &row.decision_id).await.map_err(internal)? {
         return if found.same_terms(&row) {
-            Ok(record(&found))
+            Ok(record(&found, region))
         } else {
             Err(Status::already_exists(format!(
                 "decision {} was made with other terms",
@@ -94,9 +113,11 @@ pub async fn halt(
         };
     }
     store::insert_halt(&mut tx, &row).await.map_err(internal)?;
+    let halted = record(&row, region);
+    Outbox::put(&mut tx, &message(&halted), at).await.map_err(internal)?;
     tx.commit().await.map_err(|e| internal(e.into()))?;
     tracing::info!(decision_id = %row.decision_id, article = %row.article, "direct settlement halted for a person");
-    Ok(record(&row))
+    Ok(halted)
 }
 
 /// Lifts a halt of a person of `region` by a later decision, once.
@@ -118,7 +139,7 @@ pub async fn lift(
         return Err(Status::not_found("halt_decision_id: no such halt in this region"));
     }
     match found.lifted_by.as_deref() {
-        Some(by) if by == decision_id => return Ok(record(&found)),
+        Some(by) if by == decision_id => return Ok(record(&found, region)),
         Some(by) => {
             return Err(Status::failed_precondition(format!("the halt was lifted by {by} already")))
         }
@@ -127,12 +148,14 @@ pub async fn lift(
     store::lift_halt(&mut tx, &found.decision_id, &decision_id, at, &reason)
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(|e| internal(e.into()))?;
     let lifted = HaltRow {
         lifted_by: Some(decision_id),
         lifted_at: Some(at.to_owned()),
         lift_reason: Some(reason),
         ..found
     };
-    Ok(record(&lifted))
+    let lifted = record(&lifted, region);
+    Outbox::put(&mut tx, &message(&lifted), at).await.map_err(internal)?;
+    tx.commit().await.map_err(|e| internal(e.into()))?;
+    Ok(lifted)
 }

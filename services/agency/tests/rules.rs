@@ -282,6 +282,30 @@ async fn seed_004_art_53_a_halted_person_is_refused_until_the_halt_is_lifted() {
     assert_eq!(twice.code(), tonic::Code::FailedPrecondition);
     let settled = answer(&agency, bill(index, 3, admitted, |_| ())).await;
     assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
+    // Issue #13 §4: the halt and its lifting, each once, were queued for the hub's view.
+    let queued: Vec<Vec<u8>> =
+        sqlx::query("SELECT payload FROM outbox WHERE topic = $1 ORDER BY id")
+            .bind(topics::HUB_SANCTIONS)
+            .fetch_all(agency.store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<Vec<u8>, _>(0).unwrap())
+            .collect();
+    let sent: Vec<(String, String, String)> = queued
+        .iter()
+        .map(|payload| {
+            let record = yidi_wire::v1::HaltRecord::decode(payload.as_slice()).unwrap();
+            (record.decision_id, record.lifted_by, record.insuplc_admdvs)
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("HALT-1".into(), String::new(), INSURED.into()),
+            ("HALT-1".into(), "LIFT-1".into(), INSURED.into())
+        ]
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

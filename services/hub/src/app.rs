@@ -193,6 +193,7 @@ fn topic_names(served: &BTreeSet<RegionCode>, treatment: &BTreeSet<RegionCode>) 
         topics::FILING.to_owned(),
         topics::DEAD_LETTER.to_owned(),
         topics::HUB_STATEMENTS.to_owned(),
+        topics::HUB_SANCTIONS.to_owned(),
     ];
     names.extend(treatment.iter().map(|p| topics::exchange_statements(p.as_str())));
     names.extend(treatment.iter().map(|p| topics::exchange_hospitals(p.as_str())));

@@ -17,7 +17,10 @@ use yidi_wire::codec::ContentType;
 use yidi_wire::v1::HospitalAgreement;
 
 /// The hub's schema changes after version 1 (`yidi_store::migrate`).
-pub const CHANGES: &[yidi_store::migrate::Change] = &[yidi_store::migrate::Change {
+pub const CHANGES: &[yidi_store::migrate::Change] = &[AGREEMENTS, crate::halts::CHANGE];
+
+/// Migration 2: the desk's decisions on agreements.
+const AGREEMENTS: yidi_store::migrate::Change = yidi_store::migrate::Change {
     version: 2,
     description: "decisions on designated institutions' service agreements",
     sqlite: "CREATE TABLE IF NOT EXISTS hospital_decision (
@@ -28,7 +31,7 @@ pub const CHANGES: &[yidi_store::migrate::Change] = &[yidi_store::migrate::Chang
         seq BIGINT PRIMARY KEY, decision_id TEXT NOT NULL UNIQUE,
         fixmedins_code TEXT NOT NULL, province TEXT NOT NULL, agreement TEXT NOT NULL,
         article TEXT NOT NULL, reason TEXT NOT NULL, decided_at TEXT NOT NULL)",
-}];
+};
 
 /// The longest article or reason recorded.
 pub const TEXT_MAX: usize = 500;

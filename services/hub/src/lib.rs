@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`route`]: the three message flows (requests, results, filings).
 //! - [`record`]: the hub's tables (settled bills, filings).
+//! - [`hospitals`], [`halts`]: sanctions — institutions' agreements, persons' halts.
 //! - [`statement`]: exchanges' statements, gathered from their parts.
 //! - [`clearing`]: the clearing desk: event log, business clock, suspended provinces.
 //! - [`dashboard`]: the ministry dashboard, its JSON/CSV API and the desk's admin calls.
@@ -17,6 +18,7 @@ pub mod app;
 pub mod clearing;
 pub mod dashboard;
 pub mod figures;
+pub mod halts;
 pub mod hospitals;
 pub mod live;
 pub mod record;

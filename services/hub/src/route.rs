@@ -13,7 +13,9 @@ use yidi_store::Store;
 use yidi_wire::codec::ContentType;
 use yidi_wire::convert;
 use yidi_wire::headers;
-use yidi_wire::v1::{FilingRecord, Reversal, SettleRequest, SettleResult, SettleStatus, Statement};
+use yidi_wire::v1::{
+    FilingRecord, HaltRecord, Reversal, SettleRequest, SettleResult, SettleStatus, Statement,
+};
 
 use crate::clearing::Desk;
 use crate::live::Live;
@@ -52,9 +54,15 @@ fn province_of(code: &str) -> Option<RegionCode> {
 impl Hub {
     /// The hub's topics, read by its one consumer.
     pub fn topics() -> Vec<String> {
-        [topics::HUB_REQUESTS, topics::HUB_RESULTS, topics::FILING, topics::HUB_STATEMENTS]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            topics::HUB_REQUESTS,
+            topics::HUB_RESULTS,
+            topics::FILING,
+            topics::HUB_STATEMENTS,
+            topics::HUB_SANCTIONS,
+        ]
+        .map(str::to_owned)
+        .to_vec()
     }
 
     /// Exchange → agency: route by `insuplc_admdvs`, or answer for the agency. Nothing is sent
@@ -239,6 +247,34 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Agency → hub: person-level halts and their lifting, one transaction for the lane. Only
+    /// the agency of the person's insured region speaks for them.
+    pub async fn record_halts(&self, lane: &[Incoming]) -> LaneAnswer {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut answers = Vec::with_capacity(lane.len());
+        for incoming in lane {
+            let halt = incoming.decode::<HaltRecord>("HaltRecord").map_err(Rejection::from);
+            let halt = halt.and_then(crate::halts::valid).and_then(|(halt, insured)| {
+                incoming.authorize(
+                    |role| role.hosts(insured),
+                    &format!("halt direct settlement of persons insured in {insured}"),
+                )?;
+                Ok(halt)
+            });
+            match halt {
+                Ok(halt) => {
+                    crate::halts::record(&mut tx, &halt, &self.tokens).await.map_err(retry)?;
+                    answers.push(Ok(Vec::new()));
+                }
+                Err(rejection) => answers.push(Err(rejection)),
+            }
+        }
+        tx.commit().await.map_err(retry)?;
+        Ok(answers)
+    }
+}
+
 impl LaneHandler for Hub {
     /// An operator's `yidi dlq park` of a message that keeps failing.
     async fn parked(&self, incoming: &Incoming) -> Option<String> {
@@ -254,6 +290,7 @@ impl LaneHandler for Hub {
             topics::HUB_REQUESTS => Ok(lane.iter().map(|m| self.route_request(m)).collect()),
             topics::HUB_RESULTS => self.route_results(lane).await,
             topics::FILING => self.record_filings(lane).await,
+            topics::HUB_SANCTIONS => self.record_halts(lane).await,
             topics::HUB_STATEMENTS => {
                 let mut answers = Vec::with_capacity(lane.len());
                 for incoming in lane {

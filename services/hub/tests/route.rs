@@ -22,10 +22,7 @@ async fn hub(name: &str) -> (Hub, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("yidi-route-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("hub.db").display());
-    let schema: Vec<&str> =
-        yidi_hub::record::SCHEMA.iter().chain(yidi_hub::clearing::SCHEMA).copied().collect();
-    let store = Store::open(&url, &schema).await.unwrap();
+    let store = support::store(&dir).await;
     let desk = support::desk(&store, None).await;
     let config =
         BusConfig { brokers: "127.0.0.1:1".into(), service: "hub".into(), ..Default::default() };
@@ -285,5 +282,60 @@ async fn the_hub_keeps_a_token_for_the_person_never_the_number() {
         assert_eq!(kept, support::test_tokens().token("P1"), "{table}");
         assert!(!kept.contains("P1"), "{table} keeps the number");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Seed 004 art. 53 (issue #13 §4): an agency's halt of a person's direct settlement, and its
+/// lifting, reach the ministry's view; a halt read again after its lifting does not undo it,
+/// the person is kept as a token, and a record without its article is refused.
+#[tokio::test]
+async fn an_agencys_halts_and_their_lifting_are_kept_for_the_dashboard() {
+    use yidi_bus::LaneHandler;
+    let (hub, dir) = hub("halts").await;
+    let halt = yidi_wire::v1::HaltRecord {
+        decision_id: "HALT-7".into(),
+        psn_no: "P7".into(),
+        insuplc_admdvs: "440000".into(),
+        begndate: "2026-11-01".into(),
+        article: "seed 004 art. 53".into(),
+        reason: "card lent to another person".into(),
+        decided_at: "2026-11-01 09:00:00".into(),
+        ..Default::default()
+    };
+    let lifted = yidi_wire::v1::HaltRecord {
+        lifted_by: "LIFT-7".into(),
+        lifted_at: "2026-11-20 09:00:00".into(),
+        lift_reason: "repaid".into(),
+        ..halt.clone()
+    };
+    let unfounded = yidi_wire::v1::HaltRecord { article: String::new(), ..halt.clone() };
+    let message = |record: &yidi_wire::v1::HaltRecord, offset: i64| {
+        let message = Outgoing::new(
+            topics::HUB_SANCTIONS,
+            "k",
+            "yidi.v1.HaltRecord",
+            record,
+            ContentType::Protobuf,
+        );
+        Incoming::read_back(message, 0, offset)
+    };
+    let answers = hub
+        .handle(&[
+            message(&halt, 1),
+            message(&lifted, 2),
+            message(&halt, 3),
+            message(&unfounded, 4),
+        ])
+        .await
+        .unwrap();
+    assert!(answers[..3].iter().all(Result::is_ok));
+    assert_eq!(answers[3].as_ref().unwrap_err().code, "INVALID_HALT");
+    let listed = yidi_hub::halts::listed(&hub.store).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].lifted_by.as_str(), listed[0].article.as_str()),
+        ("LIFT-7", "seed 004 art. 53")
+    );
+    assert_eq!(listed[0].person, support::test_tokens().token("P7"));
     let _ = std::fs::remove_dir_all(&dir);
 }

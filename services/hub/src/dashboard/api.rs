@@ -127,6 +127,16 @@ pub(super) async fn reconciliation(
 
 /// The register's decisions (issue #13 §3–4): institutions out of direct settlement now, and
 /// every decision, newest first.
+/// Person-level halts of direct settlement (seed 004 art. 53), the newest first.
+pub(super) async fn halts(
+    State(d): State<Shared>,
+) -> Result<Json<Vec<crate::halts::Listed>>, ApiError> {
+    crate::halts::listed(&d.store)
+        .await
+        .map(Json)
+        .map_err(|e| ApiError(StatusCode::SERVICE_UNAVAILABLE, "STORE".into(), e.to_string()))
+}
+
 pub(super) async fn hospitals(
     State(d): State<Shared>,
 ) -> Result<Json<serde_json::Value>, ApiError> {

@@ -50,6 +50,7 @@ struct Figures {
     live: Snapshot,
     checks: Vec<Check>,
     sanctioned: Vec<crate::hospitals::Decision>,
+    halts: Vec<crate::halts::Listed>,
 }
 
 async fn figures(d: &Shared, q: &PeriodQuery) -> Figures {
@@ -71,6 +72,7 @@ async fn figures(d: &Shared, q: &PeriodQuery) -> Figures {
         live: d.live(),
         checks: d.desk.checks(settled, false).await,
         sanctioned: crate::hospitals::sanctioned(&d.store).await.unwrap_or_default(),
+        halts: crate::halts::listed(&d.store).await.unwrap_or_default(),
     }
 }
 
@@ -82,6 +84,7 @@ pub(super) async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) 
         (panel("checks", checks(&f.checks)))
         (panel("suspended", suspended(&f.provinces)))
         (panel("hospitals", hospitals(&f.sanctioned)))
+        (panel("halts", halts(&f.halts)))
         (panel("overdue", overdue(&f.provinces)))
         (panel("positions", match &f.positions {
             Some(p) => positions(p, &f.periods, &f.reconciliations),
@@ -212,6 +215,39 @@ fn hospitals(sanctioned: &[crate::hospitals::Decision]) -> Markup {
             p { small { "Their bills are answered " code { "agreement_suspended" } " or "
                 code { "agreement_ended" } " by their province's exchange; a later decision "
                 "reinstates them." } }
+        }
+    }
+}
+
+/// Persons whose direct settlement an agency halted (seed 004 art. 53), in force or lifted.
+fn halts(halts: &[crate::halts::Listed]) -> Markup {
+    let standing = halts.iter().filter(|h| h.lifted_by.is_empty()).count();
+    html! {
+        h2 { "Persons halted from direct settlement (art. 53) "
+            small { a href="/api/halts" { "JSON" } } }
+        @if halts.is_empty() {
+            p data-key="halts.standing" data-value="0" { "None: no agency has halted anyone." }
+        } @else {
+            p { b data-key="halts.standing" data-value=(standing) { (standing) }
+                " standing, " (halts.len() - standing) " lifted. Their benefits continue by "
+                "manual claim at home; their bills are answered " code { "direct_settlement_halted" } "." }
+            table {
+                tr { th { "Decision" } th { "Insured region" } th { "Person (token)" } th { "From" }
+                    th { "Until" } th { "Under" } th { "Finding" } th { "Lifted by" } }
+                @for h in halts {
+                    tr.suspended[h.lifted_by.is_empty()] {
+                        td data-key={ "halts." (h.decision_id) } { (h.decision_id) }
+                        td { (h.insuplc_admdvs) }
+                        td { code { (h.person) } }
+                        td { (h.begndate) }
+                        td { @if h.enddate.is_empty() { "until lifted" } @else { (h.enddate) } }
+                        td { (h.article) }
+                        td { (h.reason) }
+                        td { @if h.lifted_by.is_empty() { "—" }
+                            @else { (h.lifted_by) " (" (h.lifted_at) "): " (h.lift_reason) } }
+                    }
+                }
+            }
         }
     }
 }
