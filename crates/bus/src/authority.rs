@@ -278,6 +278,9 @@ mod tests {
         assert!(may_publish(&shanghai, topics::HUB_REQUESTS));
         assert!(!may_publish(&north, topics::HUB_REQUESTS), "an agency submits no bills");
         assert!(may_publish(&north, topics::HUB_RESULTS));
+        assert!(may_publish(&north, topics::HUB_SANCTIONS), "an agency halts its own persons");
+        assert!(!may_publish(&shanghai, topics::HUB_SANCTIONS));
+        assert!(!may_publish(&hub, topics::HUB_SANCTIONS));
         assert!(!may_publish(&shanghai, topics::HUB_RESULTS), "an exchange issues no results");
         assert!(!may_publish(&hub, topics::HUB_RESULTS));
         assert!(may_publish(&hub, &topics::agency_requests("120000")));
