@@ -369,6 +369,21 @@ fn a_quarter_of_clearing_with_a_late_province() {
             .post("/api/clearing/deduct", json!({"deduction_id": "AUD-2027-001", "setl_id": audited_id, "amount": "100.00", "reason": "phantom bed days (art. 49)"}))
             .await;
         assert_eq!(again["duplicate"], json!(true), "a replayed deduction posts nothing");
+        // Seed 004 art. 49 (issue #13 §4): a fine on the institution behind the audited bill,
+        // at most five times what the deduction recovered; it flows into February's round.
+        let beyond = api
+            .client
+            .post(format!("{}/api/clearing/fine", api.base))
+            .json(&json!({"fine_id": "FINE-2027-001", "setl_id": audited_id, "amount": "500.01", "reason": "seed 004 art. 49(ii): phantom bed days"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(beyond.status().as_u16(), 422, "more than five times the recovery");
+        assert!(beyond.text().await.unwrap().contains("CLR_16"));
+        let fined = api
+            .post("/api/clearing/fine", json!({"fine_id": "FINE-2027-001", "setl_id": audited_id, "amount": "500.00", "reason": "seed 004 art. 49(ii): phantom bed days"}))
+            .await;
+        assert_eq!(fined["duplicate"], json!(false), "{fined}");
 
         let january = api.get("/api/positions?period=2027-01").await;
         assert_eq!(january["state"], "final", "every debtor confirmed: final at once");
@@ -475,6 +490,16 @@ fn a_quarter_of_clearing_with_a_late_province() {
         assert!(carried, "the disputed bill is in February's notice: {notice}");
         let deduction_line = february["pairs"].as_array().unwrap().iter().any(|p| p["insured"] == "120000");
         assert!(deduction_line, "{february}");
+        let tianjin = api.get("/api/notice?period=2027-02&province=120000").await;
+        let fine = tianjin["owing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(tianjin["owed"].as_array().unwrap())
+            .flat_map(|l| l["bills"].as_array().unwrap().clone())
+            .find(|b| b["kind"] == "fine")
+            .unwrap_or_else(|| panic!("the fine is in February's notice: {tianjin}"));
+        assert_eq!((fine["setl_id"].as_str(), fine["amount"].as_str()), (Some(audited_id.as_str()), Some("-500.00")));
         for round in api.get("/api/rounds").await.as_array().unwrap() {
             assert_eq!(round["net_sum"], "0.00", "{}", round["period"]);
         }
@@ -484,6 +509,6 @@ fn a_quarter_of_clearing_with_a_late_province() {
         page_equals_api(&api, false).await;
         let csv = api.client.get(format!("{}/api/overdue.csv", api.base)).send().await.unwrap().text().await.unwrap();
         assert!(csv.starts_with("as_of,province,level"), "{csv}");
-        println!("clearing e2e: February carries the dispute and the deduction; every round nets to zero; checks green");
+        println!("clearing e2e: February carries the dispute, the deduction and the fine; every round nets to zero; checks green");
     });
 }

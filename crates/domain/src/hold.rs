@@ -1,6 +1,7 @@
 //! Admission holds (national 2401/2402/2404): at admission the insured place holds part of the
-//! person's remaining pooled-fund cap for the stay, so that two hospitals in two provinces can
-//! never spend the same cap twice. The discharge settlement of the stay consumes its hold and
+//! person's remaining pooled-fund cap for the stay — and, when the person pays from their
+//! personal account, the account's balance — so that two hospitals in two provinces can
+//! never spend the same cap or the same account twice. The discharge settlement of the stay consumes its hold and
 //! is settled within the cap the person's *other* open holds leave; a cancellation (2404)
 //! releases it; a hold its stay abandoned lapses after [`HOLD_DAYS`].
 
@@ -17,6 +18,8 @@ pub const HOLD_DAYS: u64 = 180;
 pub struct OpenHold {
     pub mdtrt_id: String,
     pub held: Amount,
+    /// The personal account's balance held for the stay.
+    pub acct_held: Amount,
     /// The last day it holds.
     pub until: NaiveDate,
 }
@@ -45,6 +48,15 @@ pub fn held_by_others(holds: &[OpenHold], mdtrt_id: &str, day: NaiveDate) -> Amo
         .sum()
 }
 
+/// What the open holds of stays other than `mdtrt_id` hold of the personal account on `day`.
+pub fn account_held_by_others(holds: &[OpenHold], mdtrt_id: &str, day: NaiveDate) -> Amount {
+    holds
+        .iter()
+        .filter(|hold| hold.mdtrt_id != mdtrt_id && day <= hold.until)
+        .map(|hold| hold.acct_held)
+        .sum()
+}
+
 /// The hold an admission gets: what it asks (all that is free when it asks nothing), within
 /// the cap left after what was paid this year (`cap_left`) and what other stays hold.
 pub fn hold(cap_left: Amount, others: Amount, requested: Option<Amount>) -> HoldOutcome {
@@ -70,8 +82,13 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn open(mdtrt_id: &str, held: &str, until: &str) -> OpenHold {
-        OpenHold { mdtrt_id: mdtrt_id.into(), held: yuan(held), until: day(until) }
+    fn open(mdtrt_id: &str, held: &str, acct_held: &str, until: &str) -> OpenHold {
+        OpenHold {
+            mdtrt_id: mdtrt_id.into(),
+            held: yuan(held),
+            acct_held: yuan(acct_held),
+            until: day(until),
+        }
     }
 
     #[test]
@@ -104,10 +121,13 @@ mod tests {
 
     #[test]
     fn only_other_stays_open_holds_count_and_an_abandoned_one_lapses() {
-        let holds = [open("A", "30000", "2027-05-01"), open("B", "5000", "2026-12-01")];
+        let holds =
+            [open("A", "30000", "3000", "2027-05-01"), open("B", "5000", "500", "2026-12-01")];
         assert_eq!(held_by_others(&holds, "A", day("2026-11-20")), yuan("5000"));
         assert_eq!(held_by_others(&holds, "C", day("2026-11-20")), yuan("35000"));
         assert_eq!(held_by_others(&holds, "C", day("2026-12-02")), yuan("30000"), "B lapsed");
+        assert_eq!(account_held_by_others(&holds, "C", day("2026-11-20")), yuan("3500"));
+        assert_eq!(account_held_by_others(&holds, "A", day("2026-12-02")), yuan("0"));
         assert_eq!(until(day("2026-11-20")), day("2027-05-19"));
     }
 }

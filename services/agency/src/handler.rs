@@ -225,8 +225,16 @@ impl Agency {
         } else {
             Cow::Owned(found.policy.with_caps_lowered(others))
         };
-        let (claim, benefits) = self.claim_of(&found.person, &mut found.billed, found.class, ytd);
-        let settlement = match settle(&claim, &capped, &found.billed.catalogue) {
+        let (mut claim, benefits) =
+            self.claim_of(&found.person, &mut found.billed, found.class, ytd);
+        // Nor is the part of the personal account other stays' admissions hold.
+        let withheld = claim.person.account_balance.min(hold::account_held_by_others(
+            &holds,
+            &bill.mdtrt_id,
+            day,
+        ));
+        claim.person.account_balance = claim.person.account_balance - withheld;
+        let mut settlement = match settle(&claim, &capped, &found.billed.catalogue) {
             Outcome::Rejected(reason) => {
                 let mut result = reject(reason.code());
                 // NHSA trt_chk_rslt: why benefits are suspended (arrears, waiting period …).
@@ -236,6 +244,8 @@ impl Agency {
             }
             Outcome::Settled(settlement) => settlement,
         };
+        // `balc` is the account's balance after the bill, the held part included.
+        settlement.balc = settlement.balc + withheld;
         let setl_id = convert::setl_id(found.region.region, &bill.msgid);
         let settled_at = self.clock.now();
         let context = ResultContext {
@@ -287,6 +297,13 @@ impl Agency {
         // The person's tier may set their cap (seed 004 art. 21).
         let cap = found.policy.annual_cap_for(found.person.contribution_tier);
         let cap_left = cap.saturating_sub(ytd.pool_paid);
+        // The account is held too when the stay is to be paid from it (acct_used_flag).
+        let acct_held = if bill.acct_used_flag && found.person.scheme == Scheme::Employee {
+            let others = hold::account_held_by_others(&holds, &bill.mdtrt_id, admitted_on);
+            found.person.account_balance.saturating_sub(others)
+        } else {
+            Amount::ZERO
+        };
         let asked = bill.hold_amt.parse().ok().and_then(|asked| Amount::new(asked).ok());
         let hold::HoldOutcome::Held { held, remaining } = hold::hold(cap_left, others, asked)
         else {
@@ -300,6 +317,7 @@ impl Agency {
             psn_no: &bill.psn_no,
             year,
             held,
+            acct_held,
             admitted_on,
             until,
             treatment: &treatment,
@@ -311,6 +329,7 @@ impl Agency {
             hold_amt: held.to_string(),
             remaining_cap: remaining.to_string(),
             hold_until: until.to_string(),
+            acct_hold_amt: acct_held.to_string(),
         };
         Ok(convert::admitted_result(bill, info, &found.region.region.to_string()))
     }

@@ -564,19 +564,23 @@ pub const CHANGES: &[yidi_store::migrate::Change] = &[
     },
     yidi_store::migrate::Change {
         version: 5,
-        description: "contribution tiers, contributory layers, the year's self-borne expense",
+        description:
+            "contribution tiers, contributory layers, the year's self-borne expense, account holds",
         // Issue #13 §8: a person's resident tier (seed 004 art. 14) and whether they paid a
         // contributory large-amount layer (art. 56; persons recorded before paid as the layer
         // then paid everyone); the in-scope expense the pooled fund left to them, on which a
-        // catastrophic layer with a threshold is measured, by year and by settlement.
+        // catastrophic layer with a threshold is measured, by year and by settlement; the
+        // personal account's balance an admission holds (2401).
         sqlite: "ALTER TABLE person ADD COLUMN contribution_tier BIGINT;
             ALTER TABLE person ADD COLUMN large_amount_contributor BIGINT NOT NULL DEFAULT 1;
             ALTER TABLE accumulator ADD COLUMN inscp_selfborne TEXT NOT NULL DEFAULT '0.00';
-            ALTER TABLE settlement ADD COLUMN inscp_selfborne TEXT",
+            ALTER TABLE settlement ADD COLUMN inscp_selfborne TEXT;
+            ALTER TABLE admission_hold ADD COLUMN acct_held TEXT NOT NULL DEFAULT '0.00'",
         postgres: "ALTER TABLE person ADD COLUMN contribution_tier BIGINT;
             ALTER TABLE person ADD COLUMN large_amount_contributor BIGINT NOT NULL DEFAULT 1;
             ALTER TABLE accumulator ADD COLUMN inscp_selfborne TEXT NOT NULL DEFAULT '0.00';
-            ALTER TABLE settlement ADD COLUMN inscp_selfborne TEXT",
+            ALTER TABLE settlement ADD COLUMN inscp_selfborne TEXT;
+            ALTER TABLE admission_hold ADD COLUMN acct_held TEXT NOT NULL DEFAULT '0.00'",
     },
 ];
 
@@ -587,6 +591,7 @@ pub struct NewHold<'a> {
     pub psn_no: &'a str,
     pub year: i32,
     pub held: Amount,
+    pub acct_held: Amount,
     pub admitted_on: NaiveDate,
     pub until: NaiveDate,
     pub treatment: &'a str,
@@ -595,9 +600,10 @@ pub struct NewHold<'a> {
 pub async fn insert_hold(tx: &mut Tx, hold: &NewHold<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO admission_hold
-             (mdtrt_id, msgid, psn_no, year, held, admitted_on, hold_until, treatment, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')
+             (mdtrt_id, msgid, psn_no, year, held, admitted_on, hold_until, treatment, status, acct_held)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)
          ON CONFLICT (mdtrt_id) DO UPDATE SET msgid = excluded.msgid, held = excluded.held,
+             acct_held = excluded.acct_held,
              admitted_on = excluded.admitted_on, hold_until = excluded.hold_until,
              status = 'open'",
     )
@@ -609,6 +615,7 @@ pub async fn insert_hold(tx: &mut Tx, hold: &NewHold<'_>) -> Result<(), StoreErr
     .bind(hold.admitted_on.to_string())
     .bind(hold.until.to_string())
     .bind(hold.treatment)
+    .bind(hold.acct_held.to_string())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -621,7 +628,7 @@ pub async fn open_holds(
     year: i32,
 ) -> Result<Vec<yidi_domain::hold::OpenHold>, StoreError> {
     let rows = sqlx::query(
-        "SELECT mdtrt_id, held, hold_until FROM admission_hold
+        "SELECT mdtrt_id, held, hold_until, acct_held FROM admission_hold
          WHERE psn_no = $1 AND year = $2 AND status = 'open'",
     )
     .bind(psn_no)
@@ -635,6 +642,7 @@ pub async fn open_holds(
             Ok(yidi_domain::hold::OpenHold {
                 mdtrt_id: row.try_get(0)?,
                 held: amount(&held, "admission_hold.held")?,
+                acct_held: amount(&row.try_get::<String, _>(3)?, "admission_hold.acct_held")?,
                 until: NaiveDate::parse_from_str(&until, "%Y-%m-%d").map_err(|_| {
                     StoreError::Corrupt { column: "admission_hold.hold_until", detail: until }
                 })?,

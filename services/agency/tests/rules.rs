@@ -453,3 +453,49 @@ fn info_level(message: &Outgoing) -> u64 {
     let request: SettleRequest = incoming(0, message.clone()).decode("SettleRequest").unwrap();
     u64::try_from(request.bill.unwrap().hosp_lv).unwrap()
 }
+
+/// National 2401 (issue #13 §2): an admission to be paid from the personal account holds the
+/// account's balance for its stay; another stay's discharge cannot draw it (its `balc` still
+/// shows the whole balance); the holding stay's discharge does.
+#[tokio::test]
+async fn national_2401_an_admission_holds_the_personal_account_too() {
+    let admitted = day("2026-11-10");
+    let hundred = yidi_domain::money::Amount::new(rust_decimal::Decimal::from(100)).unwrap();
+    let index = person_where(admitted, |person, status, _| {
+        status == BenefitStatus::Active
+            && person.scheme == yidi_domain::ids::Scheme::Employee
+            && person.account_balance > hundred
+    });
+    let balance = registry::person(insured(), index, now().date()).account_balance;
+    let (agency, dir) = agency_with("account-hold", index).await;
+    let first = bill(index, 1, admitted, |bill| {
+        bill.admission = true;
+        bill.feedetail.clear();
+        bill.endtime.clear();
+        bill.acct_used_flag = true;
+    });
+    let first_stay: SettleRequest = incoming(0, first.clone()).decode("SettleRequest").unwrap();
+    let first_stay = first_stay.bill.unwrap().mdtrt_id;
+    let held = answer(&agency, first).await;
+    assert_eq!(held.status, i32::from(SettleStatus::Admitted), "{}", held.reason);
+    assert_eq!(held.admission.unwrap().acct_hold_amt, balance.to_string());
+
+    let other = answer(&agency, bill(index, 2, admitted, |bill| bill.acct_used_flag = true)).await;
+    assert_eq!(other.status, i32::from(SettleStatus::Settled), "{}", other.reason);
+    let info = other.setlinfo.unwrap();
+    assert_eq!(info.acct_pay, "0.00", "the account is held for the first stay");
+    assert_eq!(info.balc, balance.to_string(), "balc is the whole balance, held part included");
+
+    let own = answer(
+        &agency,
+        bill(index, 3, admitted, |bill| {
+            bill.mdtrt_id = first_stay.clone();
+            bill.acct_used_flag = true;
+        }),
+    )
+    .await;
+    assert_eq!(own.status, i32::from(SettleStatus::Settled), "{}", own.reason);
+    let info = own.setlinfo.unwrap();
+    assert_ne!(info.acct_pay, "0.00", "the holding stay draws the account it held");
+    let _ = std::fs::remove_dir_all(dir);
+}
