@@ -1,7 +1,9 @@
 //! The exchange's copy of the register of designated institutions (issue #13 §3): the
-//! sample register of its province, with the hub's decisions on service agreements applied
-//! as they arrive on `exchange.<T>.hospitals` (seed 004 art. 49). A bill is settled at the
-//! level the register gives, or refused with the reason the register gives.
+//! sample register of its province, with the hub's decisions applied as they arrive on
+//! `exchange.<T>.hospitals` — registrations of new institutions and changes of their level or
+//! of their opening for cross-province settlement, and decisions on service agreements (seed
+//! 004 art. 49). A bill is settled at the level the register gives, or refused with the
+//! reason the register gives.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
@@ -9,10 +11,11 @@ use std::sync::RwLock;
 use sqlx::Row;
 use tracing::info;
 use yidi_bus::{Failure, Incoming, Rejection, Transient};
+use yidi_domain::error::ValueError;
 use yidi_domain::hospital::{self, Agreement, Designation, HospitalRefusal};
 use yidi_domain::ids::{HospitalLevel, RegionCode};
 use yidi_store::{Store, StoreError, Tx};
-use yidi_wire::v1::{DischargeBill, HospitalAgreement};
+use yidi_wire::v1::{DischargeBill, HospitalAgreement, Registration};
 
 /// The exchange's schema change for the register (`yidi_store::migrate`).
 pub const CHANGE: yidi_store::migrate::Change = yidi_store::migrate::Change {
@@ -26,12 +29,36 @@ pub const CHANGE: yidi_store::migrate::Change = yidi_store::migrate::Change {
         reason TEXT NOT NULL, decided_at TEXT NOT NULL, decision_seq BIGINT NOT NULL)",
 };
 
+/// The registration columns the hub's decisions add (exchange migration 5).
+pub const REGISTRATIONS: yidi_store::migrate::Change = yidi_store::migrate::Change {
+    version: 5,
+    description: "registrations in the national register of designated institutions",
+    sqlite: "ALTER TABLE hospital_agreement ADD COLUMN name TEXT;
+        ALTER TABLE hospital_agreement ADD COLUMN admdvs TEXT;
+        ALTER TABLE hospital_agreement ADD COLUMN hosp_lv BIGINT;
+        ALTER TABLE hospital_agreement ADD COLUMN cross_province BIGINT",
+    postgres: "ALTER TABLE hospital_agreement ADD COLUMN name TEXT;
+        ALTER TABLE hospital_agreement ADD COLUMN admdvs TEXT;
+        ALTER TABLE hospital_agreement ADD COLUMN hosp_lv BIGINT;
+        ALTER TABLE hospital_agreement ADD COLUMN cross_province BIGINT",
+};
+
 /// The register as this exchange knows it.
 pub struct Register {
     province: RegionCode,
     base: BTreeMap<String, Designation>,
     /// The latest decision per institution: its agreement and sequence number.
     decided: RwLock<HashMap<String, (Agreement, u64)>>,
+    /// Institutions the hub registered, or whose registered terms it changed.
+    registered: RwLock<HashMap<String, Designation>>,
+}
+
+/// A committed decision, to apply to the register in memory.
+pub struct Applied {
+    code: String,
+    agreement: Agreement,
+    seq: u64,
+    registered: Option<Designation>,
 }
 
 impl Register {
@@ -41,11 +68,14 @@ impl Register {
             .into_iter()
             .map(|designation| (designation.code.clone(), designation))
             .collect();
-        let rows =
-            sqlx::query("SELECT fixmedins_code, agreement, decision_seq FROM hospital_agreement")
-                .fetch_all(store.pool())
-                .await?;
+        let rows = sqlx::query(
+            "SELECT fixmedins_code, agreement, decision_seq, name, admdvs, hosp_lv, cross_province
+             FROM hospital_agreement",
+        )
+        .fetch_all(store.pool())
+        .await?;
         let mut decided = HashMap::new();
+        let mut registered = HashMap::new();
         for row in rows {
             let code: String = row.try_get(0)?;
             let agreement: String = row.try_get(1)?;
@@ -54,18 +84,79 @@ impl Register {
                 column: "hospital_agreement.agreement",
                 detail: agreement.clone(),
             })?;
+            if let Some(level) = row.try_get::<Option<i64>, _>(5)? {
+                let corrupt = |detail: String| StoreError::Corrupt {
+                    column: "hospital_agreement.registration",
+                    detail,
+                };
+                let admdvs: String = row.try_get::<Option<String>, _>(4)?.unwrap_or_default();
+                let designation = Designation {
+                    code: code.clone(),
+                    name: row.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+                    region: admdvs.parse().map_err(|_| corrupt(admdvs.clone()))?,
+                    level: u64::try_from(level)
+                        .map_err(|_| ValueError::UnknownHospitalLevel)
+                        .and_then(HospitalLevel::from_number)
+                        .map_err(|_| corrupt(level.to_string()))?,
+                    cross_province: row.try_get::<Option<i64>, _>(6)?.unwrap_or(0) != 0,
+                    agreement,
+                };
+                registered.insert(code.clone(), designation);
+            }
             decided.insert(code, (agreement, u64::try_from(seq).unwrap_or(0)));
         }
-        Ok(Register { province, base, decided: RwLock::new(decided) })
+        Ok(Register {
+            province,
+            base,
+            decided: RwLock::new(decided),
+            registered: RwLock::new(registered),
+        })
     }
 
-    /// The institution as the register has it now, its latest agreement decision applied.
+    /// The institution as the register has it now: as the hub last registered it, or as the
+    /// sample register has it, with its latest agreement decision applied.
     pub fn designation(&self, code: &str) -> Option<Designation> {
-        let mut designation = self.base.get(code)?.clone();
+        let registered = self.registered.read().ok()?.get(code).cloned();
+        let mut designation = registered.or_else(|| self.base.get(code).cloned())?;
         if let Some((agreement, _)) = self.decided.read().ok()?.get(code) {
             designation.agreement = *agreement;
         }
         Some(designation)
+    }
+
+    fn known(&self, code: &str) -> bool {
+        self.base.contains_key(code)
+            || self.registered.read().is_ok_and(|registered| registered.contains_key(code))
+    }
+
+    /// A decision's registration, checked: a city of this province, a level of 1 to 3.
+    fn registration(
+        &self,
+        code: &str,
+        registration: &Registration,
+        agreement: Agreement,
+    ) -> Result<Designation, Rejection> {
+        let refuse = |why: String| Rejection::new("INVALID_REGISTRATION", why);
+        let region: RegionCode = registration
+            .admdvs
+            .parse()
+            .map_err(|_| refuse(format!("admdvs {:?}", registration.admdvs)))?;
+        if !region.same_province(self.province) {
+            return Err(refuse(format!("{region} is not in {}", self.province)));
+        }
+        let level = HospitalLevel::from_number(u64::from(registration.hosp_lv))
+            .map_err(|_| refuse(format!("hosp_lv {}", registration.hosp_lv)))?;
+        if code.trim().is_empty() || registration.name.trim().is_empty() {
+            return Err(refuse("fixmedins_code and name: required".into()));
+        }
+        Ok(Designation {
+            code: code.to_owned(),
+            name: registration.name.clone(),
+            region,
+            level,
+            cross_province: registration.cross_province,
+            agreement,
+        })
     }
 
     /// The level a bill is settled at, or why its institution does not settle directly.
@@ -82,13 +173,19 @@ impl Register {
         &self,
         tx: &mut Tx,
         incoming: &Incoming,
-    ) -> Result<Option<(String, Agreement, u64)>, Failure> {
+    ) -> Result<Option<Applied>, Failure> {
         let decision = incoming.decode::<HospitalAgreement>("HospitalAgreement")?;
         let refuse = |why: String| Rejection::new("INVALID_AGREEMENT", why);
         let Some(agreement) = Agreement::parse(&decision.agreement) else {
             return Err(refuse(format!("agreement {:?}", decision.agreement)).into());
         };
-        if !self.base.contains_key(&decision.fixmedins_code) {
+        let registered = match &decision.registration {
+            Some(registration) => {
+                Some(self.registration(&decision.fixmedins_code, registration, agreement)?)
+            }
+            None => None,
+        };
+        if registered.is_none() && !self.known(&decision.fixmedins_code) {
             let why = format!(
                 "{:?} is not a designated institution of {}",
                 decision.fixmedins_code, self.province
@@ -97,13 +194,19 @@ impl Register {
         }
         let seq = i64::try_from(decision.decision_seq)
             .map_err(|_| refuse("decision_seq too large".into()))?;
+        // A decision without a registration keeps the registered terms there are.
         let stored = sqlx::query(
             "INSERT INTO hospital_agreement
-                 (fixmedins_code, agreement, article, reason, decided_at, decision_seq)
-             VALUES ($1, $2, $3, $4, $5, $6)
+                 (fixmedins_code, agreement, article, reason, decided_at, decision_seq,
+                  name, admdvs, hosp_lv, cross_province)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (fixmedins_code) DO UPDATE SET agreement = excluded.agreement,
                  article = excluded.article, reason = excluded.reason,
-                 decided_at = excluded.decided_at, decision_seq = excluded.decision_seq
+                 decided_at = excluded.decided_at, decision_seq = excluded.decision_seq,
+                 name = COALESCE(excluded.name, hospital_agreement.name),
+                 admdvs = COALESCE(excluded.admdvs, hospital_agreement.admdvs),
+                 hosp_lv = COALESCE(excluded.hosp_lv, hospital_agreement.hosp_lv),
+                 cross_province = COALESCE(excluded.cross_province, hospital_agreement.cross_province)
              WHERE hospital_agreement.decision_seq < excluded.decision_seq",
         )
         .bind(&decision.fixmedins_code)
@@ -112,6 +215,10 @@ impl Register {
         .bind(&decision.reason)
         .bind(&decision.decided_at)
         .bind(seq)
+        .bind(registered.as_ref().map(|d| d.name.clone()))
+        .bind(registered.as_ref().map(|d| d.region.to_string()))
+        .bind(registered.as_ref().map(|d| i64::from(d.level.number())))
+        .bind(registered.as_ref().map(|d| i64::from(d.cross_province)))
         .execute(&mut **tx)
         .await
         .map_err(|e| Transient::new(StoreError::from(e)))?;
@@ -119,17 +226,28 @@ impl Register {
             return Ok(None);
         }
         info!(fixmedins_code = %decision.fixmedins_code, agreement = agreement.code(),
-              article = %decision.article, "service agreement decision recorded");
-        Ok(Some((decision.fixmedins_code, agreement, decision.decision_seq)))
+              registered = registered.is_some(), article = %decision.article,
+              "register decision recorded");
+        Ok(Some(Applied {
+            code: decision.fixmedins_code,
+            agreement,
+            seq: decision.decision_seq,
+            registered,
+        }))
     }
 
     /// Applies a committed decision to the copy in memory (the later of two wins).
-    pub fn apply(&self, (code, agreement, seq): (String, Agreement, u64)) {
-        if let Ok(mut decided) = self.decided.write() {
-            let newer = decided.get(&code).is_none_or(|(_, known)| *known < seq);
-            if newer {
-                decided.insert(code, (agreement, seq));
-            }
+    pub fn apply(&self, applied: Applied) {
+        let Ok(mut decided) = self.decided.write() else { return };
+        let newer = decided.get(&applied.code).is_none_or(|(_, known)| *known < applied.seq);
+        if !newer {
+            return;
+        }
+        decided.insert(applied.code.clone(), (applied.agreement, applied.seq));
+        if let (Some(designation), Ok(mut registered)) =
+            (applied.registered, self.registered.write())
+        {
+            registered.insert(applied.code, designation);
         }
     }
 }

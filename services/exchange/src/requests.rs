@@ -48,6 +48,7 @@ pub const CHANGES: &[Change] = &[
     },
     crate::hospitals::CHANGE,
     crate::filings::CHANGE,
+    crate::hospitals::REGISTRATIONS,
 ];
 
 /// What the exchange knows of a msgid.

@@ -329,7 +329,19 @@ async fn a_locked_database_is_waited_out_never_turned_into_a_rejection() {
 
 /// A decision of the hub on an institution's service agreement, as the exchange reads it.
 fn decision(code: &str, agreement: &str, seq: u64, offset: i64) -> Incoming {
+    registration_decision(code, agreement, seq, offset, None)
+}
+
+/// A decision that may also register the institution or change its entry.
+fn registration_decision(
+    code: &str,
+    agreement: &str,
+    seq: u64,
+    offset: i64,
+    registration: Option<yidi_wire::v1::Registration>,
+) -> Incoming {
     let decision = yidi_wire::v1::HospitalAgreement {
+        registration,
         fixmedins_code: code.into(),
         agreement: agreement.into(),
         article: "seed 004 art. 49(ii)".into(),
@@ -488,5 +500,57 @@ async fn an_agencys_filing_answers_the_his_pre_admission_check_at_the_exchange()
     // The filing revoked: the replica holds the latest version, and the person is unfiled.
     exchange.handle(&[filing("F-1", "440000", "2026-11-10 10:00:00")]).await.unwrap();
     assert_eq!(check("120000198001010011", tianjin).await.filing_class, "unfiled");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #13 §3: the hub keeps the register — it registers a new institution (its bills then
+/// settle at its registered level), changes an institution's level, and closes one to
+/// cross-province settlement; the entries outlive a restart; a registration in another
+/// province is refused.
+#[tokio::test]
+async fn the_hubs_registrations_enter_and_change_the_register() {
+    use yidi_wire::v1::Registration;
+    let (exchange, dir) = exchange("registrations").await;
+    let newcomer = Registration {
+        name: "New Bay Hospital".into(),
+        admdvs: "440300".into(),
+        hosp_lv: 2,
+        cross_province: true,
+    };
+    let mut first = bill(41);
+    first.fixmedins_code = "H44030000777".into();
+    first.hosp_lv = 3;
+    let refused = exchange.handle(&[discharge(&first, 0)]).await.unwrap();
+    let result = SettleResult::decode_json_or_proto(&refused[0].as_ref().unwrap()[0]);
+    assert_eq!(result.reason, "hospital_not_designated", "not registered yet");
+    let register = |seq, offset, registration| {
+        registration_decision("H44030000777", "in_force", seq, offset, Some(registration))
+    };
+    exchange.handle(&[register(10, 0, newcomer.clone())]).await.unwrap();
+    let second =
+        DischargeBill { fixmedins_code: first.fixmedins_code.clone(), hosp_lv: 3, ..bill(42) };
+    let sent = exchange.handle(&[discharge(&second, 1)]).await.unwrap();
+    assert_eq!(request_of(sent[0].as_ref().unwrap()).bill.unwrap().hosp_lv, 2, "registered level");
+    let relevelled = Registration { hosp_lv: 3, ..newcomer.clone() };
+    exchange.handle(&[register(11, 1, relevelled)]).await.unwrap();
+    let restarted =
+        yidi_exchange::hospitals::Register::load(&exchange.store, exchange.province).await.unwrap();
+    let entry = restarted.designation("H44030000777").unwrap();
+    assert_eq!((entry.level.number(), entry.name.as_str()), (3, "New Bay Hospital"));
+    // An agreement decision without a registration keeps the entry.
+    exchange.handle(&[decision("H44030000777", "in_force", 12, 2)]).await.unwrap();
+    assert_eq!(exchange.hospitals.designation("H44030000777").unwrap().level.number(), 3);
+    let closed = Registration { cross_province: false, ..newcomer.clone() };
+    exchange.handle(&[register(13, 3, closed)]).await.unwrap();
+    let late = DischargeBill { fixmedins_code: first.fixmedins_code.clone(), ..bill(43) };
+    let told = exchange.handle(&[discharge(&late, 2)]).await.unwrap();
+    let result = SettleResult::decode_json_or_proto(&told[0].as_ref().unwrap()[0]);
+    assert_eq!(result.reason, "hospital_not_designated", "closed to cross-province settlement");
+    let elsewhere = Registration { admdvs: "310100".into(), ..newcomer };
+    let foreign = exchange
+        .handle(&[registration_decision("H31010000777", "in_force", 14, 4, Some(elsewhere))])
+        .await
+        .unwrap();
+    assert_eq!(foreign[0].as_ref().unwrap_err().code, "INVALID_REGISTRATION");
     let _ = std::fs::remove_dir_all(&dir);
 }

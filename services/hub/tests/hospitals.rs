@@ -115,3 +115,61 @@ async fn an_agreement_suspended_for_fraud_reaches_the_exchange_and_the_dashboard
     assert_eq!(yidi_store::outbox::oldest(store.pool(), 10).await.unwrap().len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue #13 §3: the hub keeps the register. A decision with a registration enters a new
+/// institution (its exchange gets the entry with the decision); a later decision on it needs
+/// no registration; a registration that is not a 12-character code, a region or a level 1–3
+/// is refused, and an unregistered institution cannot be decided on.
+#[tokio::test]
+async fn the_desk_registers_an_institution_and_decides_on_it_afterwards() {
+    use prost::Message;
+    let dir = std::env::temp_dir().join(format!("yidi-hub-register-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = support::store(&dir).await;
+    let dashboard = support::dashboard(store.clone(), (None, None), true).await;
+    let router = router(Arc::new(dashboard));
+    let code = "H31011500777";
+    let (status, _) =
+        call(&router, "POST", "/api/hospitals/agreement", decision("R-0", code, "in_force")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "not registered yet");
+    let mut register = decision("R-1", code, "in_force");
+    register["article"] = json!("N22 point 3: opened for cross-province settlement");
+    register["registration"] = json!({"name": "Pudong New Hospital", "admdvs": "310115", "hosp_lv": 2, "cross_province": true});
+    let (status, body) = call(&router, "POST", "/api/hospitals/agreement", register.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let decided: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(decided["decision"]["province"], "310000");
+    assert_eq!(decided["decision"]["registration"]["hosp_lv"], 2);
+    let queued = yidi_store::outbox::oldest(store.pool(), 10).await.unwrap();
+    assert_eq!(queued[0].topic, "exchange.310000.hospitals");
+    let sent = yidi_wire::v1::HospitalAgreement::decode(queued[0].payload.as_slice()).unwrap();
+    let entry = sent.registration.unwrap();
+    assert_eq!(
+        (entry.name.as_str(), entry.admdvs.as_str(), entry.hosp_lv),
+        ("Pudong New Hospital", "310115", 2)
+    );
+
+    let (status, body) =
+        call(&router, "POST", "/api/hospitals/agreement", decision("R-2", code, "suspended")).await;
+    assert_eq!(status, StatusCode::OK, "registered now: {body}");
+    let (_, body) = call(&router, "GET", "/api/hospitals", Value::Null).await;
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(listed["sanctioned"][0]["name"], "Pudong New Hospital");
+
+    for (field, value) in [("hosp_lv", json!(4)), ("admdvs", json!("31011")), ("name", json!(" "))]
+    {
+        let mut bad = register.clone();
+        bad["decision_id"] = json!(format!("R-bad-{field}"));
+        bad["registration"][field] = value;
+        let (status, body) = call(&router, "POST", "/api/hospitals/agreement", bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        assert!(body.contains(field), "{field}: {body}");
+    }
+    let mut short = register;
+    short["decision_id"] = json!("R-bad-code");
+    short["fixmedins_code"] = json!("H3101");
+    let (status, _) = call(&router, "POST", "/api/hospitals/agreement", short).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -236,10 +236,24 @@ pub(super) struct AgreementCall {
     agreement: String,
     article: String,
     reason: String,
+    /// Registers the institution, or changes its registered level or opening (issue #13 §3).
+    #[serde(default)]
+    registration: Option<RegistrationCall>,
 }
 
-/// Seed 004 art. 49: suspends, ends or reinstates an institution's service agreement. The
-/// decision id makes a repeat the same decision.
+#[derive(Debug, Deserialize)]
+pub(super) struct RegistrationCall {
+    name: String,
+    /// The city (统筹区) it is in.
+    admdvs: String,
+    hosp_lv: u32,
+    /// Opened for cross-province direct settlement.
+    cross_province: bool,
+}
+
+/// Seed 004 art. 49: suspends, ends or reinstates an institution's service agreement; with a
+/// registration, also enters the institution in the register or changes its entry (issue #13
+/// §3). The decision id makes a repeat the same decision.
 pub(super) async fn agreement(
     State(d): State<Shared>,
     headers: HeaderMap,
@@ -253,6 +267,12 @@ pub(super) async fn agreement(
         agreement: body.agreement,
         article: body.article,
         reason: body.reason,
+        registration: body.registration.map(|r| yidi_wire::v1::Registration {
+            name: r.name,
+            admdvs: r.admdvs,
+            hosp_lv: r.hosp_lv,
+            cross_province: r.cross_province,
+        }),
     };
     let at = d.desk.recorded_at();
     match decide(&d.store, &d.outbox, &ask, &at).await {
