@@ -566,16 +566,26 @@ async fn send_thousand(fixture: &Fixture) -> Thousand {
 async fn thousand(fixture: &'static Fixture) {
     let Thousand { bills, results, expected, settled } = fixture.thousand().await;
     let mut suspended = 0;
+    // Notice III(5) (issue #13 §1): Shanghai refuses the unfiled, the other regions reduce.
+    let (mut not_filed, mut reduced) = (0, 0);
     for (bill, expected) in bills.iter().zip(expected) {
         let got =
             results.get(&bill.msgid).unwrap_or_else(|| panic!("no result for {}", bill.msgid));
         assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
         assert_same(&got[0], expected);
         suspended += usize::from(got[0].reason == "benefits_suspended");
+        if got[0].reason == "not_filed" {
+            assert_eq!(&bill.insuplc_admdvs[..2], "31", "{} refused unfiled", bill.msgid);
+            not_filed += 1;
+        }
+        reduced += usize::from(
+            got[0].setlinfo.as_ref().is_some_and(|info| info.filing_class == "unfiled"),
+        );
     }
-    assert!(*settled > 800, "only {settled} of 1000 settled");
+    assert!(*settled > 700, "only {settled} of 1000 settled");
     assert!(suspended > 0, "no suspended person among 1000: the rejection path went untested");
-    println!("e2e: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, all equal to yidi quote");
+    assert!(not_filed > 0 && reduced > 0, "unfiled: {not_filed} refused, {reduced} reduced");
+    println!("e2e: 1000 bills, {settled} settled, {suspended} refused for suspended benefits, {not_filed} unfiled refused in Shanghai and {reduced} settled at a reduced ratio elsewhere, all equal to yidi quote");
 }
 
 /// Every answer carries a receipt that verifies offline against the bundle alone, as the

@@ -187,6 +187,7 @@ fn ten_thousand_malformed_messages_are_each_dead_lettered_and_the_next_bill_sett
             yidi_bus::topics::HUB_RESULTS.to_owned(),
             yidi_bus::topics::FILING.to_owned(),
             yidi_bus::topics::HUB_STATEMENTS.to_owned(),
+            yidi_bus::topics::HUB_SANCTIONS.to_owned(),
         ];
         for exchange in EXCHANGES {
             consumed.push(yidi_bus::topics::his_discharge(exchange));
