@@ -39,22 +39,23 @@ pub fn until(admitted_on: NaiveDate) -> NaiveDate {
     admitted_on.checked_add_days(chrono::Days::new(HOLD_DAYS)).unwrap_or(admitted_on)
 }
 
-/// What the open holds of stays other than `mdtrt_id` hold on `day`.
+/// The holds of stays other than `mdtrt_id` still open on `day`.
+fn others<'a>(
+    holds: &'a [OpenHold],
+    mdtrt_id: &'a str,
+    day: NaiveDate,
+) -> impl Iterator<Item = &'a OpenHold> {
+    holds.iter().filter(move |hold| hold.mdtrt_id != mdtrt_id && day <= hold.until)
+}
+
+/// What the open holds of stays other than `mdtrt_id` hold of the pooled fund's cap on `day`.
 pub fn held_by_others(holds: &[OpenHold], mdtrt_id: &str, day: NaiveDate) -> Amount {
-    holds
-        .iter()
-        .filter(|hold| hold.mdtrt_id != mdtrt_id && day <= hold.until)
-        .map(|hold| hold.held)
-        .sum()
+    others(holds, mdtrt_id, day).map(|hold| hold.held).sum()
 }
 
 /// What the open holds of stays other than `mdtrt_id` hold of the personal account on `day`.
 pub fn account_held_by_others(holds: &[OpenHold], mdtrt_id: &str, day: NaiveDate) -> Amount {
-    holds
-        .iter()
-        .filter(|hold| hold.mdtrt_id != mdtrt_id && day <= hold.until)
-        .map(|hold| hold.acct_held)
-        .sum()
+    others(holds, mdtrt_id, day).map(|hold| hold.acct_held).sum()
 }
 
 /// The hold an admission gets: what it asks (all that is free when it asks nothing), within

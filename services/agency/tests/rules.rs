@@ -100,6 +100,20 @@ fn bill(
     request_message(&bill, &catalogue)
 }
 
+/// The refund (2601) of the bill a settlement request message carries.
+fn refund(message: Outgoing) -> Outgoing {
+    let request: SettleRequest = incoming(0, message).decode("SettleRequest").unwrap();
+    let first = request.bill.unwrap();
+    let reversal = convert::reversal_of(&first, format!("{}R", first.msgid), "refund");
+    Outgoing::new(
+        topics::agency_requests(INSURED),
+        &first.mdtrt_id,
+        "yidi.v1.Reversal",
+        &reversal,
+        ContentType::Protobuf,
+    )
+}
+
 async fn answer(agency: &Agency, message: Outgoing) -> SettleResult {
     let answers = agency.handle(&[incoming(0, message)]).await.unwrap();
     let replies = answers[0].as_ref().unwrap();
@@ -204,17 +218,7 @@ async fn art_30_2_an_unpaid_third_party_is_advanced_with_a_recovery_claim_a_payi
     assert_eq!(opened, (info.fund_pay_sumamt.clone(), "unpaid".into(), "open".into()));
 
     // A refund (2601) undoes the advance, and with it the claim.
-    let request: SettleRequest = incoming(0, message).decode("SettleRequest").unwrap();
-    let first = request.bill.unwrap();
-    let reversal = convert::reversal_of(&first, format!("{}R", first.msgid), "refund");
-    let undo = Outgoing::new(
-        topics::agency_requests(INSURED),
-        &first.mdtrt_id,
-        "yidi.v1.Reversal",
-        &reversal,
-        ContentType::Protobuf,
-    );
-    assert_eq!(answer(&agency, undo).await.status, i32::from(SettleStatus::Reversed));
+    assert_eq!(answer(&agency, refund(message)).await.status, i32::from(SettleStatus::Reversed));
     assert_eq!(claim(info.setl_id).await.2, "withdrawn");
 
     let paid = answer(
@@ -433,17 +437,7 @@ async fn seed_004_art_21_a_residents_tier_sets_the_ratio_and_the_self_borne_tota
     let hifp: rust_decimal::Decimal = info.hifp_pay.parse().unwrap();
     assert_eq!(selfborne().await, (inscp - hifp).to_string());
 
-    let request: SettleRequest = incoming(0, message).decode("SettleRequest").unwrap();
-    let first = request.bill.unwrap();
-    let reversal = convert::reversal_of(&first, format!("{}R", first.msgid), "refund");
-    let undo = Outgoing::new(
-        topics::agency_requests(INSURED),
-        &first.mdtrt_id,
-        "yidi.v1.Reversal",
-        &reversal,
-        ContentType::Protobuf,
-    );
-    assert_eq!(answer(&agency, undo).await.status, i32::from(SettleStatus::Reversed));
+    assert_eq!(answer(&agency, refund(message)).await.status, i32::from(SettleStatus::Reversed));
     assert_eq!(selfborne().await, "0.00", "the reversal gives the self-borne expense back");
     let _ = std::fs::remove_dir_all(dir);
 }
