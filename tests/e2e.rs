@@ -1093,4 +1093,50 @@ async fn filings(network: &Network) {
     let status = agency.status(query).await.unwrap().into_inner();
     assert_eq!(status.trt_chk_rslt, newcomer.trt_chk_rslt);
     println!("e2e 6: short filing refused; filed, listed, revoked, seen by the hub; enrolee not entitled ({})", status.trt_chk_rslt);
+    halts(network, &mut agency, today).await;
+}
+
+/// Seed 004 art. 53 (issue #13 §4): the agency halts a person's direct settlement and lifts it
+/// by a later decision; both reach the ministry's dashboard (`/api/halts`) through the hub.
+async fn halts(
+    network: &Network,
+    agency: &mut yidi_wire::v1::agency_client::AgencyClient<tonic::transport::Channel>,
+    today: chrono::NaiveDate,
+) {
+    use yidi_wire::v1::{HaltRequest, LiftRequest};
+    let halt = HaltRequest {
+        decision_id: "E2E-HALT-1".into(),
+        psn_no: registry::psn_no("120000".parse().unwrap(), 1901),
+        insuplc_admdvs: "120000".into(),
+        begndate: today.to_string(),
+        enddate: String::new(),
+        article: "seed 004 art. 53".into(),
+        reason: "card lent to another person".into(),
+    };
+    agency.halt(halt).await.unwrap();
+    let lift = LiftRequest {
+        decision_id: "E2E-LIFT-1".into(),
+        halt_decision_id: "E2E-HALT-1".into(),
+        insuplc_admdvs: "120000".into(),
+        reason: "repaid, with the fine".into(),
+    };
+    agency.lift(lift).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let (status, body) = network::http_get(network.dashboard, "/api/halts").unwrap();
+        assert_eq!(status, 200, "{body}");
+        let listed: Value = serde_json::from_str(&body).unwrap();
+        let lifted = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["decision_id"] == "E2E-HALT-1" && h["lifted_by"] == "E2E-LIFT-1");
+        if lifted {
+            break listed;
+        }
+        assert!(std::time::Instant::now() < deadline, "the halt did not reach the hub: {listed}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!listed.to_string().contains("12000000000000001901"), "the hub keeps a token");
+    println!("e2e 6: a person's halt and its lifting reached the ministry's dashboard");
 }
