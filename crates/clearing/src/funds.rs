@@ -194,11 +194,11 @@ impl Funds {
 
 impl Serialize for Funds {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // The merged pooled fund of old entries only when it holds something: new records
-        // never carry it.
+        // A pooled fund only when it holds something: an entry names its scheme's pool, and
+        // new records never carry the merged pool of old ones.
         let map: BTreeMap<&str, String> = self
             .iter()
-            .filter(|(fund, amount)| *fund != Fund::Hifp || !amount.is_zero())
+            .filter(|(fund, amount)| !fund.is_pool() || !amount.is_zero())
             .map(|(f, a)| (f.field(), a.to_string()))
             .collect();
         map.serialize(s)
