@@ -79,6 +79,21 @@ pub enum Event {
         on: NaiveDate,
         reference: String,
     },
+    /// The year's prepayment of a pair, sized once (issue #13 §6): what the insured province
+    /// pays the treatment province ahead, and rounds are settled against first.
+    PrepaymentSized {
+        #[serde(with = "crate::text::region")]
+        insured: RegionCode,
+        #[serde(with = "crate::text::region")]
+        treatment: RegionCode,
+        year: i32,
+        #[serde(with = "crate::text::amount")]
+        amount: Amount,
+        basis: String,
+        #[serde(with = "crate::text::amount")]
+        monthly_average: Amount,
+        on: NaiveDate,
+    },
     TopUp {
         #[serde(with = "crate::text::region")]
         insured: RegionCode,
@@ -122,6 +137,7 @@ impl Event {
             Event::Confirmed { .. } => "confirmed",
             Event::RoundFinal { .. } => "round_final",
             Event::Paid { .. } => "paid",
+            Event::PrepaymentSized { .. } => "prepayment_sized",
             Event::TopUp { .. } => "top_up",
             Event::Transition { .. } => "transition",
             Event::ClockAdvanced { .. } => "clock_advanced",
@@ -286,6 +302,10 @@ pub struct Book {
     assigned: Vec<Option<Period>>,
     rounds: BTreeMap<Period, Round>,
     topups: Vec<TopUp>,
+    /// The prepayments sized so far, by pair and year.
+    sized: BTreeMap<(RegionCode, RegionCode, i32), Sizing>,
+    /// Every pair the ledger has an entry of.
+    pairs: BTreeSet<(RegionCode, RegionCode)>,
     levels: BTreeMap<RegionCode, (Level, NaiveDate, String)>,
     transitions: Vec<Transition>,
     clock_days: i64,
@@ -488,6 +508,10 @@ impl Book {
                 period = period.next();
             }
         }
+        for event in self.size_prepayments(today) {
+            events.push(event);
+            self.apply_last(&events)?;
+        }
         let closing: Vec<(Period, Vec<String>)> = self
             .rounds
             .values()
@@ -616,6 +640,19 @@ impl Book {
                 }
                 Ok(())
             }
+            Event::PrepaymentSized { insured, treatment, year, amount, .. } => {
+                if amount.is_negative() || insured.same_province(*treatment) {
+                    return Err(ClearingError::Invalid(format!(
+                        "prepayment {insured}→{treatment} of {amount}"
+                    )));
+                }
+                if self.sized.contains_key(&(*insured, *treatment, *year)) {
+                    return Err(ClearingError::Replay(format!(
+                        "prepayment {insured}→{treatment} of {year} sized twice"
+                    )));
+                }
+                Ok(())
+            }
             Event::Transition { .. } | Event::Reconciled { .. } => Ok(()),
             Event::ClockAdvanced { days, .. } => {
                 if *days < 0 {
@@ -731,30 +768,24 @@ impl Book {
         self.validate(&event)?;
         match event {
             Event::Posted { entry } => {
+                self.pairs.insert((entry.insured, entry.treatment));
                 self.ledger.append(entry)?;
                 self.assigned.push(None);
             }
+            Event::PrepaymentSized {
+                insured,
+                treatment,
+                year,
+                amount,
+                basis,
+                monthly_average,
+                ..
+            } => {
+                let sizing = Sizing { amount, basis: prepay::basis(&basis), monthly_average };
+                self.sized.insert((insured, treatment, year), sizing);
+            }
             Event::RoundGenerated { period, on, confirm_by, pay_by, .. } => {
-                let entries: Vec<usize> = self.unassigned(period).collect();
-                for &i in &entries {
-                    self.assigned[i] = Some(period);
-                }
-                self.rounds.insert(
-                    period,
-                    Round {
-                        period,
-                        generated_on: on,
-                        confirm_by,
-                        pay_by,
-                        entries,
-                        confirmations: BTreeMap::new(),
-                        final_on: None,
-                        payments: Vec::new(),
-                        final_netting: None,
-                        final_pairs: None,
-                        prepay: PrepayFirst::default(),
-                    },
-                );
+                self.generate(period, on, (confirm_by, pay_by));
             }
             Event::Confirmed { period, province, on, disputed } => {
                 if let Some(round) = self.rounds.get_mut(&period) {
@@ -791,6 +822,33 @@ impl Book {
             }
         }
         Ok(())
+    }
+
+    /// Opens round `period` on the entries no round has yet, with its deadlines.
+    fn generate(
+        &mut self,
+        period: Period,
+        on: NaiveDate,
+        (confirm_by, pay_by): (NaiveDate, NaiveDate),
+    ) {
+        let entries: Vec<usize> = self.unassigned(period).collect();
+        for &i in &entries {
+            self.assigned[i] = Some(period);
+        }
+        let round = Round {
+            period,
+            generated_on: on,
+            confirm_by,
+            pay_by,
+            entries,
+            confirmations: BTreeMap::new(),
+            final_on: None,
+            payments: Vec::new(),
+            final_netting: None,
+            final_pairs: None,
+            prepay: PrepayFirst::default(),
+        };
+        self.rounds.insert(period, round);
     }
 
     /// Freezes a round's positions and sends its disputed bills back to the ledger's
@@ -995,7 +1053,12 @@ impl Book {
         monthly
             .into_iter()
             .map(|((insured, treatment), months)| {
-                let sizing = prepay::size(&self.settings.prepay, &months, current.year, current);
+                // The year's sizing as recorded; sized on the spot for a pair the calendar has
+                // not sized yet (a view between a posting and the next tick).
+                let sizing = match self.sized.get(&(insured, treatment, current.year)) {
+                    Some(sizing) => sizing.clone(),
+                    None => prepay::size(&self.settings.prepay, &months, current.year, current),
+                };
                 let topped_up: Amount = self
                     .topups
                     .iter()
@@ -1024,6 +1087,54 @@ impl Book {
                 }
             })
             .collect()
+    }
+
+    /// Sizes the year's prepayment of every pair that has none yet, from the months recorded
+    /// so far (once a year: the amount then stands, and top-ups add to it).
+    fn size_prepayments(&self, today: NaiveDate) -> Vec<Event> {
+        let year = today.year();
+        let unsized_pairs: Vec<(RegionCode, RegionCode)> = self
+            .pairs
+            .iter()
+            .filter(|(insured, treatment)| !self.sized.contains_key(&(*insured, *treatment, year)))
+            .copied()
+            .collect();
+        if unsized_pairs.is_empty() {
+            return Vec::new();
+        }
+        let monthly = self.monthly();
+        let current = Period::of(today);
+        unsized_pairs
+            .into_iter()
+            .map(|(insured, treatment)| {
+                let months = monthly.get(&(insured, treatment)).cloned().unwrap_or_default();
+                let sizing = prepay::size(&self.settings.prepay, &months, year, current);
+                Event::PrepaymentSized {
+                    insured,
+                    treatment,
+                    year,
+                    amount: sizing.amount,
+                    basis: sizing.basis.to_owned(),
+                    monthly_average: sizing.monthly_average,
+                    on: today,
+                }
+            })
+            .collect()
+    }
+
+    /// What each pair's entries owed, month by month.
+    fn monthly(&self) -> BTreeMap<(RegionCode, RegionCode), BTreeMap<Period, Amount>> {
+        let mut monthly: BTreeMap<(RegionCode, RegionCode), BTreeMap<Period, Amount>> =
+            BTreeMap::new();
+        for entry in self.ledger.entries() {
+            let month = monthly
+                .entry((entry.insured, entry.treatment))
+                .or_default()
+                .entry(entry.period)
+                .or_default();
+            *month = *month + entry.obligation().total();
+        }
+        monthly
     }
 
     /// Per pair, what the final rounds of `year` drew from its prepayment and what the

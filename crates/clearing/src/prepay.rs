@@ -188,6 +188,16 @@ pub struct Sizing {
     pub monthly_average: Amount,
 }
 
+/// A sizing basis read back from the log, as the name [`size`] gives it.
+pub fn basis(text: &str) -> &'static str {
+    match text {
+        "previous_year" => "previous_year",
+        "months_so_far" => "months_so_far",
+        "floor" => "floor",
+        _ => "recorded",
+    }
+}
+
 /// Sizes a pair's prepayment for `year` from its monthly fund payments: the previous
 /// calendar year's average month when there is one; in the first year, the average of the
 /// complete months so far before `current`; never under the floor.

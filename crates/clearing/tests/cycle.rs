@@ -105,7 +105,10 @@ fn a_bill_treated_in_its_own_province_is_not_inter_provincial() {
 fn notices_come_on_the_20th_of_the_next_month_and_net_to_zero() {
     let mut book = january();
     let events = days(&mut book, date("2027-01-13"), date("2027-02-19"));
-    assert!(events.is_empty(), "{events:?}");
+    // Until the notice, the calendar only sizes the year's prepayment of each pair, once.
+    let sized: Vec<&Event> =
+        events.iter().filter(|e| matches!(e, Event::PrepaymentSized { .. })).collect();
+    assert_eq!((sized.len(), events.len()), (3, 3), "{events:?}");
     days(&mut book, date("2027-02-20"), date("2027-02-22")); // the 20th is a Saturday
     let round = book.round("2027-01".parse().unwrap()).expect("round generated");
     assert_eq!(round.generated_on, date("2027-02-22"));
@@ -408,4 +411,44 @@ fn the_event_log_rebuilds_the_same_book_and_its_chain_catches_edits() {
     assert!(chain::verify(&forged).is_err());
     let event: Event = serde_json::from_str(&forged[0].body).unwrap();
     assert_eq!(Book::new(Settings::default()).apply(event).unwrap_err().code(), "CLR_12");
+}
+
+#[test]
+fn notice_prepay_first_the_years_prepayment_is_sized_once_and_stands() {
+    // Sized at the first tick of the year from the months so far; later months do not move
+    // it (a top-up does).
+    let mut book = january();
+    book.settings.prepay =
+        yidi_clearing::prepay::PrepaySettings { floor: yuan("100.00"), ..Default::default() };
+    days(&mut book, date("2027-01-13"), date("2027-01-13"));
+    let sized = |book: &Book| {
+        book.prepayments(date("2027-03-01"))
+            .into_iter()
+            .find(|p| p.insured == region("310000") && p.treatment == region("110000"))
+            .unwrap()
+    };
+    assert_eq!((sized(&book).prepaid, sized(&book).sizing.basis), (yuan("100.00"), "floor"));
+    let e = book.post_settlement(
+        "S9",
+        region("310000"),
+        region("110000"),
+        funds("5000.00", "0"),
+        date("2027-02-02"),
+    );
+    run(&mut book, e);
+    days(&mut book, date("2027-02-02"), date("2027-03-01"));
+    assert_eq!(sized(&book).prepaid, yuan("100.00"), "sized once a year");
+    let topped = book.top_up(region("310000"), region("110000"), yuan("50.00"), date("2027-03-01"));
+    book.apply(topped.unwrap()).unwrap();
+    assert_eq!(sized(&book).prepaid, yuan("150.00"));
+    let again = Event::PrepaymentSized {
+        insured: region("310000"),
+        treatment: region("110000"),
+        year: 2027,
+        amount: yuan("1.00"),
+        basis: "floor".into(),
+        monthly_average: Amount::ZERO,
+        on: date("2027-03-01"),
+    };
+    assert_eq!(book.apply(again).unwrap_err().code(), "CLR_14", "sized twice");
 }
