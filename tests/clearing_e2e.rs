@@ -291,7 +291,8 @@ fn a_quarter_of_clearing_with_a_late_province() {
                 settled.push(result);
             }
         }
-        assert!(settled.len() > 200, "only {} settled", settled.len());
+        // Shanghai refuses its unfiled insured (seed 003 III(5)): about a quarter are refused.
+        assert!(settled.len() > 150, "only {} settled", settled.len());
 
         // The cut-off: notices of January come on Monday 22 February.
         assert_eq!(api.advance(48).await, "2027-02-21");
