@@ -370,6 +370,14 @@ fn a_quarter_of_clearing_with_a_late_province() {
             .post("/api/clearing/deduct", json!({"deduction_id": "AUD-2027-001", "setl_id": audited_id, "amount": "100.00", "reason": "phantom bed days (art. 49)"}))
             .await;
         assert_eq!(again["duplicate"], json!(true), "a replayed deduction posts nothing");
+        // A fine withdrawn on appeal by a later decision is owed back, once, and no longer
+        // counts against the five-times ceiling.
+        api.post("/api/clearing/fine", json!({"fine_id": "FINE-2027-002", "setl_id": audited_id, "amount": "0.01", "reason": "seed 004 art. 49(ii): late records"})).await;
+        let withdrawal = json!({"fine_id": "FINE-2027-002", "reason": "appeal decision A-2027-1: finding set aside"});
+        let withdrawn = api.post("/api/clearing/fine/withdraw", withdrawal.clone()).await;
+        assert_eq!(withdrawn["duplicate"], json!(false), "{withdrawn}");
+        let again = api.post("/api/clearing/fine/withdraw", withdrawal).await;
+        assert_eq!(again["duplicate"], json!(true), "withdrawn once");
         // Seed 004 art. 49 (issue #13 §4): a fine on the institution behind the audited bill,
         // at most five times what the deduction recovered; it flows into February's round.
         let beyond = api
@@ -498,9 +506,17 @@ fn a_quarter_of_clearing_with_a_late_province() {
             .iter()
             .chain(tianjin["owed"].as_array().unwrap())
             .flat_map(|l| l["bills"].as_array().unwrap().clone())
-            .find(|b| b["kind"] == "fine")
+            .find(|b| b["entry"] == "F:FINE-2027-001")
             .unwrap_or_else(|| panic!("the fine is in February's notice: {tianjin}"));
         assert_eq!((fine["setl_id"].as_str(), fine["amount"].as_str()), (Some(audited_id.as_str()), Some("-500.00")));
+        let withdrawn = tianjin["owing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l["bills"].as_array().unwrap().clone())
+            .find(|b| b["kind"] == "fine_withdrawn" && b["entry"] == "W:FINE-2027-002")
+            .unwrap_or_else(|| panic!("the withdrawal is in February's notice: {tianjin}"));
+        assert_eq!(withdrawn["amount"], "0.01");
         for round in api.get("/api/rounds").await.as_array().unwrap() {
             assert_eq!(round["net_sum"], "0.00", "{}", round["period"]);
         }

@@ -425,6 +425,22 @@ impl Book {
             .map(|entry| Event::Posted { entry }))
     }
 
+    /// Withdraws fine `fine_id` by a later decision: what it took is owed back in the next
+    /// round. Nothing when it is withdrawn already.
+    pub fn withdraw_fine(
+        &self,
+        fine_id: &str,
+        reason: &str,
+        today: NaiveDate,
+    ) -> Result<Option<Event>, ClearingError> {
+        if reason.trim().is_empty() {
+            return Err(ClearingError::Invalid(
+                "a withdrawal needs its decision and reason".into(),
+            ));
+        }
+        Ok(self.ledger.withdraw_fine(fine_id, today, reason)?.map(|entry| Event::Posted { entry }))
+    }
+
     pub fn confirm(
         &self,
         period: Period,
@@ -912,7 +928,9 @@ impl Book {
                     t.refd_acct_pay = t.refd_acct_pay + acct;
                     t.refd_setl_ids.insert(entry.setl_id.clone());
                 }
-                crate::ledger::EntryKind::Deduction | crate::ledger::EntryKind::Fine => {}
+                crate::ledger::EntryKind::Deduction
+                | crate::ledger::EntryKind::Fine
+                | crate::ledger::EntryKind::FineWithdrawn => {}
             }
         }
         let (rows, mismatches) = reconcile::compare(&hub, exchange);

@@ -4,7 +4,8 @@
 //! A settled bill posts `S:<setl_id>`; its reversal posts the correcting entry
 //! `R:<setl_id>` for what the bill still owed; an audit deduction (拒付, seed 004 arts. 49–53)
 //! posts `D:<deduction id>`; a fine on the institution for the fraud behind a recovery
-//! (seed 004 art. 49: up to five times the amount recovered) posts `F:<fine id>`. Ids derive from the settlement and deduction ids, so a replayed
+//! (seed 004 art. 49: up to five times the amount recovered) posts `F:<fine id>`, and its
+//! withdrawal by a later decision `W:<fine id>`. Ids derive from the settlement and deduction ids, so a replayed
 //! message posts nothing twice. Entries are never changed: errors are corrected by entries.
 
 use std::collections::HashMap;
@@ -31,6 +32,9 @@ pub enum EntryKind {
     /// treatment province owes it to the insured province, at most [`FINE_MULTIPLE_MAX`] times
     /// what deductions recovered from the bill. Posted on the pooled fund of the bill's scheme.
     Fine,
+    /// A fine withdrawn by a later decision (on appeal, seed 004 arts. 49–53: a sanction is
+    /// undone only by a recorded decision): what it took is owed back, once.
+    FineWithdrawn,
 }
 
 /// Seed 004 art. 49: a fine of up to five times the amount defrauded.
@@ -71,7 +75,7 @@ impl Entry {
     /// What the insured province owes the treatment province because of this entry.
     pub fn obligation(&self) -> Funds {
         match self.kind {
-            EntryKind::Settlement => self.funds,
+            EntryKind::Settlement | EntryKind::FineWithdrawn => self.funds,
             EntryKind::Reversal | EntryKind::Deduction | EntryKind::Fine => self.funds.negated(),
         }
     }
@@ -324,6 +328,7 @@ impl Ledger {
             match entry.kind {
                 EntryKind::Deduction => recovered = recovered + entry.funds.total(),
                 EntryKind::Fine => fined = fined + entry.funds.total(),
+                EntryKind::FineWithdrawn => fined = fined - entry.funds.total(),
                 EntryKind::Settlement | EntryKind::Reversal => {}
             }
         }
@@ -365,6 +370,32 @@ impl Ledger {
         // On the pooled fund the bill was paid from (its scheme's).
         let funds = Funds::ZERO.with(bill.settled.pool(), amount);
         Ok(Some(Entry::build(id, EntryKind::Fine, bill, funds, posted_on, reason)))
+    }
+
+    /// The withdrawal of fine `fine_id` by a later decision: what the fine took, owed back
+    /// (`W:<fine id>`). `None` when it is withdrawn already.
+    pub fn withdraw_fine(
+        &self,
+        fine_id: &str,
+        posted_on: NaiveDate,
+        reason: &str,
+    ) -> Result<Option<Entry>, ClearingError> {
+        let id = format!("W:{fine_id}");
+        if self.contains(&id) {
+            return Ok(None);
+        }
+        let fine = self
+            .entry_by_id(&format!("F:{fine_id}"))
+            .ok_or_else(|| ClearingError::Invalid(format!("no fine {fine_id} was posted")))?;
+        let bill = self
+            .bills
+            .get(&fine.setl_id)
+            .ok_or_else(|| ClearingError::UnknownBill(fine.setl_id.clone()))?;
+        Ok(Some(Entry::build(id, EntryKind::FineWithdrawn, bill, fine.funds, posted_on, reason)))
+    }
+
+    fn entry_by_id(&self, id: &str) -> Option<&Entry> {
+        self.by_id.get(id).and_then(|&i| self.entries.get(i))
     }
 
     /// Appends an entry after every check: balanced legs, a new id, and a bill that can take
@@ -431,6 +462,7 @@ impl Ledger {
                 bill.entries.push(index);
             }
             EntryKind::Fine => self.attach_fine(&entry, index)?,
+            EntryKind::FineWithdrawn => self.attach_withdrawal(&entry, index)?,
         }
         self.by_id.insert(entry.id.clone(), index);
         self.entries.push(entry);
@@ -447,6 +479,28 @@ impl Ledger {
             return Err(ClearingError::Replay(format!("entry {} names another pair", entry.id)));
         }
         self.check_fine(bill, entry.funds.total())?;
+        if let Some(bill) = self.bills.get_mut(&entry.setl_id) {
+            bill.entries.push(index);
+        }
+        Ok(())
+    }
+
+    /// A withdrawal's checks on the way in: it undoes, exactly, a fine posted on its bill.
+    fn attach_withdrawal(&mut self, entry: &Entry, index: usize) -> Result<(), ClearingError> {
+        let fine_id = entry.id.strip_prefix("W:").unwrap_or_default();
+        let fine = self.entry_by_id(&format!("F:{fine_id}"));
+        let undoes = fine.is_some_and(|fine| {
+            fine.kind == EntryKind::Fine
+                && fine.setl_id == entry.setl_id
+                && fine.funds == entry.funds
+                && (fine.insured, fine.treatment) == (entry.insured, entry.treatment)
+        });
+        if !undoes {
+            return Err(ClearingError::Invalid(format!(
+                "{} withdraws no fine of its bill {}",
+                entry.id, entry.setl_id
+            )));
+        }
         if let Some(bill) = self.bills.get_mut(&entry.setl_id) {
             bill.entries.push(index);
         }

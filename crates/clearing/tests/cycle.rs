@@ -265,6 +265,39 @@ fn a_fraud_recovery_and_its_fine_flow_into_the_next_round() {
 }
 
 #[test]
+fn a_fine_withdrawn_by_a_later_decision_is_owed_back_once() {
+    // Seed 004 arts. 49–53: a sanction stands until a recorded decision undoes it.
+    let mut book = january();
+    days(&mut book, date("2027-01-13"), date("2027-02-22"));
+    let on = date("2027-02-25");
+    let e = book.deduct("REC-1", "S1", yuan("200.00"), "art. 49(ii): phantom bed days", on);
+    run(&mut book, e);
+    let e = book.fine("FINE-1", "S1", yuan("1000.00"), "art. 49(ii): five times", on);
+    run(&mut book, e);
+    assert_eq!(
+        book.fine("FINE-2", "S1", yuan("0.01"), "art. 49(ii)", on).unwrap_err().code(),
+        "CLR_16"
+    );
+    assert_eq!(book.withdraw_fine("FINE-9", "appeal A-1", on).unwrap_err().code(), "CLR_15");
+    assert_eq!(book.withdraw_fine("FINE-1", " ", on).unwrap_err().code(), "CLR_15");
+    let e = book.withdraw_fine("FINE-1", "appeal decision A-1: the finding set aside", on);
+    run(&mut book, e);
+    assert_eq!(book.withdraw_fine("FINE-1", "appeal decision A-1", on).unwrap(), None, "once");
+    // The five-times rule counts the fines that stand.
+    let e = book.fine("FINE-2", "S1", yuan("400.00"), "art. 49(ii): twice", on);
+    run(&mut book, e);
+    days(&mut book, date("2027-02-23"), date("2027-03-22"));
+    let february = book.positions("2027-02".parse().unwrap()).unwrap();
+    // Beijing owes Shanghai the 200.00 recovered and the 400.00 fine that stands.
+    assert_eq!(february.netting.net[&region("110000")], yuan("-600.00"));
+    let mut rebuilt = Book::new(Settings::default());
+    for entry in book.ledger().entries() {
+        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
+    }
+    assert_eq!(rebuilt.ledger().trial_balance(), book.ledger().trial_balance());
+}
+
+#[test]
 fn seed_004_art_44_the_employees_and_residents_pooled_funds_are_cleared_apart() {
     use yidi_clearing::funds::Fund;
     let mut book = Book::new(Settings::default());

@@ -78,6 +78,15 @@ enum Admin {
         #[arg(long)]
         reason: String,
     },
+    /// Withdraw a fine by a later decision (an appeal): what it took is owed back in the next
+    /// round.
+    WithdrawFine {
+        #[arg(long)]
+        id: String,
+        /// The deciding decision and why.
+        #[arg(long)]
+        reason: String,
+    },
     /// Record a prepayment top-up of an insured → treatment pair.
     TopUp {
         #[arg(long)]
@@ -231,6 +240,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 let body = json!({"fine_id": id, "setl_id": setl_id, "amount": amount, "reason": reason});
                 let a = hub.money("/api/clearing/fine", &key, body).await?;
                 println!("{}", if a["duplicate"] == json!(true) { "already posted".to_owned() } else { describe(&a["event"]) });
+            }
+            Admin::WithdrawFine { id, reason } => {
+                let body = json!({"fine_id": id, "reason": reason});
+                let a = hub.money("/api/clearing/fine/withdraw", &key, body).await?;
+                println!("{}", if a["duplicate"] == json!(true) { "already withdrawn".to_owned() } else { describe(&a["event"]) });
             }
             Admin::TopUp { insured, treatment, amount } => {
                 let a = hub.money("/api/clearing/top-up", &key, json!({"insured": insured, "treatment": treatment, "amount": amount})).await?;

@@ -230,6 +230,31 @@ pub(super) async fn fine(
 }
 
 #[derive(Debug, Deserialize)]
+pub(super) struct FineWithdrawal {
+    fine_id: String,
+    /// The decision that withdraws it and why, e.g. "appeal decision A-7: finding set aside".
+    reason: String,
+}
+
+/// A fine withdrawn by a later decision (seed 004 arts. 49–53: a sanction is undone only by a
+/// recorded decision): what it took is owed back in the next round.
+pub(super) async fn withdraw_fine(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<FineWithdrawal>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/fine/withdraw", &body)?;
+    let answer = d
+        .desk
+        .command_once(once.as_ref(), |book, today| {
+            book.withdraw_fine(&body.fine_id, &body.reason, today)
+        })
+        .await?;
+    Ok(commanded(answer))
+}
+
+#[derive(Debug, Deserialize)]
 pub(super) struct AgreementCall {
     decision_id: String,
     fixmedins_code: String,
