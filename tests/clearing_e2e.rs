@@ -243,6 +243,11 @@ async fn page_equals_api(api: &Api, shot: bool) {
         assert_eq!(page[&format!("{key}.balance")].0, prepay["balance"].as_str().unwrap());
         compared += 3;
     }
+    for fine in api.get("/api/fines").await.as_array().unwrap() {
+        let key = format!("fine.{}", fine["fine_id"].as_str().unwrap());
+        assert_eq!(page[&key].0, fine["amount"].as_str().unwrap(), "{key}");
+        compared += 1;
+    }
     println!("clearing e2e: the dashboard in headless Chromium shows the API's {compared} numbers");
     if shot {
         let path = screenshot_path();
@@ -509,6 +514,15 @@ fn a_quarter_of_clearing_with_a_late_province() {
             .find(|b| b["entry"] == "F:FINE-2027-001")
             .unwrap_or_else(|| panic!("the fine is in February's notice: {tianjin}"));
         assert_eq!((fine["setl_id"].as_str(), fine["amount"].as_str()), (Some(audited_id.as_str()), Some("-500.00")));
+        // The dashboard lists both fines, the withdrawn one with its decision.
+        let fines = api.get("/api/fines").await;
+        let listed: Vec<(&str, bool)> = fines
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["fine_id"].as_str().unwrap(), f["withdrawn"].is_string()))
+            .collect();
+        assert_eq!(listed, [("FINE-2027-001", false), ("FINE-2027-002", true)], "{fines}");
         let withdrawn = tianjin["owing"]
             .as_array()
             .unwrap()

@@ -203,6 +203,18 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// Every fine posted (seed 004 art. 49), with its withdrawal if a later decision made one.
+    pub fn fines(&self) -> Vec<(&Entry, Option<&Entry>)> {
+        self.entries
+            .iter()
+            .filter(|entry| entry.kind == EntryKind::Fine)
+            .map(|fine| {
+                let fine_id = fine.id.strip_prefix("F:").unwrap_or_default();
+                (fine, self.entry_by_id(&format!("W:{fine_id}")))
+            })
+            .collect()
+    }
+
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }

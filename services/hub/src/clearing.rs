@@ -658,6 +658,29 @@ impl Desk {
         state.book.prepayments(self.business_date(&state.book))
     }
 
+    /// Fines on institutions, newest first, each with its withdrawal if one was decided.
+    pub async fn fines(&self) -> Vec<FineView> {
+        let state = self.state.lock().await;
+        let mut fines: Vec<FineView> = state
+            .book
+            .ledger()
+            .fines()
+            .into_iter()
+            .map(|(fine, withdrawn)| FineView {
+                fine_id: fine.id.trim_start_matches("F:").to_owned(),
+                setl_id: fine.setl_id.clone(),
+                treatment: fine.treatment.to_string(),
+                insured: fine.insured.to_string(),
+                amount: fine.funds.total().to_string(),
+                reason: fine.reason.clone(),
+                posted_on: fine.posted_on.to_string(),
+                withdrawn: withdrawn.map(|w| format!("{}: {}", w.posted_on, w.reason)),
+            })
+            .collect();
+        fines.reverse();
+        fines
+    }
+
     pub async fn transitions(&self) -> Vec<Transition> {
         self.state.lock().await.book.transitions().to_vec()
     }
@@ -822,4 +845,20 @@ pub enum Commanded {
     Decided(Option<Event>, Vec<Event>),
     /// A repeat of an earlier call under the same key: its event.
     Repeated(Option<Event>),
+}
+
+/// A fine as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FineView {
+    pub fine_id: String,
+    pub setl_id: String,
+    /// The province of the fined institution, which owes the fine.
+    pub treatment: String,
+    pub insured: String,
+    pub amount: String,
+    /// The article and the finding.
+    pub reason: String,
+    pub posted_on: String,
+    /// When and by which decision it was withdrawn, if it was.
+    pub withdrawn: Option<String>,
 }

@@ -127,6 +127,11 @@ pub(super) async fn reconciliation(
 
 /// The register's decisions (issue #13 §3–4): institutions out of direct settlement now, and
 /// every decision, newest first.
+/// Fines on institutions (seed 004 art. 49), the newest first, with their withdrawals.
+pub(super) async fn fines(State(d): State<Shared>) -> Json<Vec<crate::clearing::FineView>> {
+    Json(d.desk.fines().await)
+}
+
 /// Person-level halts of direct settlement (seed 004 art. 53), the newest first.
 pub(super) async fn halts(
     State(d): State<Shared>,

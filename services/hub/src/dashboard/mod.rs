@@ -106,6 +106,7 @@ pub fn router(dashboard: Shared) -> Router {
         .route("/api/clearing/reconcile", post(admin::request_statements))
         .route("/api/hospitals", get(api::hospitals))
         .route("/api/halts", get(api::halts))
+        .route("/api/fines", get(api::fines))
         .route("/api/hospitals/agreement", post(admin::agreement))
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&dashboard), guard))
         .with_state(dashboard)

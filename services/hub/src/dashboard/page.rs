@@ -51,6 +51,7 @@ struct Figures {
     checks: Vec<Check>,
     sanctioned: Vec<crate::hospitals::Decision>,
     halts: Vec<crate::halts::Listed>,
+    fines: Vec<crate::clearing::FineView>,
 }
 
 async fn figures(d: &Shared, q: &PeriodQuery) -> Figures {
@@ -73,6 +74,7 @@ async fn figures(d: &Shared, q: &PeriodQuery) -> Figures {
         checks: d.desk.checks(settled, false).await,
         sanctioned: crate::hospitals::sanctioned(&d.store).await.unwrap_or_default(),
         halts: crate::halts::listed(&d.store).await.unwrap_or_default(),
+        fines: d.desk.fines().await,
     }
 }
 
@@ -85,6 +87,7 @@ pub(super) async fn page(State(d): State<Shared>, Query(q): Query<PeriodQuery>) 
         (panel("suspended", suspended(&f.provinces)))
         (panel("hospitals", hospitals(&f.sanctioned)))
         (panel("halts", halts(&f.halts)))
+        (panel("fines", fines(&f.fines)))
         (panel("overdue", overdue(&f.provinces)))
         (panel("positions", match &f.positions {
             Some(p) => positions(p, &f.periods, &f.reconciliations),
@@ -215,6 +218,32 @@ fn hospitals(sanctioned: &[crate::hospitals::Decision]) -> Markup {
             p { small { "Their bills are answered " code { "agreement_suspended" } " or "
                 code { "agreement_ended" } " by their province's exchange; a later decision "
                 "reinstates them." } }
+        }
+    }
+}
+
+/// Fines on institutions (seed 004 art. 49), standing or withdrawn by a later decision.
+fn fines(fines: &[crate::clearing::FineView]) -> Markup {
+    html! {
+        h2 { "Fines on institutions (art. 49) " small { a href="/api/fines" { "JSON" } } }
+        @if fines.is_empty() {
+            p { "None." }
+        } @else {
+            table {
+                tr { th { "Fine" } th { "Bill" } th { "Owed by → to" } th { "Amount" }
+                    th { "Article and finding" } th { "Posted" } th { "Withdrawn" } }
+                @for f in fines {
+                    tr.suspended[f.withdrawn.is_none()] {
+                        td { (f.fine_id) }
+                        td { code { (f.setl_id) } }
+                        td { (f.treatment) " → " (f.insured) }
+                        td.num data-key={ "fine." (f.fine_id) } { (f.amount) }
+                        td { (f.reason) }
+                        td { (f.posted_on) }
+                        td { @match &f.withdrawn { Some(w) => (w), None => "—" } }
+                    }
+                }
+            }
         }
     }
 }
