@@ -425,6 +425,25 @@ impl Book {
             .map(|entry| Event::Posted { entry }))
     }
 
+    /// Withdraws deduction `deduction_id` by a later decision: the bill owes again what it
+    /// took, in the next round. Nothing when it is withdrawn already.
+    pub fn withdraw_deduction(
+        &self,
+        deduction_id: &str,
+        reason: &str,
+        today: NaiveDate,
+    ) -> Result<Option<Event>, ClearingError> {
+        if reason.trim().is_empty() {
+            return Err(ClearingError::Invalid(
+                "a withdrawal needs its decision and reason".into(),
+            ));
+        }
+        Ok(self
+            .ledger
+            .withdraw_deduction(deduction_id, today, reason)?
+            .map(|entry| Event::Posted { entry }))
+    }
+
     /// Withdraws fine `fine_id` by a later decision: what it took is owed back in the next
     /// round. Nothing when it is withdrawn already.
     pub fn withdraw_fine(
@@ -930,7 +949,8 @@ impl Book {
                 }
                 crate::ledger::EntryKind::Deduction
                 | crate::ledger::EntryKind::Fine
-                | crate::ledger::EntryKind::FineWithdrawn => {}
+                | crate::ledger::EntryKind::FineWithdrawn
+                | crate::ledger::EntryKind::DeductionWithdrawn => {}
             }
         }
         let (rows, mismatches) = reconcile::compare(&hub, exchange);

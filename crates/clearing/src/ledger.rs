@@ -5,7 +5,8 @@
 //! `R:<setl_id>` for what the bill still owed; an audit deduction (拒付, seed 004 arts. 49–53)
 //! posts `D:<deduction id>`; a fine on the institution for the fraud behind a recovery
 //! (seed 004 art. 49: up to five times the amount recovered) posts `F:<fine id>`, and its
-//! withdrawal by a later decision `W:<fine id>`. Ids derive from the settlement and deduction ids, so a replayed
+//! withdrawal by a later decision `W:<fine id>`; a deduction's withdrawal posts
+//! `U:<deduction id>`. Ids derive from the settlement and deduction ids, so a replayed
 //! message posts nothing twice. Entries are never changed: errors are corrected by entries.
 
 use std::collections::HashMap;
@@ -35,6 +36,9 @@ pub enum EntryKind {
     /// A fine withdrawn by a later decision (on appeal, seed 004 arts. 49–53: a sanction is
     /// undone only by a recorded decision): what it took is owed back, once.
     FineWithdrawn,
+    /// An audit deduction withdrawn by a later decision: the bill owes again what it took,
+    /// once.
+    DeductionWithdrawn,
 }
 
 /// Seed 004 art. 49: a fine of up to five times the amount defrauded.
@@ -75,7 +79,9 @@ impl Entry {
     /// What the insured province owes the treatment province because of this entry.
     pub fn obligation(&self) -> Funds {
         match self.kind {
-            EntryKind::Settlement | EntryKind::FineWithdrawn => self.funds,
+            EntryKind::Settlement | EntryKind::FineWithdrawn | EntryKind::DeductionWithdrawn => {
+                self.funds
+            }
             EntryKind::Reversal | EntryKind::Deduction | EntryKind::Fine => self.funds.negated(),
         }
     }
@@ -341,6 +347,7 @@ impl Ledger {
                 EntryKind::Deduction => recovered = recovered + entry.funds.total(),
                 EntryKind::Fine => fined = fined + entry.funds.total(),
                 EntryKind::FineWithdrawn => fined = fined - entry.funds.total(),
+                EntryKind::DeductionWithdrawn => recovered = recovered - entry.funds.total(),
                 EntryKind::Settlement | EntryKind::Reversal => {}
             }
         }
@@ -404,6 +411,51 @@ impl Ledger {
             .get(&fine.setl_id)
             .ok_or_else(|| ClearingError::UnknownBill(fine.setl_id.clone()))?;
         Ok(Some(Entry::build(id, EntryKind::FineWithdrawn, bill, fine.funds, posted_on, reason)))
+    }
+
+    /// The withdrawal of deduction `deduction_id` by a later decision: the bill owes again
+    /// what it took (`U:<deduction id>`). `None` when it is withdrawn already. Refused on a
+    /// reversed bill, and while the fines that stand on the bill would pass five times what
+    /// the remaining deductions recovered (withdraw those fines first).
+    pub fn withdraw_deduction(
+        &self,
+        deduction_id: &str,
+        posted_on: NaiveDate,
+        reason: &str,
+    ) -> Result<Option<Entry>, ClearingError> {
+        let id = format!("U:{deduction_id}");
+        if self.contains(&id) {
+            return Ok(None);
+        }
+        let deduction = self.entry_by_id(&format!("D:{deduction_id}")).ok_or_else(|| {
+            ClearingError::Invalid(format!("no deduction {deduction_id} was posted"))
+        })?;
+        let bill = self
+            .bills
+            .get(&deduction.setl_id)
+            .ok_or_else(|| ClearingError::UnknownBill(deduction.setl_id.clone()))?;
+        self.check_withdrawable(bill, deduction.funds.total())?;
+        let funds = deduction.funds;
+        Ok(Some(Entry::build(id, EntryKind::DeductionWithdrawn, bill, funds, posted_on, reason)))
+    }
+
+    /// A deduction of `amount` can leave `bill`: it is not reversed, and the fines that stand
+    /// stay within five times what is recovered without it.
+    fn check_withdrawable(&self, bill: &Bill, amount: Amount) -> Result<(), ClearingError> {
+        if bill.reversed {
+            return Err(ClearingError::Reversed(bill.setl_id.clone()));
+        }
+        let (recovered, fined) = self.recovered_and_fined(bill);
+        let ceiling = Amount::round2(
+            (recovered - amount).value() * rust_decimal::Decimal::from(FINE_MULTIPLE_MAX),
+        );
+        if fined > ceiling {
+            return Err(ClearingError::Invalid(format!(
+                "fines of {fined} stand on {}: withdraw them before the deduction",
+                bill.setl_id
+            )));
+        }
+        Ok(())
     }
 
     fn entry_by_id(&self, id: &str) -> Option<&Entry> {
@@ -475,6 +527,7 @@ impl Ledger {
             }
             EntryKind::Fine => self.attach_fine(&entry, index)?,
             EntryKind::FineWithdrawn => self.attach_withdrawal(&entry, index)?,
+            EntryKind::DeductionWithdrawn => self.attach_deduction_withdrawal(&entry, index)?,
         }
         self.by_id.insert(entry.id.clone(), index);
         self.entries.push(entry);
@@ -514,6 +567,34 @@ impl Ledger {
             )));
         }
         if let Some(bill) = self.bills.get_mut(&entry.setl_id) {
+            bill.entries.push(index);
+        }
+        Ok(())
+    }
+
+    /// A deduction's withdrawal on the way in: it undoes, exactly, a deduction of its bill,
+    /// which owes again what it took.
+    fn attach_deduction_withdrawal(
+        &mut self,
+        entry: &Entry,
+        index: usize,
+    ) -> Result<(), ClearingError> {
+        let deduction_id = entry.id.strip_prefix("U:").unwrap_or_default();
+        let undoes = self.entry_by_id(&format!("D:{deduction_id}")).is_some_and(|deduction| {
+            deduction.kind == EntryKind::Deduction
+                && deduction.setl_id == entry.setl_id
+                && deduction.funds == entry.funds
+                && (deduction.insured, deduction.treatment) == (entry.insured, entry.treatment)
+        });
+        let bill = self.bills.get(&entry.setl_id).filter(|_| undoes).ok_or_else(|| {
+            ClearingError::Invalid(format!(
+                "{} withdraws no deduction of its bill {}",
+                entry.id, entry.setl_id
+            ))
+        })?;
+        self.check_withdrawable(bill, entry.funds.total())?;
+        if let Some(bill) = self.bills.get_mut(&entry.setl_id) {
+            bill.owed = bill.owed.plus(&entry.funds);
             bill.entries.push(index);
         }
         Ok(())

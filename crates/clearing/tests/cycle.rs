@@ -298,6 +298,38 @@ fn a_fine_withdrawn_by_a_later_decision_is_owed_back_once() {
 }
 
 #[test]
+fn a_deduction_withdrawn_by_a_later_decision_is_owed_again_once() {
+    let mut book = january();
+    days(&mut book, date("2027-01-13"), date("2027-02-22"));
+    let on = date("2027-02-25");
+    let e = book.deduct("REC-1", "S1", yuan("200.00"), "art. 49(ii): phantom bed days", on);
+    run(&mut book, e);
+    let e = book.fine("FINE-1", "S1", yuan("300.00"), "art. 49(ii)", on);
+    run(&mut book, e);
+    // The fine rests on the recovery: it goes first.
+    let early = book.withdraw_deduction("REC-1", "appeal decision A-2", on);
+    assert_eq!(early.unwrap_err().code(), "CLR_15");
+    let e = book.withdraw_fine("FINE-1", "appeal decision A-2", on);
+    run(&mut book, e);
+    let e = book.withdraw_deduction("REC-1", "appeal decision A-2: the stays were real", on);
+    run(&mut book, e);
+    assert_eq!(book.withdraw_deduction("REC-1", "again", on).unwrap(), None, "once");
+    let bill = book.ledger().bills().find(|b| b.setl_id == "S1").unwrap();
+    assert_eq!(bill.owed, bill.settled, "the bill owes again what it took");
+    days(&mut book, date("2027-02-23"), date("2027-03-22"));
+    let february = book.positions("2027-02".parse().unwrap()).unwrap();
+    assert_eq!(
+        february.netting.net.get(&region("110000")).copied().unwrap_or_default(),
+        Amount::ZERO
+    );
+    let mut rebuilt = Book::new(Settings::default());
+    for entry in book.ledger().entries() {
+        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
+    }
+    assert_eq!(rebuilt.ledger().trial_balance(), book.ledger().trial_balance());
+}
+
+#[test]
 fn seed_004_art_44_the_employees_and_residents_pooled_funds_are_cleared_apart() {
     use yidi_clearing::funds::Fund;
     let mut book = Book::new(Settings::default());

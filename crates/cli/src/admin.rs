@@ -78,6 +78,14 @@ enum Admin {
         #[arg(long)]
         reason: String,
     },
+    /// Withdraw an audit deduction by a later decision: the bill owes again what it took.
+    WithdrawDeduction {
+        #[arg(long)]
+        id: String,
+        /// The deciding decision and why.
+        #[arg(long)]
+        reason: String,
+    },
     /// Withdraw a fine by a later decision (an appeal): what it took is owed back in the next
     /// round.
     WithdrawFine {
@@ -240,6 +248,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 let body = json!({"fine_id": id, "setl_id": setl_id, "amount": amount, "reason": reason});
                 let a = hub.money("/api/clearing/fine", &key, body).await?;
                 println!("{}", if a["duplicate"] == json!(true) { "already posted".to_owned() } else { describe(&a["event"]) });
+            }
+            Admin::WithdrawDeduction { id, reason } => {
+                let body = json!({"deduction_id": id, "reason": reason});
+                let a = hub.money("/api/clearing/deduct/withdraw", &key, body).await?;
+                println!("{}", if a["duplicate"] == json!(true) { "already withdrawn".to_owned() } else { describe(&a["event"]) });
             }
             Admin::WithdrawFine { id, reason } => {
                 let body = json!({"fine_id": id, "reason": reason});

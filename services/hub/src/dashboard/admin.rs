@@ -236,6 +236,31 @@ pub(super) struct FineWithdrawal {
     reason: String,
 }
 
+#[derive(Debug, Deserialize)]
+pub(super) struct DeductionWithdrawal {
+    deduction_id: String,
+    /// The decision that withdraws it and why.
+    reason: String,
+}
+
+/// An audit deduction withdrawn by a later decision: the bill owes again what it took, in
+/// the next round (refused while fines on the bill rest on it).
+pub(super) async fn withdraw_deduction(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<DeductionWithdrawal>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let once = once(&headers, "/api/clearing/deduct/withdraw", &body)?;
+    let answer = d
+        .desk
+        .command_once(once.as_ref(), |book, today| {
+            book.withdraw_deduction(&body.deduction_id, &body.reason, today)
+        })
+        .await?;
+    Ok(commanded(answer))
+}
+
 /// A fine withdrawn by a later decision (seed 004 arts. 49–53: a sanction is undone only by a
 /// recorded decision): what it took is owed back in the next round.
 pub(super) async fn withdraw_fine(

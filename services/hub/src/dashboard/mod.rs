@@ -102,6 +102,7 @@ pub fn router(dashboard: Shared) -> Router {
         .route("/api/clearing/deduct", post(admin::deduct))
         .route("/api/clearing/fine", post(admin::fine))
         .route("/api/clearing/fine/withdraw", post(admin::withdraw_fine))
+        .route("/api/clearing/deduct/withdraw", post(admin::withdraw_deduction))
         .route("/api/clearing/top-up", post(admin::top_up))
         .route("/api/clearing/reconcile", post(admin::request_statements))
         .route("/api/hospitals", get(api::hospitals))
