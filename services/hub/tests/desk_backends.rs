@@ -250,3 +250,66 @@ async fn a_retried_top_up_under_its_idempotency_key_is_recorded_once() {
     assert_eq!(refused.err().map(|e| e.code()), Some("STO_03"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The hub's versioned changes (agreements, person halts, registrations) on both backends: a
+/// halt and its lifting are kept, a registration recorded and read back.
+async fn sanctions_and_register(url: &str) {
+    let store = Store::open_migrated(url, &schema(), yidi_hub::hospitals::CHANGES).await.unwrap();
+    let tokens = support::test_tokens();
+    let halt = yidi_wire::v1::HaltRecord {
+        decision_id: "HALT-PG".into(),
+        psn_no: "P9".into(),
+        insuplc_admdvs: "120000".into(),
+        begndate: "2026-11-01".into(),
+        article: "seed 004 art. 53".into(),
+        reason: "card lent".into(),
+        decided_at: "2026-11-01 09:00:00".into(),
+        ..Default::default()
+    };
+    let lifted = yidi_wire::v1::HaltRecord { lifted_by: "LIFT-PG".into(), ..halt.clone() };
+    for record in [&halt, &lifted, &halt] {
+        let mut tx = store.begin().await.unwrap();
+        yidi_hub::halts::record(&mut tx, record, &tokens).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let listed = yidi_hub::halts::listed(&store).await.unwrap();
+    assert_eq!(listed.iter().filter(|h| h.decision_id == "HALT-PG").count(), 1);
+    assert!(listed.iter().any(|h| h.decision_id == "HALT-PG" && h.lifted_by == "LIFT-PG"));
+    let outbox = yidi_runtime::outbox::Outbox::new(store.clone(), support::offline_bus());
+    let ask = yidi_hub::hospitals::Ask {
+        decision_id: format!("REG-{}", std::process::id()),
+        fixmedins_code: "H31011500888".into(),
+        agreement: "in_force".into(),
+        article: "N22 point 3".into(),
+        reason: "opened".into(),
+        registration: Some(yidi_wire::v1::Registration {
+            name: "Registered Hospital".into(),
+            admdvs: "310115".into(),
+            hosp_lv: 3,
+            cross_province: true,
+        }),
+    };
+    let decided =
+        yidi_hub::hospitals::decide(&store, &outbox, &ask, "2026-11-30 10:00:00").await.unwrap();
+    assert_eq!(decided.registration.unwrap().hosp_lv, 3);
+    let history = yidi_hub::hospitals::history(&store, 10).await.unwrap();
+    assert!(history.iter().any(|d| d.name == "Registered Hospital"));
+}
+
+#[tokio::test]
+async fn sanctions_and_register_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("yidi-desk-sanctions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    sanctions_and_register(&format!("sqlite://{}", dir.join("hub.db").display())).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: `make test` starts one (scripts/postgres.sh) and runs this"]
+async fn sanctions_and_register_on_postgres() {
+    let url = std::env::var("YIDI_TEST_POSTGRES")
+        .expect("YIDI_TEST_POSTGRES: a postgres:// URL (make test sets it)");
+    let url = yidi_store::postgres_database(&url, "yidi_test_hub_sanctions").await.unwrap();
+    sanctions_and_register(&url).await;
+}
