@@ -146,6 +146,22 @@ impl Event {
     }
 }
 
+/// What a withdrawal's decision must say.
+const WITHDRAWAL_NEEDS: &str = "a withdrawal needs its decision and reason";
+
+/// A new ledger entry as an event, decided only once its decision's `reason` is given
+/// (`needs` says what it must say).
+fn with_reason(
+    reason: &str,
+    needs: &str,
+    entry: impl FnOnce() -> Result<Option<Entry>, ClearingError>,
+) -> Result<Option<Event>, ClearingError> {
+    if reason.trim().is_empty() {
+        return Err(ClearingError::Invalid(needs.into()));
+    }
+    Ok(entry()?.map(|entry| Event::Posted { entry }))
+}
+
 /// A recorded step on the ladder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Transition {
@@ -397,13 +413,9 @@ impl Book {
         reason: &str,
         today: NaiveDate,
     ) -> Result<Option<Event>, ClearingError> {
-        if reason.trim().is_empty() {
-            return Err(ClearingError::Invalid("a deduction needs a reason".into()));
-        }
-        Ok(self
-            .ledger
-            .deduction(deduction_id, setl_id, amount, today, reason)?
-            .map(|entry| Event::Posted { entry }))
+        with_reason(reason, "a deduction needs a reason", || {
+            self.ledger.deduction(deduction_id, setl_id, amount, today, reason)
+        })
     }
 
     /// Seed 004 art. 49: a fine on the institution behind a bill, up to five times what
@@ -416,13 +428,9 @@ impl Book {
         reason: &str,
         today: NaiveDate,
     ) -> Result<Option<Event>, ClearingError> {
-        if reason.trim().is_empty() {
-            return Err(ClearingError::Invalid("a fine needs its article and finding".into()));
-        }
-        Ok(self
-            .ledger
-            .fine(fine_id, setl_id, amount, today, reason)?
-            .map(|entry| Event::Posted { entry }))
+        with_reason(reason, "a fine needs its article and finding", || {
+            self.ledger.fine(fine_id, setl_id, amount, today, reason)
+        })
     }
 
     /// Withdraws deduction `deduction_id` by a later decision: the bill owes again what it
@@ -433,15 +441,9 @@ impl Book {
         reason: &str,
         today: NaiveDate,
     ) -> Result<Option<Event>, ClearingError> {
-        if reason.trim().is_empty() {
-            return Err(ClearingError::Invalid(
-                "a withdrawal needs its decision and reason".into(),
-            ));
-        }
-        Ok(self
-            .ledger
-            .withdraw_deduction(deduction_id, today, reason)?
-            .map(|entry| Event::Posted { entry }))
+        with_reason(reason, WITHDRAWAL_NEEDS, || {
+            self.ledger.withdraw_deduction(deduction_id, today, reason)
+        })
     }
 
     /// Withdraws fine `fine_id` by a later decision: what it took is owed back in the next
@@ -452,12 +454,7 @@ impl Book {
         reason: &str,
         today: NaiveDate,
     ) -> Result<Option<Event>, ClearingError> {
-        if reason.trim().is_empty() {
-            return Err(ClearingError::Invalid(
-                "a withdrawal needs its decision and reason".into(),
-            ));
-        }
-        Ok(self.ledger.withdraw_fine(fine_id, today, reason)?.map(|entry| Event::Posted { entry }))
+        with_reason(reason, WITHDRAWAL_NEEDS, || self.ledger.withdraw_fine(fine_id, today, reason))
     }
 
     pub fn confirm(
@@ -1062,8 +1059,6 @@ impl Book {
     /// Prepayment and its usage for every pair the ledger has seen, in `today`'s year.
     pub fn prepayments(&self, today: NaiveDate) -> Vec<Prepayment> {
         let current = Period::of(today);
-        let mut monthly: BTreeMap<(RegionCode, RegionCode), BTreeMap<Period, Amount>> =
-            BTreeMap::new();
         let mut outstanding: BTreeMap<(RegionCode, RegionCode), Amount> = BTreeMap::new();
         let cleared: BTreeSet<(Period, RegionCode)> = self
             .rounds
@@ -1078,17 +1073,13 @@ impl Book {
             .collect();
         let draws = self.draws_in(current.year);
         for (entry, assigned) in self.ledger.entries().iter().zip(&self.assigned) {
-            let pair = (entry.insured, entry.treatment);
-            let owed = entry.obligation().total();
-            let month = monthly.entry(pair).or_default().entry(entry.period).or_default();
-            *month = *month + owed;
             let settled = assigned.is_some_and(|p| cleared.contains(&(p, entry.insured)));
-            let left = outstanding.entry(pair).or_default();
+            let left = outstanding.entry((entry.insured, entry.treatment)).or_default();
             if !settled {
-                *left = *left + owed;
+                *left = *left + entry.obligation().total();
             }
         }
-        monthly
+        self.monthly()
             .into_iter()
             .map(|((insured, treatment), months)| {
                 // The year's sizing as recorded; sized on the spot for a pair the calendar has

@@ -33,6 +33,16 @@ fn funds(hifp: &str, acct: &str) -> Funds {
     Funds::ZERO.with(Fund::PoolEmployee, yuan(hifp)).with(Fund::Acct, yuan(acct))
 }
 
+/// A new book, with `book`'s settings, that read `book`'s ledger entries back (the checks of
+/// `apply` run on each).
+fn ledger_replayed(book: &Book) -> Book {
+    let mut rebuilt = Book::new(book.settings.clone());
+    for entry in book.ledger().entries() {
+        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
+    }
+    rebuilt
+}
+
 /// Applies a command's event, as the hub does after persisting it.
 fn run(book: &mut Book, event: Result<Option<Event>, ClearingError>) {
     if let Some(event) = event.unwrap() {
@@ -257,11 +267,7 @@ fn a_fraud_recovery_and_its_fine_flow_into_the_next_round() {
         .collect();
     assert!(kinds.contains(&"Fine -600.00".to_owned()), "{kinds:?}");
     // The log replays: the five-times rule holds on the way back in too.
-    let mut rebuilt = Book::new(Settings::default());
-    for entry in book.ledger().entries() {
-        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
-    }
-    assert_eq!(rebuilt.ledger().trial_balance(), book.ledger().trial_balance());
+    assert_eq!(ledger_replayed(&book).ledger().trial_balance(), book.ledger().trial_balance());
 }
 
 #[test]
@@ -290,11 +296,7 @@ fn a_fine_withdrawn_by_a_later_decision_is_owed_back_once() {
     let february = book.positions("2027-02".parse().unwrap()).unwrap();
     // Beijing owes Shanghai the 200.00 recovered and the 400.00 fine that stands.
     assert_eq!(february.netting.net[&region("110000")], yuan("-600.00"));
-    let mut rebuilt = Book::new(Settings::default());
-    for entry in book.ledger().entries() {
-        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
-    }
-    assert_eq!(rebuilt.ledger().trial_balance(), book.ledger().trial_balance());
+    assert_eq!(ledger_replayed(&book).ledger().trial_balance(), book.ledger().trial_balance());
 }
 
 #[test]
@@ -322,11 +324,7 @@ fn a_deduction_withdrawn_by_a_later_decision_is_owed_again_once() {
         february.netting.net.get(&region("110000")).copied().unwrap_or_default(),
         Amount::ZERO
     );
-    let mut rebuilt = Book::new(Settings::default());
-    for entry in book.ledger().entries() {
-        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
-    }
-    assert_eq!(rebuilt.ledger().trial_balance(), book.ledger().trial_balance());
+    assert_eq!(ledger_replayed(&book).ledger().trial_balance(), book.ledger().trial_balance());
 }
 
 #[test]
@@ -423,10 +421,7 @@ fn notice_prepay_first_a_final_round_is_settled_first_against_the_prepayments() 
     let guangdong = pair(&book, "440000", "310000");
     assert_eq!((guangdong.refilled, guangdong.balance), (yuan("200.00"), yuan("200.00")));
     // The log replays to the same draws.
-    let mut rebuilt = Book::new(book.settings.clone());
-    for entry in book.ledger().entries() {
-        rebuilt.apply(Event::Posted { entry: entry.clone() }).unwrap();
-    }
+    let mut rebuilt = ledger_replayed(&book);
     let replayed = days(&mut rebuilt, date("2027-01-13"), date("2027-03-09"));
     assert!(
         replayed.contains(events.iter().find(|e| matches!(e, Event::RoundFinal { .. })).unwrap())
