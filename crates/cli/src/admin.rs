@@ -25,6 +25,17 @@ pub struct Args {
     command: Admin,
 }
 
+/// A later decision withdrawing a deduction or a fine.
+#[derive(ClapArgs)]
+struct Withdrawal {
+    /// The deduction's or the fine's id.
+    #[arg(long)]
+    id: String,
+    /// The deciding decision and why.
+    #[arg(long)]
+    reason: String,
+}
+
 #[derive(Subcommand)]
 enum Admin {
     /// Advance the business clock, running the clearing calendar for every day in between.
@@ -79,22 +90,10 @@ enum Admin {
         reason: String,
     },
     /// Withdraw an audit deduction by a later decision: the bill owes again what it took.
-    WithdrawDeduction {
-        #[arg(long)]
-        id: String,
-        /// The deciding decision and why.
-        #[arg(long)]
-        reason: String,
-    },
+    WithdrawDeduction(Withdrawal),
     /// Withdraw a fine by a later decision (an appeal): what it took is owed back in the next
     /// round.
-    WithdrawFine {
-        #[arg(long)]
-        id: String,
-        /// The deciding decision and why.
-        #[arg(long)]
-        reason: String,
-    },
+    WithdrawFine(Withdrawal),
     /// Record a prepayment top-up of an insured → treatment pair.
     TopUp {
         #[arg(long)]
@@ -242,22 +241,22 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 let a = hub
                     .money("/api/clearing/deduct", &key, json!({"deduction_id": id, "setl_id": setl_id, "amount": amount, "reason": reason}))
                     .await?;
-                println!("{}", if a["duplicate"] == json!(true) { "already posted".to_owned() } else { describe(&a["event"]) });
+                println!("{}", outcome(&a, "already posted"));
             }
             Admin::Fine { id, setl_id, amount, reason } => {
                 let body = json!({"fine_id": id, "setl_id": setl_id, "amount": amount, "reason": reason});
                 let a = hub.money("/api/clearing/fine", &key, body).await?;
-                println!("{}", if a["duplicate"] == json!(true) { "already posted".to_owned() } else { describe(&a["event"]) });
+                println!("{}", outcome(&a, "already posted"));
             }
-            Admin::WithdrawDeduction { id, reason } => {
-                let body = json!({"deduction_id": id, "reason": reason});
+            Admin::WithdrawDeduction(w) => {
+                let body = json!({"deduction_id": w.id, "reason": w.reason});
                 let a = hub.money("/api/clearing/deduct/withdraw", &key, body).await?;
-                println!("{}", if a["duplicate"] == json!(true) { "already withdrawn".to_owned() } else { describe(&a["event"]) });
+                println!("{}", outcome(&a, "already withdrawn"));
             }
-            Admin::WithdrawFine { id, reason } => {
-                let body = json!({"fine_id": id, "reason": reason});
+            Admin::WithdrawFine(w) => {
+                let body = json!({"fine_id": w.id, "reason": w.reason});
                 let a = hub.money("/api/clearing/fine/withdraw", &key, body).await?;
-                println!("{}", if a["duplicate"] == json!(true) { "already withdrawn".to_owned() } else { describe(&a["event"]) });
+                println!("{}", outcome(&a, "already withdrawn"));
             }
             Admin::TopUp { insured, treatment, amount } => {
                 let a = hub.money("/api/clearing/top-up", &key, json!({"insured": insured, "treatment": treatment, "amount": amount})).await?;
@@ -272,6 +271,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// What a ledger command did: its event, or `repeated` when the entry was there already.
+fn outcome(answer: &Value, repeated: &str) -> String {
+    if answer["duplicate"] == json!(true) {
+        repeated.to_owned()
+    } else {
+        describe(&answer["event"])
+    }
 }
 
 fn describe(event: &Value) -> String {
