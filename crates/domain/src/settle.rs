@@ -302,17 +302,18 @@ fn banded(bands: &[(Amount, Ratio)], low: Amount, high: Amount) -> (Decimal, Vec
     (exact, shares)
 }
 
-/// Steps 5 and 6 over the pooled fund's bands (one band unless the policy segments the
-/// level): what the fund would pay, and the expense it leaves uncovered past `remaining`.
+/// Steps 5 and 6 over the pooled fund's bands (one band, at `first`, unless the policy
+/// segments the level): what the fund would pay, and the expense it leaves uncovered past
+/// `remaining`.
 fn pooled(
     claim: &Claim,
     policy: &Policy,
-    inscp: Amount,
-    deductible: Amount,
+    first: Ratio,
+    (inscp, deductible): (Amount, Amount),
     remaining: Amount,
 ) -> (Amount, Amount, Vec<BandShare>) {
     let level = claim.hospital_level;
-    let bands: Vec<(Amount, Ratio)> = std::iter::once((Amount::ZERO, pool_ratio(claim, policy)))
+    let bands: Vec<(Amount, Ratio)> = std::iter::once((Amount::ZERO, first))
         .chain(
             policy.segments[level.index()]
                 .iter()
@@ -379,7 +380,9 @@ fn fund_shares(claim: &Claim, policy: &Policy, inscp: Amount) -> FundShares {
     // Steps 4 to 6.
     let cap = policy.annual_cap_for(claim.person.contribution_tier);
     let remaining = cap.saturating_sub(claim.ytd.pool_paid);
-    let (raw, over_cap, bands) = pooled(claim, policy, inscp, act_pay_dedc, remaining);
+    let pool_ratio = pool_ratio(claim, policy);
+    let (raw, over_cap, bands) =
+        pooled(claim, policy, pool_ratio, (inscp, act_pay_dedc), remaining);
     let hifp_pay = raw.min(remaining);
     let catastrophic_left = policy.catastrophic.cap.saturating_sub(claim.ytd.catastrophic_paid);
     let catastrophic =
@@ -395,7 +398,7 @@ fn fund_shares(claim: &Claim, policy: &Policy, inscp: Amount) -> FundShares {
     let segmented = !policy.segments[claim.hospital_level.index()].is_empty();
     FundShares {
         act_pay_dedc,
-        pool_ratio: pool_ratio(claim, policy),
+        pool_ratio,
         hifp_pay,
         catastrophic,
         maf_pay,
