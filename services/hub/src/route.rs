@@ -222,21 +222,37 @@ impl Hub {
 
     /// Agency → national filing database, the lane in one transaction.
     pub async fn record_filings(&self, lane: &[Incoming]) -> LaneAnswer {
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        let mut answers = Vec::with_capacity(lane.len());
-        for incoming in lane {
-            let filing = incoming.decode::<FilingRecord>("FilingRecord").map_err(Rejection::from);
-            // Only the agency of the insured region files for its insured.
-            let filing = filing.and_then(valid_filing).and_then(|(filing, insured)| {
+        self.record_each(
+            lane,
+            |incoming| {
+                let filing = incoming.decode::<FilingRecord>("FilingRecord")?;
+                // Only the agency of the insured region files for its insured.
+                let (filing, insured) = valid_filing(filing)?;
                 incoming.authorize(
                     |role| role.hosts(insured),
                     &format!("file for persons insured in {insured}"),
                 )?;
                 Ok(filing)
-            });
-            match filing {
-                Ok(filing) => {
-                    record::record_filing(&mut tx, &filing, &self.tokens).await.map_err(retry)?;
+            },
+            async |tx, filing| record::record_filing(tx, &filing, &self.tokens).await,
+        )
+        .await
+    }
+
+    /// An agency's records, each admitted (read, checked, its sender allowed to speak for
+    /// it) or refused, and the admitted ones written in one transaction for the lane.
+    async fn record_each<T>(
+        &self,
+        lane: &[Incoming],
+        admit: impl Fn(&Incoming) -> Result<T, Rejection>,
+        write: impl AsyncFn(&mut yidi_store::Tx, T) -> Result<(), yidi_store::StoreError>,
+    ) -> LaneAnswer {
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut answers = Vec::with_capacity(lane.len());
+        for incoming in lane {
+            match admit(incoming) {
+                Ok(record) => {
+                    write(&mut tx, record).await.map_err(retry)?;
                     answers.push(Ok(Vec::new()));
                 }
                 Err(rejection) => answers.push(Err(rejection)),
@@ -251,27 +267,20 @@ impl Hub {
     /// Agency → hub: person-level halts and their lifting, one transaction for the lane. Only
     /// the agency of the person's insured region speaks for them.
     pub async fn record_halts(&self, lane: &[Incoming]) -> LaneAnswer {
-        let mut tx = self.store.begin().await.map_err(retry)?;
-        let mut answers = Vec::with_capacity(lane.len());
-        for incoming in lane {
-            let halt = incoming.decode::<HaltRecord>("HaltRecord").map_err(Rejection::from);
-            let halt = halt.and_then(crate::halts::valid).and_then(|(halt, insured)| {
+        self.record_each(
+            lane,
+            |incoming| {
+                let halt = incoming.decode::<HaltRecord>("HaltRecord")?;
+                let (halt, insured) = crate::halts::valid(halt)?;
                 incoming.authorize(
                     |role| role.hosts(insured),
                     &format!("halt direct settlement of persons insured in {insured}"),
                 )?;
                 Ok(halt)
-            });
-            match halt {
-                Ok(halt) => {
-                    crate::halts::record(&mut tx, &halt, &self.tokens).await.map_err(retry)?;
-                    answers.push(Ok(Vec::new()));
-                }
-                Err(rejection) => answers.push(Err(rejection)),
-            }
-        }
-        tx.commit().await.map_err(retry)?;
-        Ok(answers)
+            },
+            async |tx, halt| crate::halts::record(tx, &halt, &self.tokens).await,
+        )
+        .await
     }
 }
 
