@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use yidi_domain::ids::RegionCode;
 use yidi_domain::money::Amount;
 
 /// What one province owes another in a round (negative when reversals and deductions
-/// outweigh the bills: then the creditor owes the debtor back).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// outweigh the bills: then the creditor owes the debtor back); also what a round took from
+/// a pair's prepayment ([`crate::prepay::Draw`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairObligation {
     #[serde(with = "crate::text::region")]
     pub insured: RegionCode,

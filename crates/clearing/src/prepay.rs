@@ -19,16 +19,9 @@ use yidi_domain::money::Amount;
 use crate::netting::PairObligation;
 use crate::period::Period;
 
-/// What a round took from one pair's prepayment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Draw {
-    #[serde(with = "crate::text::region")]
-    pub insured: RegionCode,
-    #[serde(with = "crate::text::region")]
-    pub treatment: RegionCode,
-    #[serde(with = "crate::text::amount")]
-    pub amount: Amount,
-}
+/// What a round took from one pair's prepayment: an amount of an insured → treatment pair,
+/// as an obligation is.
+pub type Draw = PairObligation;
 
 /// What a net creditor was paid out of the draws when the round became final.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
