@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Installs the Kafka-protocol broker yidi runs on one machine: tansu 0.6.0 with SQLite storage
 # (features dynostore,libsql), built from the crates.io source of its crates with yidi's carried
-# patch to tansu-storage applied (deploy/broker/tansu-0.6.0-storage.patch: fetches that wake on
-# produce instead of sleeping out their wait, statements prepared once, an index on headers;
-# ARCHITECTURE.md "The broker" and BENCH.md say why).
+# patches applied: to tansu-storage (deploy/broker/tansu-0.6.0-storage.patch: fetches that wake
+# on produce instead of sleeping out their wait, statements prepared once, an index on headers)
+# and to tansu-broker (deploy/broker/tansu-0.6.0-group.patch: a consumer group member that dies
+# without leaving gives its partitions back). ARCHITECTURE.md "The broker" and BENCH.md say why.
 # The build takes ~10 minutes on 2 cores, so the binary is cached outside the clone, under a
 # name that includes the patch's hash, and this script returns at once when it is already there.
 # Idempotent; prints the binary's path.
 #
 #   YIDI_BROKER_PATCH=none   build tansu 0.6.0 exactly as published (for before/after figures)
+#   YIDI_BROKER_PATCH=FILE   the storage patch FILE instead of the carried one (the group patch
+#                            is applied with it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TANSU_VERSION=0.6.0
 CACHE="${YIDI_CACHE:-$HOME/.cache/yidi}"
 PATCH="${YIDI_BROKER_PATCH:-$PWD/deploy/broker/tansu-$TANSU_VERSION-storage.patch}"
+GROUP_PATCH="$PWD/deploy/broker/tansu-$TANSU_VERSION-group.patch"
 if [ "$PATCH" = none ]; then
     flavour=published
 else
-    flavour="patched-$(sha256sum "$PATCH" | cut -c1-12)"
+    flavour="patched-$(cat "$PATCH" "$GROUP_PATCH" | sha256sum | cut -c1-12)"
 fi
 ROOT="$CACHE/tansu-$TANSU_VERSION-$flavour"
 BIN="$ROOT/bin/tansu"
@@ -54,7 +58,7 @@ EOF
 echo 'fn main() {}' > "$SRC/fetch/src/main.rs"
 cargo fetch --manifest-path "$SRC/fetch/Cargo.toml" >&2
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/cache"
-for crate in tansu tansu-storage; do
+for crate in tansu tansu-storage tansu-broker; do
     file=$(find "$registry" -name "$crate-$TANSU_VERSION.crate" | head -n 1)
     [ -n "$file" ] || { echo "install-broker: $crate $TANSU_VERSION was not downloaded" >&2; exit 1; }
     tar -xzf "$file" -C "$SRC"
@@ -63,13 +67,15 @@ done
 if [ "$PATCH" != none ]; then
     # The patch names its files as in tansu's repository (tansu-storage/src/...).
     (cd "$SRC/tansu-storage-$TANSU_VERSION" && git apply -p2 "$PATCH")
+    (cd "$SRC/tansu-broker-$TANSU_VERSION" && git apply -p2 "$GROUP_PATCH")
 fi
-# Build the published tansu package against this copy of tansu-storage. Its own Cargo.lock
-# pins every other dependency as released; cargo changes only the tansu-storage entry.
+# Build the published tansu package against these copies of tansu-storage and tansu-broker.
+# Its own Cargo.lock pins every other dependency as released; cargo changes only their entries.
 cat >> "$SRC/tansu-$TANSU_VERSION/Cargo.toml" <<EOF
 
 [patch.crates-io]
 tansu-storage = { path = "../tansu-storage-$TANSU_VERSION" }
+tansu-broker = { path = "../tansu-broker-$TANSU_VERSION" }
 EOF
 cargo build --release --manifest-path "$SRC/tansu-$TANSU_VERSION/Cargo.toml" \
     --features dynostore,libsql --bin tansu --target-dir "$CACHE/tansu-build" >&2

@@ -442,6 +442,13 @@ fn main() {
         fixture.runtime.block_on(filings(&network));
         Ok(())
     }));
+    trials.push(libtest_mimic::Trial::test(
+        "an_agency_run_as_two_processes_shares_the_bills_and_outlives_one_killed",
+        || {
+            scaled_agency();
+            Ok(())
+        },
+    ));
     let conclusion = libtest_mimic::run(&args, trials);
     Fixture::stop(conclusion.has_failed());
     conclusion.exit();
@@ -869,6 +876,83 @@ async fn agency_killed(fixture: &'static Fixture) {
         "e2e: agency killed and restarted mid-stream; 400 bills, {settled} settled, none twice"
     );
 }
+/// Issue #9 §6, on a network of its own: topics of four partitions, and Beijing's and
+/// Tianjin's agency run as two processes (instances 1 and 2 of `agency-north`, one database,
+/// one consumer group). Both take a share of the bills; instance 2 killed with SIGKILL
+/// mid-stream hands its partitions to instance 1 once its session lapses (the broker's group
+/// patch); every bill still gets exactly one result, equal to `yidi quote`, and each settled
+/// bill is counted once. Restarted, instance 2 takes a share again.
+fn scaled_agency() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let _entered = runtime.enter();
+    let mut network = Network::start_scaled(4);
+    let his = std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
+    let mut simulator = Simulator::new(2027);
+    // Regions 0 and 1 are Beijing and Tianjin (agency-north), 2 and 3 agency-south's.
+    let stream = |simulator: &mut Simulator, from: u32, count: u32| -> Vec<DischargeBill> {
+        (from..from + count)
+            .map(|i| {
+                bill(simulator, (i % 4) as usize, u64::from(i / 4), (i / 4) as usize, 9000 + i)
+            })
+            .collect()
+    };
+    let settled_by = |network: &Network, name: &str| -> f64 {
+        metric_sum(&network.metrics(name), "yidi_settlements_total", &[("outcome", "SETTLED")])
+    };
+    let first = stream(&mut simulator, 0, 400);
+    let mut shares = (0.0, 0.0);
+    runtime.block_on(async {
+        for (i, bill) in first.iter().enumerate() {
+            his.send(bill, ContentType::Protobuf).await;
+            if i == 200 {
+                shares =
+                    (settled_by(&network, "agency-north"), settled_by(&network, "agency-north-2"));
+                network.kill("agency-north-2");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    assert!(
+        shares.0 > 0.0 && shares.1 > 0.0,
+        "both instances settle a share before the kill: {shares:?}"
+    );
+    let results = runtime.block_on(his.results(&once(&first), Duration::from_secs(180)));
+    let mut settled = 0;
+    for (bill, expected) in first.iter().zip(quote(&first)) {
+        let got = results
+            .get(&bill.msgid)
+            .unwrap_or_else(|| panic!("no result for {} after instance 2 was killed", bill.msgid));
+        assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
+        assert_same(&got[0], &expected);
+        settled += i64::from(got[0].status == SettleStatus::Settled as i32);
+    }
+    let (counted, admissions) = runtime.block_on(agency_counts(&network));
+    assert_eq!(counted, settled, "each bill settled once across the two instances and the kill");
+    assert_eq!(admissions, counted, "accumulators count each settled bill once");
+    // Instance 2 again: the group shares the partitions anew.
+    network.spawn("agency-north-2");
+    let second = stream(&mut simulator, 400, 200);
+    runtime.block_on(async {
+        for bill in &second {
+            his.send(bill, ContentType::Protobuf).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let results = runtime.block_on(his.results(&once(&second), Duration::from_secs(120)));
+    for (bill, expected) in second.iter().zip(quote(&second)) {
+        let got = &results[&bill.msgid];
+        assert_eq!(got.len(), 1, "{} got {} results", bill.msgid, got.len());
+        assert_same(&got[0], &expected);
+    }
+    // A restarted process counts from zero.
+    let again = settled_by(&network, "agency-north-2");
+    assert!(again > 0.0, "the restarted instance 2 takes a share again");
+    println!(
+        "e2e: agency-north as two processes on 4 partitions: {} and {} settled before instance 2 was killed; 400 bills, {settled} settled, none twice; 200 more after its restart, {} by it",
+        shares.0, shares.1, again
+    );
+}
+
 /// A HIS that sends `traceparent` gets its settlement in its own trace: the exchange's span of
 /// the call is the child of the HIS's span, and the hops after it carry the same trace id.
 async fn joins_the_callers_trace(

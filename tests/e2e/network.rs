@@ -161,6 +161,10 @@ fn make_keys(dir: &Path) {
 struct Service {
     binary: &'static str,
     config: &'static str,
+    /// The process's name among its role's (`YIDI_INSTANCE`), when the role runs as several.
+    instance: Option<&'static str>,
+    /// The service whose database this one uses (itself, or its role's first instance).
+    database: &'static str,
     grpc: u16,
     /// `/metrics` and `/ready`.
     metrics: u16,
@@ -180,6 +184,8 @@ pub struct Network {
     services: BTreeMap<&'static str, Service>,
     /// Whether the logs and data stay when the network stops (a test failed).
     pub keep_data: bool,
+    /// Partitions of every topic, when not the services' default.
+    partitions: Option<i32>,
 }
 
 /// Exchanges of the test network (treatment provinces).
@@ -200,7 +206,36 @@ impl Network {
         Network::start_with(clock_start, None)
     }
 
+    /// A network whose topics have `partitions` partitions and whose `agency-north` runs as
+    /// two processes in one consumer group (`agency-north` and `agency-north-2`, instances 1
+    /// and 2 on one database): issue #9 §6.
+    pub fn start_scaled(partitions: i32) -> Network {
+        let mut services = services();
+        for (name, instance) in [("agency-north", "1"), ("agency-north-2", "2")] {
+            let service = Service {
+                binary: "yidi-agency",
+                config: "agency-north",
+                instance: Some(instance),
+                database: "agency-north",
+                grpc: free_port(),
+                metrics: free_port(),
+                child: None,
+            };
+            services.insert(name, service);
+        }
+        Network::start_from(None, None, services, Some(partitions))
+    }
+
     fn start_with(clock_start: Option<&str>, otlp: Option<&str>) -> Network {
+        Network::start_from(clock_start, otlp, services(), None)
+    }
+
+    fn start_from(
+        clock_start: Option<&str>,
+        otlp: Option<&str>,
+        services: BTreeMap<&'static str, Service>,
+        partitions: Option<i32>,
+    ) -> Network {
         let dir = std::env::temp_dir().join(format!(
             "yidi-e2e-{}-{}",
             std::process::id(),
@@ -213,7 +248,6 @@ impl Network {
         let brokers = format!("127.0.0.1:{port}");
         let broker = start_broker(&dir, &brokers);
         wait_port(port, "broker");
-        let services = services();
         let mut network = Network {
             dir,
             brokers,
@@ -223,6 +257,7 @@ impl Network {
             broker,
             services,
             keep_data: false,
+            partitions,
         };
         network.spawn("hub");
         let names: Vec<&'static str> =
@@ -285,7 +320,14 @@ impl Network {
             // Spans leave every 200 ms instead of every 5 s, so a test need not wait.
             trace_env.push(("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()));
         }
+        let mut scale_env: Vec<(&str, String)> = Vec::new();
+        if let Some(partitions) = self.partitions {
+            scale_env.push(("YIDI_PARTITIONS", partitions.to_string()));
+        }
         let service = self.services.get_mut(name).unwrap();
+        if let Some(instance) = service.instance {
+            scale_env.push(("YIDI_INSTANCE", instance.to_owned()));
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -297,7 +339,7 @@ impl Network {
             .env("YIDI_BROKERS", &self.brokers)
             .env(
                 "YIDI_DATABASE",
-                format!("sqlite://{}", self.dir.join(format!("{name}.db")).display()),
+                format!("sqlite://{}", self.dir.join(format!("{}.db", service.database)).display()),
             )
             .env("YIDI_GRPC", format!("127.0.0.1:{}", service.grpc))
             .env("YIDI_METRICS", format!("127.0.0.1:{}", service.metrics))
@@ -305,6 +347,7 @@ impl Network {
             .env("RUST_LOG", "warn")
             .envs(hub_env)
             .envs(trace_env)
+            .envs(scale_env)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -409,6 +452,8 @@ fn services() -> BTreeMap<&'static str, Service> {
             let service = Service {
                 binary,
                 config: name,
+                instance: None,
+                database: name,
                 grpc: free_port(),
                 metrics: free_port(),
                 child: None,

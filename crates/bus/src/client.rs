@@ -132,6 +132,22 @@ pub struct BusConfig {
     /// every message received is admitted only if its signature verifies. `None` only where
     /// nothing leaves the process (in-process tests, tools).
     pub trust: Option<Trust>,
+    /// How this process shares its topics with other processes of its role.
+    pub membership: Membership,
+}
+
+/// How a consumer gets its partitions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Membership {
+    /// The role's only process: it takes every partition of its topics itself. Offsets are
+    /// still committed under the group id, so a restart resumes where the last commit left off.
+    #[default]
+    Sole,
+    /// One of several processes of the role (issue #9 §6), named by `instance`: they join one
+    /// consumer group and the broker shares the partitions among them, moving a partition to
+    /// the others when a member leaves or stops heartbeating. Ordering per key holds because a
+    /// partition has one consumer at a time and messages are keyed by person.
+    Group { instance: String },
 }
 
 impl BusConfig {
@@ -140,7 +156,11 @@ impl BusConfig {
         for (key, value) in &self.extra {
             config.set(key, value);
         }
-        config.set("bootstrap.servers", &self.brokers).set("client.id", &self.service);
+        let client_id = match &self.membership {
+            Membership::Sole => self.service.clone(),
+            Membership::Group { instance } => format!("{}-{instance}", self.service),
+        };
+        config.set("bootstrap.servers", &self.brokers).set("client.id", client_id);
         if let Some(login) = &self.login {
             sign_in(&mut config, login);
         }
@@ -360,11 +380,13 @@ impl Bus {
             // The consumer's lag per partition, for its metrics.
             .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
             .create_with_context(context)?;
-        // Each yidi consumer is the only reader of its topics (one process per role and
-        // province), so it takes every partition itself instead of joining a group: tansu 0.6
-        // keeps a SIGKILLed member in its group, and a restarted process would get nothing.
-        // Offsets are still committed under the group id, so a restart resumes where the last
-        // commit left off.
+        if let Membership::Group { .. } = self.config.membership {
+            consumer.subscribe(&topics.iter().map(String::as_str).collect::<Vec<_>>())?;
+            return Ok(Consumer::new(consumer, group).in_group());
+        }
+        // The role's only process takes every partition itself instead of joining a group:
+        // a restarted process then reads at once, without waiting out its dead predecessor's
+        // session in the group.
         let mut partitions = TopicPartitionList::new();
         for topic in topics {
             let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;

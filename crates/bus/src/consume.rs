@@ -59,11 +59,24 @@ pub struct Consumer {
     /// Topics this consumer only follows (another service owns them and dead-letters what it
     /// refuses): a message refused at the door here is skipped, not dead-lettered again.
     followed: std::collections::HashSet<String>,
+    /// Whether partitions are shared with other processes of the role
+    /// ([`crate::client::Membership::Group`]): one may be taken away mid-batch.
+    in_group: bool,
 }
 
 impl Consumer {
     pub(crate) fn new(inner: StreamConsumer<LagContext>, group: &str) -> Consumer {
-        Consumer { inner, group: group.to_owned(), followed: std::collections::HashSet::new() }
+        Consumer {
+            inner,
+            group: group.to_owned(),
+            followed: std::collections::HashSet::new(),
+            in_group: false,
+        }
+    }
+
+    pub(crate) fn in_group(mut self) -> Consumer {
+        self.in_group = true;
+        self
     }
 
     /// Marks `topics` as followed: what the bus refuses on them (unsigned, forged, not
@@ -159,17 +172,28 @@ impl Consumer {
                 return;
             }
             hops.delivered();
-            let took = arrived.elapsed();
-            for incoming in &done {
-                bus.metrics().hop(&incoming.topic, took);
-                if let Err(error) =
-                    self.inner.store_offset(&incoming.topic, incoming.partition, incoming.offset)
-                {
-                    error!(%error, topic = %incoming.topic, offset = incoming.offset, "storing the offset failed");
-                }
-            }
+            self.store_offsets(bus, &done, arrived.elapsed());
             if done.len() < size {
                 return;
+            }
+        }
+    }
+
+    /// Marks `done` consumed (in each partition's order) and times their hop.
+    fn store_offsets(&self, bus: &Bus, done: &[&Incoming], took: Duration) {
+        for incoming in done {
+            bus.metrics().hop(&incoming.topic, took);
+            if let Err(error) =
+                self.inner.store_offset(&incoming.topic, incoming.partition, incoming.offset)
+            {
+                if self.in_group {
+                    // The partition went to another member while this batch was handled: it
+                    // reads from the last commit, and the shared inbox answers repeats.
+                    info!(%error, topic = %incoming.topic, partition = incoming.partition, offset = incoming.offset,
+                          "offset not stored: the partition was reassigned");
+                } else {
+                    error!(%error, topic = %incoming.topic, offset = incoming.offset, "storing the offset failed");
+                }
             }
         }
     }

@@ -34,7 +34,7 @@ pub mod topics;
 pub mod trace;
 
 pub use authority::{Signer, Trust};
-pub use client::{Bus, BusConfig, BusError, Health};
+pub use client::{Bus, BusConfig, BusError, Health, Membership};
 pub use consume::{Consumer, LaneHandler};
 pub use failure::{verdict, Failure, LaneAnswer, Rejection, Transient, Verdict};
 pub use message::{Incoming, Outgoing};

@@ -46,6 +46,12 @@ pub struct Common {
     /// The zone business dates are reckoned in (an IANA name; default `Asia/Shanghai`).
     #[serde(default = "default_zone")]
     pub time_zone: chrono_tz::Tz,
+    /// Set on every process of a role that runs as several (issue #9 §6): each numbers itself
+    /// (1, 2, …), they share the role's database and consumer group, and the broker
+    /// shares the partitions among them. Unset: the role's only process. Each signs and logs
+    /// in as the role (`name`); the instance names its lease and its Kafka client.
+    #[serde(default)]
+    pub instance: Option<u32>,
 }
 
 fn default_zone() -> chrono_tz::Tz {
@@ -77,6 +83,23 @@ impl Common {
         yidi_trust::Login::load(&self.keys, &self.name)
             .map_err(|source| self.unreadable(source))?;
         Ok(())
+    }
+
+    /// This process among its role's: the name, with the instance when there are several.
+    /// Its lease is taken under this name, so several instances may share one database.
+    pub fn process_name(&self) -> String {
+        match &self.instance {
+            Some(instance) => format!("{}#{instance}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// How this process gets its partitions.
+    pub fn membership(&self) -> yidi_bus::Membership {
+        match &self.instance {
+            Some(instance) => yidi_bus::Membership::Group { instance: instance.to_string() },
+            None => yidi_bus::Membership::Sole,
+        }
     }
 
     /// The business clock of these settings.
@@ -145,6 +168,7 @@ impl Common {
             min_insync_replicas: self.min_insync_replicas,
             login,
             trust: Some(trust),
+            membership: self.membership(),
         })?;
         Ok((store, bus))
     }

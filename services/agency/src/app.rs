@@ -43,8 +43,9 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let regions = hosted_regions(&settings)?;
     let (store, bus) = settings.common.connect(store::SCHEMA, store::CHANGES, &[]).await?;
-    // One writer per role: a second copy of this service on the same database stops here.
-    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
+    // One writer per process: a second copy of this process on the same database stops here
+    // (instances of one role, `instance`, each hold their own).
+    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.process_name()).await?;
     let provinces: BTreeSet<String> =
         regions.iter().map(|r| r.region.province().to_string()).collect();
     let request_topics: Vec<String> =

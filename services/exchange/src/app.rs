@@ -65,8 +65,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .common
         .connect(&schema, requests::CHANGES, std::slice::from_ref(&discharge))
         .await?;
-    // One writer per role: a second copy of this service on the same database stops here.
-    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
+    // One writer per process: a second copy of this process on the same database stops here
+    // (instances of one role, `instance`, each hold their own).
+    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.process_name()).await?;
     bus.ensure_topics(&topic_names(province)).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());
     let hospitals = crate::hospitals::Register::load(&store, province).await?;

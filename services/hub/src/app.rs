@@ -111,6 +111,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let suspended = provinces(&settings.suspended, "suspended")?;
     let treatment = provinces(&settings.treatment_provinces, "treatment_provinces")?;
     check_dashboard_exposure(&settings)?;
+    // The clearing log is hash-chained by one writer and the desk's rounds are decided in one
+    // place: the hub does not run as several processes (issue #9 §6 scales agencies and
+    // exchanges).
+    anyhow::ensure!(
+        settings.common.instance.is_none(),
+        "instance: the hub runs as one process (its clearing log has one writer)"
+    );
     let schema: Vec<&'static str> =
         record::SCHEMA.iter().chain(crate::clearing::SCHEMA).copied().collect();
     let tokens = Arc::new(settings.common.person_tokens()?);
