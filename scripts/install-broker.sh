@@ -12,16 +12,26 @@
 #   YIDI_BROKER_PATCH=none   build tansu 0.6.0 exactly as published (for before/after figures)
 #   YIDI_BROKER_PATCH=FILE   the storage patch FILE instead of the carried one (the group patch
 #                            is applied with it)
+#   YIDI_BROKER_STORAGE=postgres
+#                            also build tansu's PostgreSQL engine, with the fix it needs on
+#                            PostgreSQL 15 (tansu-0.6.0-postgres15.patch): the evaluation of
+#                            issue #9 §2 (scripts/bench-broker-postgres.sh), not what yidi runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TANSU_VERSION=0.6.0
 CACHE="${YIDI_CACHE:-$HOME/.cache/yidi}"
 PATCH="${YIDI_BROKER_PATCH:-$PWD/deploy/broker/tansu-$TANSU_VERSION-storage.patch}"
 GROUP_PATCH="$PWD/deploy/broker/tansu-$TANSU_VERSION-group.patch"
+PG_PATCH="$PWD/deploy/broker/tansu-$TANSU_VERSION-postgres15.patch"
+FEATURES=dynostore,libsql
 if [ "$PATCH" = none ]; then
     flavour=published
 else
     flavour="patched-$(cat "$PATCH" "$GROUP_PATCH" | sha256sum | cut -c1-12)"
+fi
+if [ "${YIDI_BROKER_STORAGE:-sqlite}" = postgres ]; then
+    FEATURES=dynostore,libsql,postgres
+    flavour="$flavour-postgres-$(sha256sum "$PG_PATCH" | cut -c1-8)"
 fi
 ROOT="$CACHE/tansu-$TANSU_VERSION-$flavour"
 BIN="$ROOT/bin/tansu"
@@ -53,7 +63,7 @@ version = "0.0.0"
 edition = "2021"
 publish = false
 [dependencies]
-tansu = { version = "=$TANSU_VERSION", default-features = false, features = ["dynostore", "libsql"] }
+tansu = { version = "=$TANSU_VERSION", default-features = false, features = ["${FEATURES//,/\", \"}"] }
 EOF
 echo 'fn main() {}' > "$SRC/fetch/src/main.rs"
 cargo fetch --manifest-path "$SRC/fetch/Cargo.toml" >&2
@@ -69,6 +79,9 @@ if [ "$PATCH" != none ]; then
     (cd "$SRC/tansu-storage-$TANSU_VERSION" && git apply -p2 "$PATCH")
     (cd "$SRC/tansu-broker-$TANSU_VERSION" && git apply -p2 "$GROUP_PATCH")
 fi
+if [ "$FEATURES" != dynostore,libsql ]; then
+    (cd "$SRC/tansu-storage-$TANSU_VERSION" && git apply -p2 "$PG_PATCH")
+fi
 # Build the published tansu package against these copies of tansu-storage and tansu-broker.
 # Its own Cargo.lock pins every other dependency as released; cargo changes only their entries.
 cat >> "$SRC/tansu-$TANSU_VERSION/Cargo.toml" <<EOF
@@ -78,7 +91,7 @@ tansu-storage = { path = "../tansu-storage-$TANSU_VERSION" }
 tansu-broker = { path = "../tansu-broker-$TANSU_VERSION" }
 EOF
 cargo build --release --manifest-path "$SRC/tansu-$TANSU_VERSION/Cargo.toml" \
-    --features dynostore,libsql --bin tansu --target-dir "$CACHE/tansu-build" >&2
+    --features "$FEATURES" --bin tansu --target-dir "$CACHE/tansu-build" >&2
 mkdir -p "$ROOT/bin"
 cp "$CACHE/tansu-build/release/tansu" "$BIN.tmp"
 mv "$BIN.tmp" "$BIN"

@@ -14,6 +14,8 @@
 //!    counted twice.
 //! 5. gRPC: settle, pre-settle and look up; a timed-out or abandoned call is reversed.
 //! 6. The agency's filing and registry service over gRPC.
+//! 7. On a network of its own (issue #9 §6): an agency run as two processes in one consumer
+//!    group shares the bills, and one of them killed mid-stream loses nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 #![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
