@@ -4,6 +4,10 @@
 # open-loop step table (latency, bills lost, CPU per settlement of every process, from /proc),
 # and the raw broker's round trip and bulk rate. Figures, never thresholds.
 #   BROKERS="patched published"   the flavours to compare (default: patched, the one make up runs)
+#   BROKERS="patched postgres"    postgres: the patched tansu on its PostgreSQL storage (issue #9
+#       §2), on scripts/postgres.sh's server, in a fresh database made from the schema file
+#       YIDI_TANSU_PG_SCHEMA (etc/initdb.d/010-schema.sql of tansu's repository at v0.6.0: the
+#       crate does not ship it, so it is the evaluator's to provide)
 #   STEPS=50,100,200,500,1000,2000  STEP_SECONDS=60  IDLE_SECONDS=20
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +19,22 @@ fi
 for flavour in ${BROKERS:-patched}; do
     export YIDI_RUN=".run/bench-$flavour"
     if [ "$flavour" = published ]; then export YIDI_BROKER_PATCH=none; else unset YIDI_BROKER_PATCH; fi
+    unset YIDI_BROKER_STORAGE YIDI_BROKER_STORAGE_URL
+    engine="SQLite storage"
+    if [ "$flavour" = postgres ]; then
+        schema="${YIDI_TANSU_PG_SCHEMA:?set YIDI_TANSU_PG_SCHEMA to tansu v0.6.0 etc/initdb.d/010-schema.sql}"
+        server=$(scripts/postgres.sh start)
+        psql -q "$server" -c "DROP DATABASE IF EXISTS tansu_bench" -c "CREATE DATABASE tansu_bench"
+        psql -q -v ON_ERROR_STOP=1 "${server%/*}/tansu_bench" -f "$schema" > /dev/null
+        export YIDI_BROKER_STORAGE=postgres YIDI_BROKER_STORAGE_URL="${server%/*}/tansu_bench"
+        engine="PostgreSQL storage ($(psql -tAq "$server" -c 'SHOW server_version'))"
+    fi
     scripts/network.sh down > /dev/null 2>&1 || true
     rm -rf "$YIDI_RUN"
     scripts/network.sh up > /dev/null
     # The agencies publish their seeded filings on first start; let the hub take them in.
     sleep 10
-    echo "== broker: tansu 0.6.0, $flavour ($(nproc) cores, $(uname -m))"
+    echo "== broker: tansu 0.6.0, $flavour, $engine ($(nproc) cores, $(uname -m))"
     "$YIDI" loadgen --steps "${STEPS:-50,100,200,500,1000,2000}" --duration "${STEP_SECONDS:-60}" \
         --idle "${IDLE_SECONDS:-20}" --pids "$YIDI_RUN/pids" --keys "$YIDI_RUN/keys" || status=$?
     scripts/network.sh down > /dev/null

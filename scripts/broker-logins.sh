@@ -26,7 +26,8 @@ port=$(free_port)
 mkdir -p "$data"
 # tansu resolves a SQLite URL against its working directory.
 (cd "$data" && exec "$tansu" broker --listener-url "tcp://127.0.0.1:$port" \
-    --advertised-listener-url "tcp://127.0.0.1:$port" --storage-engine "sqlite://tansu.db") \
+    --advertised-listener-url "tcp://127.0.0.1:$port" \
+    --storage-engine "${YIDI_BROKER_STORAGE_URL:-sqlite://tansu.db}") \
     >> "$data/broker-logins.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT

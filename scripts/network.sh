@@ -79,11 +79,13 @@ up() {
     if ! running broker; then
         # Every party logs in with its own SCRAM user; a client without one is refused.
         scripts/broker-logins.sh "$tansu" "$RUN/data" "$RUN/keys"
-        # tansu resolves a SQLite URL against its working directory.
+        # tansu resolves a SQLite URL against its working directory. YIDI_BROKER_STORAGE_URL
+        # (a postgres:// URL) is for the storage evaluation of scripts/bench-network.sh.
         (cd "$RUN/data" && exec nohup "$tansu" broker --authentication \
             --listener-url "tcp://127.0.0.1:$BROKER_PORT" \
             --advertised-listener-url "tcp://127.0.0.1:$BROKER_PORT" \
-            --storage-engine "sqlite://tansu.db") > "$RUN/logs/broker.log" 2>&1 &
+            --storage-engine "${YIDI_BROKER_STORAGE_URL:-sqlite://tansu.db}") \
+            > "$RUN/logs/broker.log" 2>&1 &
         echo $! > "$RUN/pids/broker.pid"
     fi
     wait_port "$BROKER_PORT" broker

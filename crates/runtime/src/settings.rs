@@ -188,8 +188,33 @@ pub fn redacted(url: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use super::redacted;
+    use super::{redacted, Common};
+
+    fn common(instance: &str) -> Common {
+        let file = format!(
+            r#"name = "agency-north"
+            brokers = "127.0.0.1:9092"
+            database = "sqlite://agency-north.db"
+            grpc = "127.0.0.1:50061"
+            keys = "keys"
+            {instance}"#
+        );
+        use figment::providers::Format as _;
+        figment::Figment::new().merge(figment::providers::Toml::string(&file)).extract().unwrap()
+    }
+
+    #[test]
+    fn a_role_run_as_several_processes_joins_its_group_and_leases_per_instance() {
+        // Issue #9 §6: instances share the role's name (credentials, group) but not a lease.
+        let sole = common("");
+        assert_eq!(sole.process_name(), "agency-north");
+        assert_eq!(sole.membership(), yidi_bus::Membership::Sole);
+        let second = common("instance = 2");
+        assert_eq!(second.process_name(), "agency-north#2");
+        assert_eq!(second.membership(), yidi_bus::Membership::Group { instance: "2".into() });
+    }
 
     #[test]
     fn a_database_url_is_shown_without_its_password() {
