@@ -137,10 +137,52 @@ impl Outgoing {
 
     /// The record's headers, with the signature headers after the message's own.
     pub(crate) fn kafka_headers(&self, signature: &[(&str, String)]) -> OwnedHeaders {
-        let own = self.headers.iter().map(|(key, value)| (key.as_str(), value.as_str()));
-        let signature = signature.iter().map(|(key, value)| (*key, value.as_str()));
-        own.chain(signature).fold(OwnedHeaders::new(), |headers, (key, value)| {
-            headers.insert(Header { key, value: Some(value) })
-        })
+        unique_headers(self, signature)
+            .into_iter()
+            .fold(OwnedHeaders::new(), |headers, (key, value)| {
+                headers.insert(Header { key, value: Some(value) })
+            })
+    }
+}
+
+/// `message`'s headers and then `signature`'s, each name once with its last value, as a
+/// receiver reads them ([`Incoming::headers`]): a forwarded message's previous signature gives
+/// way to this hop's. Kafka allows a name twice, but not every broker stores it (tansu's
+/// PostgreSQL storage keys a record's headers by name).
+fn unique_headers<'m>(
+    message: &'m Outgoing,
+    signature: &'m [(&str, String)],
+) -> Vec<(&'m str, &'m str)> {
+    let own = message.headers.iter().map(|(key, value)| (key.as_str(), value.as_str()));
+    let all: Vec<(&str, &str)> =
+        own.chain(signature.iter().map(|(key, value)| (*key, value.as_str()))).collect();
+    all.iter()
+        .enumerate()
+        .filter(|(at, (key, _))| !all[at + 1..].iter().any(|(later, _)| later == key))
+        .map(|(_, header)| *header)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_forwarded_message_carries_each_header_once_this_hops_signature_last() {
+        let mut forwarded = Outgoing {
+            topic: "agency.110000.requests".into(),
+            key: "k".into(),
+            headers: vec![
+                ("msgid".into(), "m-1".into()),
+                ("yidi-signer".into(), "exchange".into()),
+            ],
+            payload: Vec::new(),
+        };
+        forwarded.headers.push(("yidi-signature".into(), "old".into()));
+        let signature = [("yidi-signer", "hub".to_owned()), ("yidi-signature", "new".to_owned())];
+        assert_eq!(
+            unique_headers(&forwarded, &signature),
+            [("msgid", "m-1"), ("yidi-signer", "hub"), ("yidi-signature", "new")]
+        );
     }
 }
