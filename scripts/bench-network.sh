@@ -16,6 +16,14 @@ if YIDI_RUN=.run scripts/network.sh status | grep -q "running"; then
     echo "bench: the demo network (.run) is running on the same ports; stop it with make down" >&2
     exit 1
 fi
+# CPU ticks (utime + stime) of every running postgres process.
+postgres_cpu_ticks() {
+    local total=0 pid
+    for pid in $(pgrep -x postgres || true); do
+        total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0) ))
+    done
+    echo "$total"
+}
 for flavour in ${BROKERS:-patched}; do
     export YIDI_RUN=".run/bench-$flavour"
     if [ "$flavour" = published ]; then export YIDI_BROKER_PATCH=none; else unset YIDI_BROKER_PATCH; fi
@@ -35,8 +43,13 @@ for flavour in ${BROKERS:-patched}; do
     # The agencies publish their seeded filings on first start; let the hub take them in.
     sleep 10
     echo "== broker: tansu 0.6.0, $flavour, $engine ($(nproc) cores, $(uname -m))"
+    before=$(postgres_cpu_ticks)
     "$YIDI" loadgen --steps "${STEPS:-50,100,200,500,1000,2000}" --duration "${STEP_SECONDS:-60}" \
         --idle "${IDLE_SECONDS:-20}" --pids "$YIDI_RUN/pids" --keys "$YIDI_RUN/keys" || status=$?
+    if [ "$flavour" = postgres ]; then
+        # The loadgen counts the processes of .run/pids; the PostgreSQL server's are not there.
+        echo "PostgreSQL server (every postgres process, the whole run above, idle and steps included): $(( ($(postgres_cpu_ticks) - before) * 1000 / $(getconf CLK_TCK) )) ms of CPU"
+    fi
     scripts/network.sh down > /dev/null
     [ "${status:-0}" = 0 ] || exit "$status"
 done

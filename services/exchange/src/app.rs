@@ -56,6 +56,14 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let (province, catalogue) = served(&settings)?;
+    // Not yet as several processes (issue #9 §6 scales agencies): the hub's decisions on the
+    // register reach only the process that consumes them (`hospitals::Register` keeps them in
+    // memory), and a gRPC call waits in the process it came to for a result another process
+    // may take in.
+    anyhow::ensure!(
+        settings.common.instance.is_none(),
+        "instance: the exchange runs as one process (its register of institutions and its gRPC waiters live in the process)"
+    );
     let schema: Vec<&'static str> =
         requests::SCHEMA.iter().chain(crate::statement::SCHEMA).copied().collect();
     let discharge = topics::his_discharge(province.as_str());
@@ -65,9 +73,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .common
         .connect(&schema, requests::CHANGES, std::slice::from_ref(&discharge))
         .await?;
-    // One writer per process: a second copy of this process on the same database stops here
-    // (instances of one role, `instance`, each hold their own).
-    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.process_name()).await?;
+    // One writer per role: a second copy of this service on the same database stops here.
+    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
     bus.ensure_topics(&topic_names(province)).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());
     let hospitals = crate::hospitals::Register::load(&store, province).await?;
