@@ -15,7 +15,8 @@
 //! 5. gRPC: settle, pre-settle and look up; a timed-out or abandoned call is reversed.
 //! 6. The agency's filing and registry service over gRPC.
 //! 7. On a network of its own (issue #9 §6): an agency run as two processes in one consumer
-//!    group shares the bills, and one of them killed mid-stream loses nothing.
+//!    group shares the bills, and one of them killed mid-stream loses nothing; an exchange run
+//!    as two answers gRPC calls and applies a suspension in both.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests panic: a failure should stop with a backtrace.
 #![allow(clippy::as_conversions)] // Test data is small and made here: counts and indexes fit.
@@ -880,10 +881,13 @@ async fn agency_killed(fixture: &'static Fixture) {
 }
 /// Issue #9 §6, on a network of its own: topics of four partitions, and Beijing's and
 /// Tianjin's agency run as two processes (instances 1 and 2 of `agency-north`, one database,
-/// one consumer group). Both take a share of the bills; instance 2 killed with SIGKILL
-/// mid-stream hands its partitions to instance 1 once its session lapses (the broker's group
-/// patch); every bill still gets exactly one result, equal to `yidi quote`, and each settled
-/// bill is counted once. Restarted, instance 2 takes a share again.
+/// one consumer group), Guangdong's exchange likewise. Both agency processes take a share of
+/// the bills; instance 2 killed with SIGKILL mid-stream hands its partitions to instance 1 once
+/// its session lapses (the broker's group patch); every bill still gets exactly one result,
+/// equal to `yidi quote`, and each settled bill is counted once. Restarted, instance 2 takes a
+/// share again. Then the exchange: gRPC calls to one process are answered though the other
+/// takes in some of their results, and a hospital's suspension, taken in by one process,
+/// refuses its bills in both.
 fn scaled_agency() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let _entered = runtime.enter();
@@ -952,6 +956,73 @@ fn scaled_agency() {
     println!(
         "e2e: agency-north as two processes on 4 partitions: {} and {} settled before instance 2 was killed; 400 bills, {settled} settled, none twice; 200 more after its restart, {} by it",
         shares.0, shares.1, again
+    );
+    runtime.block_on(scaled_exchange(&network, &his, &mut simulator));
+}
+
+/// The second half of [`scaled_agency`]: Guangdong's exchange as two processes.
+async fn scaled_exchange(network: &Network, his: &His, simulator: &mut Simulator) {
+    // gRPC: every call goes to instance 1; results come back keyed by person, so instance 2
+    // takes in some of them, and instance 1 reads those from the shared database.
+    let channel = network.grpc("exchange-440000", "his-440000").await.unwrap();
+    let mut client = ExchangeClient::new(channel);
+    // Tianjin's and Shanghai's persons treated in Guangdong (treatment pick 0).
+    let bills: Vec<DischargeBill> = (0..24u32)
+        .map(|i| bill(simulator, 1 + (i % 2) as usize, 700 + u64::from(i), 0, 9700 + i))
+        .collect();
+    for (bill, expected) in bills.iter().zip(quote(&bills)) {
+        let answer = client.settle(call(bill.clone(), 30)).await.unwrap().into_inner();
+        assert_same(&answer, &expected);
+    }
+    let from_database = metric_sum(
+        &network.metrics("exchange-440000"),
+        "yidi_grpc_answers_total",
+        &[("outcome", "shared_database")],
+    );
+    assert!(from_database > 0.0, "some answers were taken in by the other process");
+    // Seed 004 art. 49: a suspension that one process took in refuses the hospital's bills in
+    // both (each bill has its own mdtrt_id, its own partition).
+    let code = bills[0].fixmedins_code.clone();
+    let decide = |id: &str, agreement: &str| {
+        let body = serde_json::json!({"decision_id": id, "fixmedins_code": code, "agreement": agreement,
+            "article": "seed 004 art. 49(ii)", "reason": "false inpatient stays"});
+        let (status, answer) =
+            network::http_post(network.dashboard, "/api/hospitals/agreement", &body.to_string())
+                .unwrap();
+        assert_eq!(status, 200, "{answer}");
+    };
+    decide("E2E-SCALED-1", "suspended");
+    let of_the_hospital = |simulator: &mut Simulator, i: u32| {
+        let mut next = bill(simulator, 1, 800 + u64::from(i), 0, 9800 + i);
+        next.fixmedins_code.clone_from(&code);
+        next.hosp_lv = bills[0].hosp_lv;
+        next
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut i = 0;
+    loop {
+        let next = of_the_hospital(simulator, i);
+        i += 1;
+        his.send(&next, ContentType::Json).await;
+        let answered =
+            his.results(&once(std::slice::from_ref(&next)), Duration::from_secs(30)).await;
+        if answered[&next.msgid][0].reason == "agreement_suspended" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the suspension never took effect");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let after: Vec<DischargeBill> = (i..i + 16).map(|i| of_the_hospital(simulator, i)).collect();
+    for next in &after {
+        his.send(next, ContentType::Json).await;
+    }
+    let answered = his.results(&once(&after), Duration::from_secs(60)).await;
+    for next in &after {
+        assert_eq!(answered[&next.msgid][0].reason, "agreement_suspended", "{}", next.msgid);
+    }
+    decide("E2E-SCALED-2", "in_force");
+    println!(
+        "e2e: exchange-440000 as two processes: 24 gRPC calls answered, {from_database} read from the shared database; {code} suspended: the next 16 bills refused in both"
     );
 }
 

@@ -206,17 +206,24 @@ impl Network {
         Network::start_with(clock_start, None)
     }
 
-    /// A network whose topics have `partitions` partitions and whose `agency-north` runs as
-    /// two processes in one consumer group (`agency-north` and `agency-north-2`, instances 1
-    /// and 2 on one database): issue #9 §6.
+    /// A network whose topics have `partitions` partitions and whose `agency-north` and
+    /// `exchange-440000` each run as two processes in one consumer group (`agency-north` and
+    /// `agency-north-2`, instances 1 and 2 on one database; the same for the exchange): issue
+    /// #9 §6.
     pub fn start_scaled(partitions: i32) -> Network {
         let mut services = services();
-        for (name, instance) in [("agency-north", "1"), ("agency-north-2", "2")] {
+        let instances = [
+            ("agency-north", "yidi-agency", "agency-north", "1"),
+            ("agency-north-2", "yidi-agency", "agency-north", "2"),
+            ("exchange-440000", "yidi-exchange", "exchange-440000", "1"),
+            ("exchange-440000-2", "yidi-exchange", "exchange-440000", "2"),
+        ];
+        for (name, binary, role, instance) in instances {
             let service = Service {
-                binary: "yidi-agency",
-                config: "agency-north",
+                binary,
+                config: role,
                 instance: Some(instance),
-                database: "agency-north",
+                database: role,
                 grpc: free_port(),
                 metrics: free_port(),
                 child: None,

@@ -46,8 +46,8 @@ pub struct Common {
     /// The zone business dates are reckoned in (an IANA name; default `Asia/Shanghai`).
     #[serde(default = "default_zone")]
     pub time_zone: chrono_tz::Tz,
-    /// Set on every process of a role that runs as several (issue #9 §6; agencies only, the
-    /// hub and the exchanges refuse it): each numbers itself
+    /// Set on every process of a role that runs as several (issue #9 §6; agencies and
+    /// exchanges, the hub refuses it): each numbers itself
     /// (1, 2, …), they share the role's database and consumer group, and the broker
     /// shares the partitions among them. Unset: the role's only process. Each signs and logs
     /// in as the role (`name`); the instance names its lease and its Kafka client.

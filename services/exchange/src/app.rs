@@ -56,14 +56,6 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let (province, catalogue) = served(&settings)?;
-    // Not yet as several processes (issue #9 §6 scales agencies): the hub's decisions on the
-    // register reach only the process that consumes them (`hospitals::Register` keeps them in
-    // memory), and a gRPC call waits in the process it came to for a result another process
-    // may take in.
-    anyhow::ensure!(
-        settings.common.instance.is_none(),
-        "instance: the exchange runs as one process (its register of institutions and its gRPC waiters live in the process)"
-    );
     let schema: Vec<&'static str> =
         requests::SCHEMA.iter().chain(crate::statement::SCHEMA).copied().collect();
     let discharge = topics::his_discharge(province.as_str());
@@ -73,8 +65,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .common
         .connect(&schema, requests::CHANGES, std::slice::from_ref(&discharge))
         .await?;
-    // One writer per role: a second copy of this service on the same database stops here.
-    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.name).await?;
+    // One writer per process: a second copy of this process on the same database stops here
+    // (instances of one role, `instance`, each hold their own).
+    let lease = yidi_runtime::lease::Lease::take(&store, &settings.common.process_name()).await?;
     bus.ensure_topics(&topic_names(province)).await?;
     let outbox = Outbox::new(store.clone(), bus.clone());
     let hospitals = crate::hospitals::Register::load(&store, province).await?;
@@ -91,6 +84,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settlement_time: Default::default(),
         hospitals,
         insured: yidi_data::insured_regions()?,
+        grpc_answers: Default::default(),
+        shared: settings.common.instance.is_some(),
     });
     let shutdown = Shutdown::on_signals();
     shutdown.spawn(lease.keep(shutdown.requested()));
@@ -178,6 +173,11 @@ fn register_figures(exposition: &mut yidi_runtime::metrics::Exposition, exchange
     exchange.settlement_time.register(
         exposition.registry(),
         "settlement",
-        "A bill sent on to the hub until its first result is back",
+        "A bill sent on to the hub until its first result is back, when this process took the result in",
+    );
+    exchange.grpc_answers.register(
+        exposition.registry(),
+        "grpc_answers",
+        "gRPC calls answered in time, by how the answer came (outcome: told by this process, or read from the database another process of the exchange recorded it in)",
     );
 }

@@ -96,7 +96,7 @@ impl ExchangeApi {
         // call, not the reversal that its silence calls for.
         let exchange = Arc::clone(exchange);
         let answer = tokio::spawn(async move {
-            if let Ok(Ok(result)) = tokio::time::timeout(deadline, waiter).await {
+            if let Some(result) = exchange.answer(&bill.msgid, waiter, deadline).await {
                 return Ok(result);
             }
             exchange.forget(&bill.msgid);
@@ -230,9 +230,9 @@ impl ExchangeService for ExchangeApi {
             self.exchange.forget(&reversal.msgid);
             return Err(Status::unavailable(error.0));
         }
-        match tokio::time::timeout(deadline, waiter).await {
-            Ok(Ok(result)) => Ok(Response::new(result)),
-            _ => {
+        match self.exchange.answer(&reversal.msgid, waiter, deadline).await {
+            Some(result) => Ok(Response::new(result)),
+            None => {
                 self.exchange.forget(&reversal.msgid);
                 Err(Status::deadline_exceeded(
                     "no answer in time; the reversal stays queued and takes effect once",

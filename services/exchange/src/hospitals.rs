@@ -51,7 +51,21 @@ pub struct Register {
     decided: RwLock<HashMap<String, (Agreement, u64)>>,
     /// Institutions the hub registered, or whose registered terms it changed.
     registered: RwLock<HashMap<String, Designation>>,
+    /// The stored decisions the copy in memory was last read from ([`Register::refresh`]).
+    read: std::sync::Mutex<Stored>,
 }
+
+/// How many decisions are stored, and the latest one's sequence number: a decision recorded by
+/// another process of the role changes one or the other (the hub numbers all its decisions in
+/// one sequence).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Stored {
+    count: i64,
+    latest: i64,
+}
+
+/// The stored decisions: each institution's latest agreement, and the registrations.
+type Decisions = (HashMap<String, (Agreement, u64)>, HashMap<String, Designation>);
 
 /// A committed decision, to apply to the register in memory.
 pub struct Applied {
@@ -63,54 +77,41 @@ pub struct Applied {
 
 impl Register {
     /// The sample register of `province` with the decisions stored so far.
+    /// The sample register of `province` with the decisions stored so far.
     pub async fn load(store: &Store, province: RegionCode) -> Result<Register, StoreError> {
         let base = yidi_sim::hospitals::register(province)
             .into_iter()
             .map(|designation| (designation.code.clone(), designation))
             .collect();
-        let rows = sqlx::query(
-            "SELECT fixmedins_code, agreement, decision_seq, name, admdvs, hosp_lv, cross_province
-             FROM hospital_agreement",
-        )
-        .fetch_all(store.pool())
-        .await?;
-        let mut decided = HashMap::new();
-        let mut registered = HashMap::new();
-        for row in rows {
-            let code: String = row.try_get(0)?;
-            let agreement: String = row.try_get(1)?;
-            let seq: i64 = row.try_get(2)?;
-            let agreement = Agreement::parse(&agreement).ok_or_else(|| StoreError::Corrupt {
-                column: "hospital_agreement.agreement",
-                detail: agreement.clone(),
-            })?;
-            if let Some(level) = row.try_get::<Option<i64>, _>(5)? {
-                let corrupt = |detail: String| StoreError::Corrupt {
-                    column: "hospital_agreement.registration",
-                    detail,
-                };
-                let admdvs: String = row.try_get::<Option<String>, _>(4)?.unwrap_or_default();
-                let designation = Designation {
-                    code: code.clone(),
-                    name: row.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
-                    region: admdvs.parse().map_err(|_| corrupt(admdvs.clone()))?,
-                    level: u64::try_from(level)
-                        .map_err(|_| ValueError::UnknownHospitalLevel)
-                        .and_then(HospitalLevel::from_number)
-                        .map_err(|_| corrupt(level.to_string()))?,
-                    cross_province: row.try_get::<Option<i64>, _>(6)?.unwrap_or(0) != 0,
-                    agreement,
-                };
-                registered.insert(code.clone(), designation);
-            }
-            decided.insert(code, (agreement, u64::try_from(seq).unwrap_or(0)));
-        }
+        let stored = stored(store).await?;
+        let (decided, registered) = decisions(store).await?;
         Ok(Register {
             province,
             base,
             decided: RwLock::new(decided),
             registered: RwLock::new(registered),
+            read: std::sync::Mutex::new(stored),
         })
+    }
+
+    /// Reads the stored decisions again if another process of the role has recorded one since
+    /// they were last read (issue #9 §6: the hub's decisions reach only the process that
+    /// consumes them, and every process settles by the register). One small query when
+    /// nothing changed. A lone exchange needs none: [`Register::apply`] keeps its copy.
+    pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
+        let now = stored(store).await?;
+        if self.read.lock().is_ok_and(|read| *read == now) {
+            return Ok(());
+        }
+        let (decided, registered) = decisions(store).await?;
+        if let (Ok(mut held), Ok(mut kept), Ok(mut read)) =
+            (self.decided.write(), self.registered.write(), self.read.lock())
+        {
+            *held = decided;
+            *kept = registered;
+            *read = now;
+        }
+        Ok(())
     }
 
     /// The institution as the register has it now: as the hub last registered it, or as the
@@ -250,4 +251,55 @@ impl Register {
             registered.insert(applied.code, designation);
         }
     }
+}
+
+/// How many decisions are stored and the latest's sequence number.
+async fn stored(store: &Store) -> Result<Stored, StoreError> {
+    let row =
+        sqlx::query("SELECT COUNT(*), COALESCE(MAX(decision_seq), 0) FROM hospital_agreement")
+            .fetch_one(store.pool())
+            .await?;
+    Ok(Stored { count: row.try_get(0)?, latest: row.try_get(1)? })
+}
+
+/// The stored decisions, as the register applies them.
+async fn decisions(store: &Store) -> Result<Decisions, StoreError> {
+    let rows = sqlx::query(
+        "SELECT fixmedins_code, agreement, decision_seq, name, admdvs, hosp_lv, cross_province
+         FROM hospital_agreement",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let mut decided = HashMap::new();
+    let mut registered = HashMap::new();
+    for row in rows {
+        let code: String = row.try_get(0)?;
+        let agreement: String = row.try_get(1)?;
+        let seq: i64 = row.try_get(2)?;
+        let agreement = Agreement::parse(&agreement).ok_or_else(|| StoreError::Corrupt {
+            column: "hospital_agreement.agreement",
+            detail: agreement.clone(),
+        })?;
+        if let Some(level) = row.try_get::<Option<i64>, _>(5)? {
+            let corrupt = |detail: String| StoreError::Corrupt {
+                column: "hospital_agreement.registration",
+                detail,
+            };
+            let admdvs: String = row.try_get::<Option<String>, _>(4)?.unwrap_or_default();
+            let designation = Designation {
+                code: code.clone(),
+                name: row.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+                region: admdvs.parse().map_err(|_| corrupt(admdvs.clone()))?,
+                level: u64::try_from(level)
+                    .map_err(|_| ValueError::UnknownHospitalLevel)
+                    .and_then(HospitalLevel::from_number)
+                    .map_err(|_| corrupt(level.to_string()))?,
+                cross_province: row.try_get::<Option<i64>, _>(6)?.unwrap_or(0) != 0,
+                agreement,
+            };
+            registered.insert(code.clone(), designation);
+        }
+        decided.insert(code, (agreement, u64::try_from(seq).unwrap_or(0)));
+    }
+    Ok((decided, registered))
 }

@@ -64,7 +64,17 @@ pub struct Exchange {
     pub hospitals: crate::hospitals::Register,
     /// The insured regions' filing rules and policies, for the pre-admission filing check.
     pub insured: Vec<yidi_domain::policy::InsuredRegion>,
+    /// gRPC calls answered before their deadline, by how the answer came ([`Exchange::answer`]).
+    pub grpc_answers: yidi_runtime::metrics::Outcomes,
+    /// Whether other processes of this exchange share its database and partitions (issue #9
+    /// §6, `instance`): the register is then read again when they changed it, and a gRPC call
+    /// also looks in the database for a result another process took in.
+    pub shared: bool,
 }
+
+/// How often a waiting gRPC call looks in the database for its result when other processes of
+/// the exchange may have taken it in ([`Exchange::answer`]).
+const SHARED_RESULT_LOOK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A message's replies, and the result whose gRPC waiters are told once it is committed.
 struct Decided {
@@ -151,6 +161,9 @@ impl Exchange {
         traceparent: Option<&str>,
         reversal: Option<(&[u8], &str)>,
     ) -> Result<(), Failure> {
+        if self.shared {
+            self.hospitals.refresh(&self.store).await.map_err(retry)?;
+        }
         let mut tx = self.store.begin().await.map_err(retry)?;
         let decided = self.submit_in(&mut tx, bill, Via::Grpc, traceparent, reversal, None).await?;
         let at = self.now();
@@ -451,6 +464,39 @@ impl Exchange {
         SettleResult::decode(known.result?.as_slice()).ok()
     }
 
+    /// The result of `msgid` for a waiting gRPC call: as this process is told of it, or, when
+    /// other processes share the exchange (`shared`), as it appears in the shared database,
+    /// where the process that took it in recorded it; `None` once `deadline` has passed (or
+    /// the wait was given up). Counted by how it came (`yidi_grpc_answers_total`).
+    pub async fn answer(
+        &self,
+        msgid: &str,
+        waiter: oneshot::Receiver<SettleResult>,
+        deadline: std::time::Duration,
+    ) -> Option<SettleResult> {
+        let told = async { waiter.await.ok().map(|result| (result, "told")) };
+        let recorded = async {
+            if !self.shared {
+                return std::future::pending().await;
+            }
+            loop {
+                tokio::time::sleep(SHARED_RESULT_LOOK).await;
+                if let Some(result) = self.result_of(msgid).await {
+                    return Some((result, "shared_database"));
+                }
+            }
+        };
+        let waited = tokio::time::timeout(deadline, async {
+            tokio::select! {
+                told = told => told,
+                recorded = recorded => recorded,
+            }
+        });
+        let (result, how) = waited.await.ok().flatten()?;
+        self.grpc_answers.count_named(how, "");
+        Some(result)
+    }
+
     /// Registers a gRPC call waiting for `msgid`.
     pub fn wait_for(&self, msgid: &str) -> oneshot::Receiver<SettleResult> {
         let (sender, receiver) = oneshot::channel();
@@ -500,6 +546,9 @@ impl LaneHandler for Exchange {
                 answers.push(verdict(crate::statement::on_request(self, incoming).await)?);
             }
             return Ok(answers);
+        }
+        if self.shared && discharge {
+            self.hospitals.refresh(&self.store).await.map_err(retry)?;
         }
         let mut tx = self.store.begin().await.map_err(retry)?;
         let mut decisions = Vec::with_capacity(lane.len());

@@ -64,8 +64,34 @@ async fn exchange_on(name: &str, clock: BusinessClock) -> (Exchange, std::path::
         clock,
         answers: Default::default(),
         settlement_time: Default::default(),
+        grpc_answers: Default::default(),
+        shared: false,
     };
     (exchange, dir)
+}
+
+/// A second process of `first`'s exchange on the same database (issue #9 §6, `instance`): both
+/// marked shared.
+async fn second_process(first: &mut Exchange) -> Exchange {
+    first.shared = true;
+    Exchange {
+        hospitals: yidi_exchange::hospitals::Register::load(&first.store, first.province)
+            .await
+            .unwrap(),
+        insured: first.insured.clone(),
+        name: first.name.clone(),
+        province: first.province,
+        catalogue: first.catalogue.clone(),
+        outbox: Outbox::new(first.store.clone(), first.bus.clone()),
+        store: first.store.clone(),
+        bus: first.bus.clone(),
+        waiters: Mutex::new(HashMap::new()),
+        clock: first.clock.clone(),
+        answers: Default::default(),
+        settlement_time: Default::default(),
+        grpc_answers: Default::default(),
+        shared: true,
+    }
 }
 
 fn bill(sequence: u32) -> DischargeBill {
@@ -552,5 +578,40 @@ async fn the_hubs_registrations_enter_and_change_the_register() {
         .await
         .unwrap();
     assert_eq!(foreign[0].as_ref().unwrap_err().code, "INVALID_REGISTRATION");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #9 §6, seed 004 art. 49: with the exchange run as two processes, a decision on an
+/// agreement that one of them took in governs the bills the other settles.
+#[tokio::test]
+async fn a_decision_one_process_took_in_governs_the_bills_of_the_other() {
+    let (mut one, dir) = exchange("shared-register").await;
+    let other = second_process(&mut one).await;
+    let first = bill(41);
+    let code = first.fixmedins_code.clone();
+    let of_the_same = |sequence| DischargeBill { fixmedins_code: code.clone(), ..bill(sequence) };
+    one.handle(&[decision(&code, "suspended", 2, 0)]).await.unwrap();
+    let refused = other.handle(&[discharge(&first, 0)]).await.unwrap();
+    let result = SettleResult::decode_json_or_proto(&refused[0].as_ref().unwrap()[0]);
+    assert_eq!(result.reason, "agreement_suspended", "the other process read the decision");
+    one.handle(&[decision(&code, "in_force", 3, 1)]).await.unwrap();
+    let reinstated = other.handle(&[discharge(&of_the_same(42), 1)]).await.unwrap();
+    request_of(reinstated[0].as_ref().unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #9 §6: a gRPC call waits in the process it reached; when the result is taken in by
+/// another process of the exchange, the call reads it from the shared database.
+#[tokio::test]
+async fn a_grpc_call_gets_the_result_another_process_took_in() {
+    let (mut one, dir) = exchange("shared-grpc").await;
+    let other = second_process(&mut one).await;
+    let bill = bill(43);
+    let waiter = one.wait_for(&bill.msgid);
+    one.submit(&bill, None, None).await.unwrap();
+    other.handle(&[result_of(&bill, &bill.msgid, SettleStatus::Settled)]).await.unwrap();
+    let answered = one.answer(&bill.msgid, waiter, Duration::from_secs(30)).await;
+    assert_eq!(answered.map(|result| result.status), Some(SettleStatus::Settled as i32));
+    assert_eq!(one.grpc_answers.get("shared_database", ""), 1, "read from the database");
     let _ = std::fs::remove_dir_all(&dir);
 }
