@@ -3,14 +3,15 @@
 # (features dynostore,libsql), built from the crates.io source of its crates with yidi's carried
 # patches applied: to tansu-storage (deploy/broker/tansu-0.6.0-storage.patch: fetches that wake
 # on produce instead of sleeping out their wait, statements prepared once, an index on headers)
-# and to tansu-broker (deploy/broker/tansu-0.6.0-group.patch: a consumer group member that dies
-# without leaving gives its partitions back). ARCHITECTURE.md "The broker" and BENCH.md say why.
+# and to tansu-broker (deploy/broker/tansu-0.6.0-broker.patch: a consumer group member that dies
+# without leaving gives its partitions back; connections are not asked to re-authenticate).
+# ARCHITECTURE.md "The broker" and BENCH.md say why.
 # The build takes ~10 minutes on 2 cores, so the binary is cached outside the clone, under a
 # name that includes the patch's hash, and this script returns at once when it is already there.
 # Idempotent; prints the binary's path.
 #
 #   YIDI_BROKER_PATCH=none   build tansu 0.6.0 exactly as published (for before/after figures)
-#   YIDI_BROKER_PATCH=FILE   the storage patch FILE instead of the carried one (the group patch
+#   YIDI_BROKER_PATCH=FILE   the storage patch FILE instead of the carried one (the broker patch
 #                            is applied with it)
 #   YIDI_BROKER_STORAGE=postgres
 #                            also build tansu's PostgreSQL engine, with the fix it needs on
@@ -21,13 +22,13 @@ cd "$(dirname "$0")/.."
 TANSU_VERSION=0.6.0
 CACHE="${YIDI_CACHE:-$HOME/.cache/yidi}"
 PATCH="${YIDI_BROKER_PATCH:-$PWD/deploy/broker/tansu-$TANSU_VERSION-storage.patch}"
-GROUP_PATCH="$PWD/deploy/broker/tansu-$TANSU_VERSION-group.patch"
+BROKER_PATCH="$PWD/deploy/broker/tansu-$TANSU_VERSION-broker.patch"
 PG_PATCH="$PWD/deploy/broker/tansu-$TANSU_VERSION-postgres15.patch"
 FEATURES=dynostore,libsql
 if [ "$PATCH" = none ]; then
     flavour=published
 else
-    flavour="patched-$(cat "$PATCH" "$GROUP_PATCH" | sha256sum | cut -c1-12)"
+    flavour="patched-$(cat "$PATCH" "$BROKER_PATCH" | sha256sum | cut -c1-12)"
 fi
 if [ "${YIDI_BROKER_STORAGE:-sqlite}" = postgres ]; then
     FEATURES=dynostore,libsql,postgres
@@ -77,7 +78,7 @@ done
 if [ "$PATCH" != none ]; then
     # The patch names its files as in tansu's repository (tansu-storage/src/...).
     (cd "$SRC/tansu-storage-$TANSU_VERSION" && git apply -p2 "$PATCH")
-    (cd "$SRC/tansu-broker-$TANSU_VERSION" && git apply -p2 "$GROUP_PATCH")
+    (cd "$SRC/tansu-broker-$TANSU_VERSION" && git apply -p2 "$BROKER_PATCH")
 fi
 if [ "$FEATURES" != dynostore,libsql ]; then
     (cd "$SRC/tansu-storage-$TANSU_VERSION" && git apply -p2 "$PG_PATCH")

@@ -883,7 +883,7 @@ async fn agency_killed(fixture: &'static Fixture) {
 /// Tianjin's agency run as two processes (instances 1 and 2 of `agency-north`, one database,
 /// one consumer group), Guangdong's exchange likewise. Both agency processes take a share of
 /// the bills; instance 2 killed with SIGKILL mid-stream hands its partitions to instance 1 once
-/// its session lapses (the broker's group patch); every bill still gets exactly one result,
+/// its session lapses (the broker's carried patch); every bill still gets exactly one result,
 /// equal to `yidi quote`, and each settled bill is counted once. Restarted, instance 2 takes a
 /// share again. Then the exchange: gRPC calls to one process are answered though the other
 /// takes in some of their results, and a hospital's suspension, taken in by one process,
