@@ -44,6 +44,18 @@ async fn exchange_on(name: &str, clock: BusinessClock) -> (Exchange, std::path::
         ..Default::default()
     };
     let bus = Bus::connect(config).unwrap();
+    (process_on(store, bus, &format!("exchange-{name}"), clock, false).await, dir)
+}
+
+/// A process of the exchange `name` over `store`; `shared` when other processes of it share
+/// the store (issue #9 §6, `instance`).
+async fn process_on(
+    store: Store,
+    bus: Bus,
+    name: &str,
+    clock: BusinessClock,
+    shared: bool,
+) -> Exchange {
     let province = TREATMENT.parse().unwrap();
     let catalogue = yidi_data::treatment_catalogues()
         .unwrap()
@@ -51,10 +63,10 @@ async fn exchange_on(name: &str, clock: BusinessClock) -> (Exchange, std::path::
         .find(|c| c.region == province)
         .unwrap();
     let hospitals = yidi_exchange::hospitals::Register::load(&store, province).await.unwrap();
-    let exchange = Exchange {
+    Exchange {
         hospitals,
         insured: yidi_data::insured_regions().unwrap(),
-        name: format!("exchange-{name}"),
+        name: name.to_owned(),
         province,
         catalogue,
         outbox: Outbox::new(store.clone(), bus.clone()),
@@ -65,33 +77,15 @@ async fn exchange_on(name: &str, clock: BusinessClock) -> (Exchange, std::path::
         answers: Default::default(),
         settlement_time: Default::default(),
         grpc_answers: Default::default(),
-        shared: false,
-    };
-    (exchange, dir)
+        shared,
+    }
 }
 
 /// A second process of `first`'s exchange on the same database (issue #9 §6, `instance`): both
 /// marked shared.
 async fn second_process(first: &mut Exchange) -> Exchange {
     first.shared = true;
-    Exchange {
-        hospitals: yidi_exchange::hospitals::Register::load(&first.store, first.province)
-            .await
-            .unwrap(),
-        insured: first.insured.clone(),
-        name: first.name.clone(),
-        province: first.province,
-        catalogue: first.catalogue.clone(),
-        outbox: Outbox::new(first.store.clone(), first.bus.clone()),
-        store: first.store.clone(),
-        bus: first.bus.clone(),
-        waiters: Mutex::new(HashMap::new()),
-        clock: first.clock.clone(),
-        answers: Default::default(),
-        settlement_time: Default::default(),
-        grpc_answers: Default::default(),
-        shared: true,
-    }
+    process_on(first.store.clone(), first.bus.clone(), &first.name, first.clock.clone(), true).await
 }
 
 fn bill(sequence: u32) -> DischargeBill {
