@@ -30,7 +30,8 @@ if [ "$PATCH" = none ]; then
 else
     flavour="patched-$(cat "$PATCH" "$BROKER_PATCH" | sha256sum | cut -c1-12)"
 fi
-if [ "${YIDI_BROKER_STORAGE:-sqlite}" = postgres ]; then
+STORAGE="${YIDI_BROKER_STORAGE:-sqlite}"
+if [ "$STORAGE" = postgres ]; then
     FEATURES=dynostore,libsql,postgres
     flavour="$flavour-postgres-$(sha256sum "$PG_PATCH" | cut -c1-8)"
 fi
@@ -80,7 +81,7 @@ if [ "$PATCH" != none ]; then
     (cd "$SRC/tansu-storage-$TANSU_VERSION" && git apply -p2 "$PATCH")
     (cd "$SRC/tansu-broker-$TANSU_VERSION" && git apply -p2 "$BROKER_PATCH")
 fi
-if [ "$FEATURES" != dynostore,libsql ]; then
+if [ "$STORAGE" = postgres ]; then
     (cd "$SRC/tansu-storage-$TANSU_VERSION" && git apply -p2 "$PG_PATCH")
 fi
 # Build the published tansu package against these copies of tansu-storage and tansu-broker.

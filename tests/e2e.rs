@@ -675,30 +675,47 @@ async fn again(fixture: &'static Fixture) {
     println!("e2e: 1000 duplicates answered with the first result; {recorded} settlements, {admissions} admissions");
 }
 
-/// Bills of one hospital, sent one at a time (person `index` up), until one is answered
-/// `wanted` — the hub's decision travels to the exchange on its own — or a minute passes.
+/// A bill of Tianjin's person `index` treated at hospital `code` (at its registered level).
+fn hospital_bill(simulator: &mut Simulator, code: &str, index: u64) -> DischargeBill {
+    let sequence = 7100 + u32::try_from(index).unwrap();
+    let mut next = bill(simulator, 1, index, 0, sequence);
+    let hospital = yidi_sim::hospitals::find(code).unwrap();
+    next.fixmedins_code = hospital.code;
+    next.hosp_lv = i32::from(hospital.level.number());
+    next.msgid = yidi_wire::convert::msgid(
+        code,
+        yidi_runtime::clock::BusinessClock::default().now(),
+        sequence + 1,
+    );
+    next
+}
+
+/// The desk's decision `id` on hospital `code`'s service agreement (seed 004 art. 49), through
+/// the hub's API on `dashboard`.
+fn decide_agreement(dashboard: u16, code: &str, id: &str, agreement: &str) {
+    let body = serde_json::json!({"decision_id": id, "fixmedins_code": code, "agreement": agreement,
+        "article": "seed 004 art. 49(ii)", "reason": "false inpatient stays"});
+    let (status, answer) =
+        network::http_post(dashboard, "/api/hospitals/agreement", &body.to_string()).unwrap();
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// Bills made by `next` (person `index` up), sent one at a time by `his`, until one is
+/// answered `wanted` — the hub's decision travels to the exchange on its own — or a minute
+/// passes.
 async fn until_answered(
-    fixture: &'static Fixture,
-    code: &str,
+    his: &His,
+    mut next: impl FnMut(u64) -> DischargeBill,
     index: &mut u64,
     wanted: impl Fn(&SettleResult) -> bool,
 ) -> SettleResult {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let mut next =
-            bill(&mut fixture.simulator(), 1, *index, 0, 7100 + u32::try_from(*index).unwrap());
+        let next = next(*index);
         *index += 1;
-        let hospital = yidi_sim::hospitals::find(code).unwrap();
-        next.fixmedins_code = hospital.code;
-        next.hosp_lv = i32::from(hospital.level.number());
-        next.msgid = yidi_wire::convert::msgid(
-            code,
-            yidi_runtime::clock::BusinessClock::default().now(),
-            7100 + u32::try_from(*index).unwrap(),
-        );
-        fixture.his.send(&next, ContentType::Json).await;
+        his.send(&next, ContentType::Json).await;
         let answered =
-            fixture.his.results(&once(std::slice::from_ref(&next)), Duration::from_secs(30)).await;
+            his.results(&once(std::slice::from_ref(&next)), Duration::from_secs(30)).await;
         let result = answered[&next.msgid][0].clone();
         if wanted(&result) {
             return result;
@@ -714,24 +731,21 @@ async fn until_answered(
 async fn agreement(fixture: &'static Fixture) {
     let dashboard = fixture.network().dashboard;
     let code = bill(&mut fixture.simulator(), 1, 1800, 0, 7100).fixmedins_code;
-    let decide = |id: &str, agreement: &str| {
-        let body = serde_json::json!({"decision_id": id, "fixmedins_code": code, "agreement": agreement,
-            "article": "seed 004 art. 49(ii)", "reason": "false inpatient stays"});
-        let (status, answer) =
-            network::http_post(dashboard, "/api/hospitals/agreement", &body.to_string()).unwrap();
-        assert_eq!(status, 200, "{answer}");
-    };
-    decide("E2E-1", "suspended");
+    let of_the_hospital = |index| hospital_bill(&mut fixture.simulator(), &code, index);
+    decide_agreement(dashboard, &code, "E2E-1", "suspended");
     let mut index = 1801;
-    let refused =
-        until_answered(fixture, &code, &mut index, |r| r.reason == "agreement_suspended").await;
+    let refused = until_answered(&fixture.his, of_the_hospital, &mut index, |r| {
+        r.reason == "agreement_suspended"
+    })
+    .await;
     assert!(refused.rule.contains("art. 49"), "{}", refused.rule);
     let (_, listed) = network::http_get(dashboard, "/api/hospitals").unwrap();
     assert!(listed.contains(&code), "{listed}");
-    decide("E2E-2", "in_force");
-    let after =
-        until_answered(fixture, &code, &mut index, |r| r.status == SettleStatus::Settled as i32)
-            .await;
+    decide_agreement(dashboard, &code, "E2E-2", "in_force");
+    let after = until_answered(&fixture.his, of_the_hospital, &mut index, |r| {
+        r.status == SettleStatus::Settled as i32
+    })
+    .await;
     println!(
         "e2e: {code} suspended under seed 004 art. 49: refused ({}); reinstated: settled {}",
         refused.reason, after.msgid
@@ -983,36 +997,17 @@ async fn scaled_exchange(network: &Network, his: &His, simulator: &mut Simulator
     // Seed 004 art. 49: a suspension that one process took in refuses the hospital's bills in
     // both (each bill has its own mdtrt_id, its own partition).
     let code = bills[0].fixmedins_code.clone();
-    let decide = |id: &str, agreement: &str| {
-        let body = serde_json::json!({"decision_id": id, "fixmedins_code": code, "agreement": agreement,
-            "article": "seed 004 art. 49(ii)", "reason": "false inpatient stays"});
-        let (status, answer) =
-            network::http_post(network.dashboard, "/api/hospitals/agreement", &body.to_string())
-                .unwrap();
-        assert_eq!(status, 200, "{answer}");
-    };
-    decide("E2E-SCALED-1", "suspended");
-    let of_the_hospital = |simulator: &mut Simulator, i: u32| {
-        let mut next = bill(simulator, 1, 800 + u64::from(i), 0, 9800 + i);
-        next.fixmedins_code.clone_from(&code);
-        next.hosp_lv = bills[0].hosp_lv;
-        next
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let mut i = 0;
-    loop {
-        let next = of_the_hospital(simulator, i);
-        i += 1;
-        his.send(&next, ContentType::Json).await;
-        let answered =
-            his.results(&once(std::slice::from_ref(&next)), Duration::from_secs(30)).await;
-        if answered[&next.msgid][0].reason == "agreement_suspended" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the suspension never took effect");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let after: Vec<DischargeBill> = (i..i + 16).map(|i| of_the_hospital(simulator, i)).collect();
+    decide_agreement(network.dashboard, &code, "E2E-SCALED-1", "suspended");
+    let mut index = 800;
+    until_answered(
+        his,
+        |i| hospital_bill(simulator, &code, i),
+        &mut index,
+        |r| r.reason == "agreement_suspended",
+    )
+    .await;
+    let after: Vec<DischargeBill> =
+        (index..index + 16).map(|i| hospital_bill(simulator, &code, i)).collect();
     for next in &after {
         his.send(next, ContentType::Json).await;
     }
@@ -1020,7 +1015,7 @@ async fn scaled_exchange(network: &Network, his: &His, simulator: &mut Simulator
     for next in &after {
         assert_eq!(answered[&next.msgid][0].reason, "agreement_suspended", "{}", next.msgid);
     }
-    decide("E2E-SCALED-2", "in_force");
+    decide_agreement(network.dashboard, &code, "E2E-SCALED-2", "in_force");
     println!(
         "e2e: exchange-440000 as two processes: 24 gRPC calls answered, {from_database} read from the shared database; {code} suspended: the next 16 bills refused in both"
     );
