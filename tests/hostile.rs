@@ -386,6 +386,154 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
     });
 }
 
+/// Waits for the dead letter of each msgid in `codes` whose reason begins `RESULT_` or
+/// `AUTH_`; the codes seen, by msgid.
+async fn refusals(his: &His, codes: &[(String, &str)]) -> HashMap<String, String> {
+    let mut letters: HashMap<String, String> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline && letters.len() < codes.len() {
+        for letter in his.dead_letters(1, Duration::from_secs(2)).await {
+            if codes.iter().any(|(msgid, _)| *msgid == letter.msgid)
+                && (letter.reason_code.starts_with("RESULT_")
+                    || letter.reason_code.starts_with("AUTH_"))
+            {
+                letters.entry(letter.msgid.clone()).or_insert(letter.reason_code);
+            }
+        }
+    }
+    letters
+}
+
+fn result_message(result: &SettleResult) -> Outgoing {
+    Outgoing::new(topics::HUB_RESULTS, "k", "yidi.v1.SettleResult", result, ContentType::Protobuf)
+        .with_header(headers::MSGID, &result.msgid)
+}
+
+/// Issue #26 "Checked by": the hub referees the money. An agency with its own real key
+/// publishes a result for a bill never routed to it, a reversal result no one asked for, a
+/// result for another region's bill labelled with a region it hosts, and a second result with
+/// other amounts for a bill routed to it — each is dead-lettered with its `RESULT_*` reason,
+/// no store or ledger changes, and the next genuine bills settle. A hospital resubmits a
+/// settled stay under a new msgid, and under a new episode with the same dates: each is
+/// answered with the first `setl_id` and paid once.
+#[test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
+fn an_agency_or_a_hospital_in_bad_faith_is_refereed_and_a_stay_is_paid_once() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let network = Network::start();
+        let his =
+            std::mem::ManuallyDrop::new(His::connect(&network.client("operator"), &EXCHANGES));
+        let mut simulator = Simulator::new(2626);
+        // Tianjin persons (agency-north's) and Dongguan persons (agency-south's).
+        let tianjin: Vec<DischargeBill> =
+            (0..6u32).map(|i| bill(&mut simulator, 1, u64::from(i), 0, 300 + i)).collect();
+        let dongguan: Vec<DischargeBill> =
+            (0..6u32).map(|i| bill(&mut simulator, 3, u64::from(i), 0, 310 + i)).collect();
+        let all: Vec<DischargeBill> = tianjin.iter().chain(&dongguan).cloned().collect();
+        let results = settle(&his, &all).await;
+        let settled_of = |bills: &[DischargeBill]| {
+            bills
+                .iter()
+                .find_map(|b| {
+                    let result = results.get(&b.msgid)?.first()?;
+                    (result.status == SettleStatus::Settled as i32).then(|| (b.clone(), result.clone()))
+                })
+                .expect("a bill settles")
+        };
+        let (tianjin_bill, tianjin_settled) = settled_of(&tianjin);
+        let (_, dongguan_settled) = settled_of(&dongguan);
+        let before = money_everywhere(&network).await;
+        let hub_advance = count(&network, "hub", "SELECT COUNT(*) FROM settled_bill WHERE reversed_at IS NULL").await;
+
+        let north = network.trust("agency-north");
+        let now = Utc::now();
+        let unrouted = SettleResult {
+            msgid: "H44010100001202611290000009901".into(),
+            psn_no: tianjin_settled.psn_no.clone(),
+            mdtrt_id: "E-NEVER".into(),
+            setlinfo: Some(Setlinfo {
+                setl_id: "120000unrouted".into(),
+                fund_pay_sumamt: "9999.00".into(),
+                hifp_pay: "9999.00".into(),
+                ..Setlinfo::default()
+            }),
+            ..tianjin_settled.clone()
+        };
+        let unasked_reversal = SettleResult {
+            msgid: "H44010100001202611290000009902".into(),
+            status: SettleStatus::Reversed as i32,
+            reason: "refund".into(),
+            setlinfo: tianjin_settled.setlinfo.as_ref().map(|info| Setlinfo {
+                setl_id: info.setl_id.clone(),
+                ..Setlinfo::default()
+            }),
+            ..tianjin_settled.clone()
+        };
+        let relabelled =
+            SettleResult { insuplc_admdvs: "120000".into(), duplicate: false, ..dongguan_settled.clone() };
+        let mut richer = tianjin_settled.clone();
+        richer.duplicate = false;
+        if let Some(info) = richer.setlinfo.as_mut() {
+            info.psn_cash_pay = "0.00".into();
+            info.hifp_pay = info.medfee_sumamt.clone();
+            info.fund_pay_sumamt = info.medfee_sumamt.clone();
+        }
+        let attacks = [
+            (unrouted, "RESULT_UNROUTED"),
+            (unasked_reversal, "RESULT_UNROUTED"),
+            (relabelled, "RESULT_MISMATCH"),
+            (richer, "RESULT_CONFLICT"),
+        ];
+        let intruder = std::mem::ManuallyDrop::new(His::connect(&network.client("agency-north"), &["310000"]));
+        for (result, _) in &attacks {
+            intruder.publish(&result_message(result), Some((&north, now))).await;
+        }
+        let codes: Vec<(String, &str)> = attacks.iter().map(|(r, code)| (r.msgid.clone(), *code)).collect();
+        let letters = refusals(&his, &codes).await;
+        for (msgid, code) in &codes {
+            assert_eq!(letters.get(msgid).map(String::as_str), Some(*code), "{msgid}: {letters:?}");
+        }
+        assert_eq!(money_everywhere(&network).await, before, "no store or ledger changed");
+        println!("hostile: an agency's unrouted, unasked, relabelled and second results, each refused: {letters:?}");
+
+        // A hospital bills the settled stay again: under a new msgid, then under a new episode
+        // with the same dates.
+        let code = tianjin_bill.fixmedins_code.clone();
+        let at = chrono::NaiveDateTime::parse_from_str(&tianjin_bill.endtime, "%Y-%m-%d %H:%M:%S").unwrap();
+        let again = DischargeBill {
+            msgid: yidi_wire::convert::msgid(&code, at, 9001),
+            ..tianjin_bill.clone()
+        };
+        let new_episode = DischargeBill {
+            msgid: yidi_wire::convert::msgid(&code, at, 9002),
+            mdtrt_id: format!("{}9", tianjin_bill.mdtrt_id),
+            ..tianjin_bill.clone()
+        };
+        let answered = settle(&his, &[again.clone(), new_episode.clone()]).await;
+        let first_setl_id = tianjin_settled.setlinfo.as_ref().unwrap().setl_id.clone();
+        for (bill, reason) in [(&again, "duplicate_stay"), (&new_episode, "overlapping_stay")] {
+            let got = &answered[&bill.msgid][0];
+            assert_eq!(got.status, SettleStatus::Rejected as i32, "{got:?}");
+            assert!(got.reason.starts_with(reason), "{}", got.reason);
+            assert_eq!(got.setlinfo.as_ref().map(|i| i.setl_id.as_str()), Some(first_setl_id.as_str()));
+        }
+        let paid = count(&network, "agency-north", "SELECT COUNT(*) FROM settlement WHERE reversed = 0").await;
+        assert_eq!(paid, before[2] - before[3], "paid once");
+        assert_eq!(
+            count(&network, "hub", "SELECT COUNT(*) FROM settled_bill WHERE reversed_at IS NULL").await,
+            hub_advance
+        );
+        println!("hostile: a settled stay billed again under a new msgid and a new episode: answered with {first_setl_id}, paid once");
+
+        // Genuine traffic goes on.
+        let next: Vec<DischargeBill> =
+            (0..4u32).map(|i| bill(&mut simulator, 0, 60 + u64::from(i), 1, 320 + i)).collect();
+        let answered = settle(&his, &next).await;
+        assert_eq!(answered.len(), next.len(), "every genuine bill answered after the attacks");
+    });
+}
+
 /// What a client with `client`'s settings gets from the broker in a few seconds: whether a
 /// record it produced to `target` was acknowledged, and how many records of `source` (from
 /// its beginning) it read.

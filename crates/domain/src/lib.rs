@@ -15,6 +15,7 @@
 //! - [`hold`]: admission holds on the pooled fund's cap (2401/2402/2404).
 //! - [`hospital`]: the register of designated institutions and their service agreements.
 //! - [`sanction`]: a person-level halt of direct settlement (seed 004 art. 53).
+//! - [`stay`]: one payment per stay (overlapping stays), and the bounds of a real bill.
 //! - [`refusal`]: every refusal reason of the network and the rule it rests on.
 //! - [`error`]: value errors with stable codes.
 
@@ -32,3 +33,4 @@ pub mod policy;
 pub mod refusal;
 pub mod sanction;
 pub mod settle;
+pub mod stay;

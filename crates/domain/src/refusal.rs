@@ -15,7 +15,7 @@ pub struct Rule {
 
 /// What each refusal rests on. A reason not listed here gets no citation; the end-to-end
 /// tests check that every refusal reaching a HIS has one.
-pub const RULES: [Rule; 22] = [
+pub const RULES: [Rule; 26] = [
     Rule {
         reason: "benefits_suspended",
         citation: "Basic medical insurance management regulations II (seed 000): benefits \
@@ -107,6 +107,26 @@ pub const RULES: [Rule; 22] = [
         reason: "hold_exhausted",
         citation: "NHSA interface 2401: the person's remaining pooled-fund cap is held by \
                    another admission; settle in full and claim at home, or after that stay",
+    },
+    Rule {
+        reason: "duplicate_stay",
+        citation: "NHSA interface 2304: an episode (mdtrt_id) is settled once; a corrected \
+                   bill is reversed (2601/2305) and then settled again",
+    },
+    Rule {
+        reason: "overlapping_stay",
+        citation: "NHSA interface 2304 (begntime, endtime): a person is in one hospital a \
+                   night; this stay shares nights with one already settled",
+    },
+    Rule {
+        reason: "classification_mismatch",
+        citation: "Treatment-place catalogue (就医地目录): the lines' classes, self-pay shares \
+                   and price caps differ from the published edition the request names",
+    },
+    Rule {
+        reason: "level_mismatch",
+        citation: "Seed 004 arts. 19-21: the hospital level that sets deductibles and ratios is \
+                   the register's, not the bill's",
     },
     Rule {
         reason: "timeout",

@@ -25,7 +25,8 @@ pub fn discharge(
     );
     let (region, fixmedins_code) = (hospital.region, hospital.code);
     let stay_days = 2 + simulator.below(14);
-    let begntime = now - Duration::days(i64::try_from(stay_days).unwrap_or(3));
+    let wanted = now - Duration::days(i64::try_from(stay_days).unwrap_or(3));
+    let begntime = simulator.admission_after_last_stay((insured, index), wanted, now);
     let lines = simulator.lines(treatment);
     let msgid = convert::msgid(&fixmedins_code, now, sequence);
     let (emergency, trum_flag) = (simulator.chance(10), simulator.chance(3));

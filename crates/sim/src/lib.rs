@@ -30,6 +30,11 @@ use yidi_formats::QuoteCase;
 /// Draws persons, filings and bills from one seed.
 pub struct Simulator {
     rng: fastrand::Rng,
+    /// Each person's last discharge billed: a person's next stay begins no earlier, as a
+    /// real person's does (the insured place refuses a stay sharing nights with a settled
+    /// one). One entry per person billed, so bounded by the registry's size.
+    discharges:
+        std::collections::HashMap<(yidi_domain::ids::RegionCode, u64), chrono::NaiveDateTime>,
 }
 
 /// Chooses from weighted options; weights are small integers.
@@ -52,7 +57,20 @@ fn yuan(fen: i64) -> Decimal {
 
 impl Simulator {
     pub fn new(seed: u64) -> Simulator {
-        Simulator { rng: fastrand::Rng::with_seed(seed) }
+        Simulator { rng: fastrand::Rng::with_seed(seed), discharges: Default::default() }
+    }
+
+    /// The admission of person `index` of `insured`'s stay that would begin at `wanted` and end
+    /// at `discharge`: not before their last discharge billed (a same-day transfer at the
+    /// latest), which becomes `discharge`.
+    pub(crate) fn admission_after_last_stay(
+        &mut self,
+        person: (yidi_domain::ids::RegionCode, u64),
+        wanted: chrono::NaiveDateTime,
+        discharge: chrono::NaiveDateTime,
+    ) -> chrono::NaiveDateTime {
+        let last = self.discharges.insert(person, discharge);
+        last.map_or(wanted, |last| wanted.max(last).min(discharge))
     }
 
     /// A number in `range`, for callers that need more draws from the same seed.

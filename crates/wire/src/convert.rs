@@ -92,14 +92,37 @@ pub fn check_msgid(msgid: &str, field: &str) -> Result<(), FormatError> {
 
 /// Mints a national msgid.
 pub fn msgid(fixmedins_code: &str, at: NaiveDateTime, sequence: u32) -> String {
-    let code: String = format!("{fixmedins_code:0<12}").chars().take(12).collect();
-    format!("{code}{}{:04}", at.format("%Y%m%d%H%M%S"), sequence % 10_000)
+    format!(
+        "{}{}{:04}",
+        institution_prefix(fixmedins_code),
+        at.format("%Y%m%d%H%M%S"),
+        sequence % 10_000
+    )
+}
+
+/// The first twelve characters of an institution's msgids: its code, padded or cut to 12.
+fn institution_prefix(fixmedins_code: &str) -> String {
+    format!("{:0<12}", fixmedins_code.trim()).chars().take(12).collect()
+}
+
+/// A bill's lines within what a real bill can amount to (`yidi_domain::stay`), or the field
+/// that is not.
+fn plausible(lines: &[BillLine]) -> Result<Amount, FormatError> {
+    yidi_domain::stay::plausible(lines).map_err(|why| invalid(why.field(), why))
 }
 
 /// The exchange's checks on a HIS bill (domain.md §7.5: a bill without `insuplc_admdvs` is
 /// refused; the lines must be readable).
 pub fn validate_bill(bill: &DischargeBill, exchange: RegionCode) -> Result<ValidBill, FormatError> {
     check_msgid(&bill.msgid, "msgid")?;
+    // A msgid is its institution's: one hospital cannot take another's next msgid and so turn
+    // that hospital's real bill into a `msgid_conflict`.
+    if !bill.msgid.starts_with(&institution_prefix(&bill.fixmedins_code)) {
+        return Err(invalid(
+            "msgid",
+            format!("does not begin with the bill's fixmedins_code {:?}", bill.fixmedins_code),
+        ));
+    }
     required(&bill.mdtrt_id, "mdtrt_id")?;
     required(&bill.psn_no, "psn_no")?;
     let insured = region(&bill.insuplc_admdvs, "insuplc_admdvs")?;
@@ -142,6 +165,7 @@ pub fn validate_bill(bill: &DischargeBill, exchange: RegionCode) -> Result<Valid
             line(&fee.med_list_codg, &fee.cnt, &fee.pric, &format!("feedetail[{index}]"))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    plausible(&lines)?;
     Ok(ValidBill { insured, treatment, scheme, level, lines, admitted_at, discharged_at, flags })
 }
 
@@ -266,6 +290,8 @@ pub fn request_lines(
         items
             .insert(classified.med_list_codg.trim().to_owned(), CatalogueItem { class, price_cap });
     }
+    // The agency checks the bounds again: a request is the exchange's word, not the HIS's.
+    plausible(&bill_lines)?;
     Ok((bill_lines, Catalogue { version: version.to_owned(), items }))
 }
 

@@ -24,6 +24,7 @@ use yidi_domain::ids::{HospitalLevel, RegionCode, Scheme};
 use yidi_domain::money::Amount;
 use yidi_domain::policy::{InsuredRegion, Policy};
 use yidi_domain::settle::{settle, Outcome};
+use yidi_domain::stay::Stay;
 use yidi_runtime::clock::BusinessClock;
 use yidi_runtime::mask;
 use yidi_store::inbox::{self, Seen};
@@ -208,16 +209,15 @@ impl Agency {
         if bill.admission {
             return self.admit(tx, lane, bill, &found).await;
         }
+        if let Some(refused) = self.paid_already(tx, bill, &found).await? {
+            return Ok(refused);
+        }
         let reject = |reason: &str| convert::rejected_result(bill, reason, &self.name);
         let day = found.billed.discharged_at.date();
         let year = day.year();
         let ytd = lane.accumulators(tx, &bill.psn_no, year).await?;
         // Other stays' open holds (2401) are not this bill's to spend.
-        let holds = if lane.restricted(&bill.psn_no) {
-            tables::open_holds(tx, &bill.psn_no, year).await?
-        } else {
-            Vec::new()
-        };
+        let holds = open_holds(tx, lane, &bill.psn_no, year).await?;
         let others = hold::held_by_others(&holds, &bill.mdtrt_id, day);
         // Most settlements have no other stay open: the policy is then used as it is.
         let capped = if others.is_zero() {
@@ -228,11 +228,8 @@ impl Agency {
         let (mut claim, benefits) =
             self.claim_of(&found.person, &mut found.billed, found.class, ytd);
         // Nor is the part of the personal account other stays' admissions hold.
-        let withheld = claim.person.account_balance.min(hold::account_held_by_others(
-            &holds,
-            &bill.mdtrt_id,
-            day,
-        ));
+        let held = hold::account_held_by_others(&holds, &bill.mdtrt_id, day);
+        let withheld = claim.person.account_balance.min(held);
         claim.person.account_balance = claim.person.account_balance - withheld;
         let mut settlement = match settle(&claim, &capped, &found.billed.catalogue) {
             Outcome::Rejected(reason) => {
@@ -261,13 +258,60 @@ impl Agency {
         if bill.pre_settle {
             return Ok(result);
         }
-        let booked = Booked { bill, treatment: found.billed.treatment, year, setl_id, settled_at };
+        let booked = Booked {
+            bill,
+            insured: found.region.region.to_string(),
+            stay: found.billed.stay(),
+            treatment: found.billed.treatment,
+            year,
+            setl_id,
+            settled_at,
+        };
         book(tx, lane, &booked, &ytd, &settlement).await?;
         // The stay's own hold, if it was admitted with one, is spent now.
         if lane.restricted(&bill.psn_no) {
             tables::close_hold(tx, tables::HoldKey::Episode(&bill.mdtrt_id), "consumed").await?;
         }
         Ok(result)
+    }
+
+    /// One payment per stay: the refusal of a bill whose stay a standing settlement of the
+    /// person already pays — the same episode of the same insured region (`duplicate_stay`),
+    /// or another episode sharing its nights, at any hospital in any province
+    /// (`overlapping_stay`) — answered with that settlement's `setl_id`. A corrected bill is
+    /// reversed first (2601/2305), then settled again. The database's unique index on
+    /// (insured, mdtrt_id) holds the first rule even against a concurrent lane; this read
+    /// gives the sender its answer.
+    async fn paid_already(
+        &self,
+        tx: &mut Tx,
+        bill: &DischargeBill,
+        found: &Resolved<'_>,
+    ) -> Result<Option<SettleResult>, StoreError> {
+        let (insured, stay) = (found.region.region.to_string(), found.billed.stay());
+        let standing = tables::standing_stays(tx, &bill.psn_no).await?;
+        let same_episode =
+            |s: &&tables::StandingStay| s.insured == insured && s.mdtrt_id == bill.mdtrt_id;
+        let (reason, first) = if let Some(first) = standing.iter().find(same_episode) {
+            ("duplicate_stay", first)
+        } else if let Some(first) = standing.iter().find(|s| s.stay.overlaps(&stay)) {
+            ("overlapping_stay", first)
+        } else {
+            return Ok(None);
+        };
+        info!(msgid = %bill.msgid, mdtrt_id = %bill.mdtrt_id, setl_id = %first.setl_id, reason,
+              "stay already paid");
+        let mut refused = convert::rejected_result(
+            bill,
+            &format!("{reason}: settled as {} (episode {})", first.setl_id, first.mdtrt_id),
+            &self.name,
+        );
+        refused.setlinfo = Some(yidi_wire::v1::Setlinfo {
+            setl_id: first.setl_id.clone(),
+            mdtrt_id: first.mdtrt_id.clone(),
+            ..Default::default()
+        });
+        Ok(Some(refused))
     }
 
     /// 2401: eligibility judged at admission, the filing class that will apply, and a hold
@@ -458,13 +502,13 @@ impl Agency {
             .is_some_and(|(admitted, asking)| admitted.same_province(asking));
         if psn_no != reversal.psn_no || !same_province {
             let why = "the admission is another person's or another province's";
+            // The answer names the reversal's person, episode and regions, as every answer
+            // does: the hub holds it to the request it answers.
             let refused = SettleResult {
-                msgid: reversal.msgid.clone(),
                 status: i32::from(SettleStatus::Rejected),
                 reason: format!("reversal_refused: {why}"),
                 rule: yidi_domain::refusal::citation("reversal_refused").into(),
-                answered_by: self.name.clone(),
-                ..SettleResult::default()
+                ..reversed_result(reversal, String::new(), &self.name)
             };
             let error = yidi_trust::AuthError::NotAllowed {
                 signer: reversal.mdtrtarea_admvs.clone(),
@@ -605,6 +649,26 @@ struct Billed {
     acct_used_flag: bool,
 }
 
+impl Billed {
+    fn stay(&self) -> Stay {
+        Stay { admitted_at: self.admitted_at, discharged_at: self.discharged_at }
+    }
+}
+
+/// The person's open holds (2401) in `year`: read only for a person the lane knows to hold any.
+async fn open_holds(
+    tx: &mut Tx,
+    lane: &Prefetched,
+    psn_no: &str,
+    year: i32,
+) -> Result<Vec<yidi_domain::hold::OpenHold>, StoreError> {
+    if lane.restricted(psn_no) {
+        tables::open_holds(tx, psn_no, year).await
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// Regions, times, classified lines and hospital level of a bill; `Err` for anything a
 /// valid request cannot carry (the exchange checked it; a forged or damaged one fails here).
 fn read_bill(bill: &DischargeBill, request: &SettleRequest) -> Result<Billed, ()> {
@@ -687,6 +751,9 @@ fn not_theirs(
 /// A settled bill to write down: which, where, in which year, under which id and time.
 struct Booked<'a> {
     bill: &'a DischargeBill,
+    /// The hosted region it is settled under.
+    insured: String,
+    stay: Stay,
     treatment: RegionCode,
     year: i32,
     setl_id: String,
@@ -718,9 +785,16 @@ async fn book(
         reversed: false,
         treatment: Some(booked.treatment.province().to_string()),
     };
+    let (begntime, endtime) = (
+        booked.stay.admitted_at.format(TIME_FORMAT).to_string(),
+        booked.stay.discharged_at.format(TIME_FORMAT).to_string(),
+    );
     let new = NewSettlement {
         record: &record,
+        insured: &booked.insured,
         mdtrt_id: &bill.mdtrt_id,
+        begntime: &begntime,
+        endtime: &endtime,
         fund_pay_sumamt: settlement.fund_pay_sumamt,
         medfee_sumamt: settlement.buckets.medfee_sumamt,
         settled_at: &booked.settled_at.format(TIME_FORMAT).to_string(),

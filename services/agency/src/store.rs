@@ -448,9 +448,16 @@ impl SettlementRecord {
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct NewSettlement<'a> {
     pub record: &'a SettlementRecord,
+    /// The hosted insured region it is settled under: with `mdtrt_id`, unique among the
+    /// settlements that stand (migration 6).
+    pub insured: &'a str,
     pub mdtrt_id: &'a str,
+    /// The stay, `yyyy-MM-dd HH:mm:ss`: another stay of the person may not overlap it.
+    pub begntime: &'a str,
+    pub endtime: &'a str,
     pub fund_pay_sumamt: Amount,
     pub medfee_sumamt: Amount,
     pub settled_at: &'a str,
@@ -460,8 +467,9 @@ pub async fn insert_settlement(tx: &mut Tx, new: &NewSettlement<'_>) -> Result<(
     let record = new.record;
     sqlx::query(
         "INSERT INTO settlement (setl_id, msgid, mdtrt_id, psn_no, year, hifp_pay, catastrophic_pay, maf_pay, acct_pay,
-            fund_pay_sumamt, medfee_sumamt, reversed, settled_at, treatment, inscp_selfborne)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14)",
+            fund_pay_sumamt, medfee_sumamt, reversed, settled_at, treatment, inscp_selfborne,
+            insured, begntime, endtime)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&record.setl_id)
     .bind(&record.msgid)
@@ -477,9 +485,48 @@ pub async fn insert_settlement(tx: &mut Tx, new: &NewSettlement<'_>) -> Result<(
     .bind(new.settled_at)
     .bind(record.treatment.as_deref())
     .bind(record.inscp_selfborne.to_string())
+    .bind(new.insured)
+    .bind(new.begntime)
+    .bind(new.endtime)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A settlement that stands (not reversed), as the one-payment-per-stay rule reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StandingStay {
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    pub insured: String,
+    pub stay: yidi_domain::stay::Stay,
+}
+
+/// The person's settlements that stand and whose stay is known (settlements recorded before
+/// the stay was kept, migration 6, are not compared: they are older than the rule).
+pub async fn standing_stays(tx: &mut Tx, psn_no: &str) -> Result<Vec<StandingStay>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT setl_id, mdtrt_id, insured, begntime, endtime FROM settlement
+         WHERE psn_no = $1 AND reversed = 0 AND insured IS NOT NULL",
+    )
+    .bind(psn_no)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let begntime: String = row.try_get(3)?;
+            let endtime: String = row.try_get(4)?;
+            Ok(StandingStay {
+                setl_id: row.try_get(0)?,
+                mdtrt_id: row.try_get(1)?,
+                insured: row.try_get(2)?,
+                stay: yidi_domain::stay::Stay {
+                    admitted_at: time(&begntime, "settlement.begntime")?,
+                    discharged_at: time(&endtime, "settlement.endtime")?,
+                },
+            })
+        })
+        .collect()
 }
 
 /// Finds a settlement by its id or by the msgid of the request that made it.
@@ -581,6 +628,27 @@ pub const CHANGES: &[yidi_store::migrate::Change] = &[
             ALTER TABLE accumulator ADD COLUMN inscp_selfborne TEXT NOT NULL DEFAULT '0.00';
             ALTER TABLE settlement ADD COLUMN inscp_selfborne TEXT;
             ALTER TABLE admission_hold ADD COLUMN acct_held TEXT NOT NULL DEFAULT '0.00'",
+    },
+    yidi_store::migrate::Change {
+        version: 6,
+        description: "one settlement per stay",
+        // A stay is paid once: (insured region, mdtrt_id) is unique among the settlements
+        // that stand, enforced by the database so that two lanes (or two processes on one
+        // database) deciding the same stay at once cannot both commit it; the stay's dates,
+        // so that another stay of the person sharing its nights is refused. Settlements made
+        // before carry no region and are not compared.
+        sqlite: "ALTER TABLE settlement ADD COLUMN insured TEXT;
+            ALTER TABLE settlement ADD COLUMN begntime TEXT;
+            ALTER TABLE settlement ADD COLUMN endtime TEXT;
+            CREATE UNIQUE INDEX IF NOT EXISTS settlement_stay ON settlement (insured, mdtrt_id)
+                WHERE reversed = 0;
+            CREATE INDEX IF NOT EXISTS settlement_person ON settlement (psn_no)",
+        postgres: "ALTER TABLE settlement ADD COLUMN insured TEXT;
+            ALTER TABLE settlement ADD COLUMN begntime TEXT;
+            ALTER TABLE settlement ADD COLUMN endtime TEXT;
+            CREATE UNIQUE INDEX IF NOT EXISTS settlement_stay ON settlement (insured, mdtrt_id)
+                WHERE reversed = 0;
+            CREATE INDEX IF NOT EXISTS settlement_person ON settlement (psn_no)",
     },
 ];
 

@@ -182,3 +182,111 @@ async fn a_person_billed_under_another_hosted_region_is_refused() {
     assert_eq!(positions(&agency).await, before, "nothing paid");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The one answer `agency` gives to `message` alone.
+async fn answer(agency: &Agency, offset: i64, message: Outgoing) -> SettleResult {
+    let answers = agency.handle(&[incoming(offset, message)]).await.unwrap();
+    let replies = answers.into_iter().next().unwrap().unwrap();
+    SettleResult::decode(replies[0].payload.as_slice()).unwrap()
+}
+
+/// Issue #26 §2 (NHSA 2304, 2601): a stay is paid once. The same episode billed again under a
+/// new msgid is answered `duplicate_stay` with the first `setl_id`; a new episode of the same
+/// person sharing the stay's nights is answered `overlapping_stay`, also with it; a transfer
+/// admitted on the discharge day settles; a corrected bill settles once the first is reversed.
+#[tokio::test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
+async fn a_stay_is_paid_once_whatever_msgid_or_episode_it_comes_under() {
+    let (agency, dir) = agency("stay").await;
+    let catalogue = treatment_catalogue();
+    let insured: RegionCode = INSURED.parse().unwrap();
+    let mut simulator = yidi_sim::Simulator::new(26);
+    let mut offset = 0;
+    let mut next = |bill: &yidi_wire::v1::DischargeBill| {
+        offset += 1;
+        (offset, request_message(bill, &catalogue))
+    };
+    // The first person whose bill settles.
+    let (first, settled) = {
+        let mut found = None;
+        for index in 0..PERSONS {
+            let bill = yidi_sim::his::discharge(
+                &mut simulator,
+                insured,
+                index,
+                &catalogue,
+                now(),
+                u32::try_from(index).unwrap(),
+            );
+            let (offset, message) = next(&bill);
+            let result = answer(&agency, offset, message).await;
+            if result.status == SettleStatus::Settled as i32 {
+                found = Some((bill, result));
+                break;
+            }
+        }
+        found.expect("a bill of the sample persons settles")
+    };
+    let first_setl_id = settled.setlinfo.as_ref().unwrap().setl_id.clone();
+    let renamed =
+        |bill: &yidi_wire::v1::DischargeBill, sequence: u32| yidi_wire::v1::DischargeBill {
+            msgid: convert::msgid(&bill.fixmedins_code, now(), sequence),
+            ..bill.clone()
+        };
+
+    let again = renamed(&first, 9001);
+    let (offset, message) = next(&again);
+    let refused = answer(&agency, offset, message).await;
+    assert_eq!(refused.status, SettleStatus::Rejected as i32);
+    assert!(refused.reason.starts_with("duplicate_stay"), "{}", refused.reason);
+    assert!(!refused.rule.is_empty(), "the refusal cites its rule");
+    assert_eq!(refused.setlinfo.as_ref().unwrap().setl_id, first_setl_id);
+
+    let other_episode = yidi_wire::v1::DischargeBill {
+        mdtrt_id: format!("{}-B", first.mdtrt_id),
+        ..renamed(&first, 9002)
+    };
+    let (offset, message) = next(&other_episode);
+    let refused = answer(&agency, offset, message).await;
+    assert!(refused.reason.starts_with("overlapping_stay"), "{}", refused.reason);
+    assert_eq!(refused.setlinfo.as_ref().unwrap().setl_id, first_setl_id);
+
+    // A transfer: admitted elsewhere on the discharge day.
+    let transfer = yidi_wire::v1::DischargeBill {
+        mdtrt_id: format!("{}-T", first.mdtrt_id),
+        begntime: first.endtime.clone(),
+        endtime: "2026-11-30 10:00:00".into(),
+        ..renamed(&first, 9003)
+    };
+    let (offset, message) = next(&transfer);
+    let transferred = answer(&agency, offset, message).await;
+    assert!(
+        !transferred.reason.contains("stay"),
+        "a same-day transfer is no overlap: {}",
+        transferred.reason
+    );
+
+    // Corrected: reversed (2601), then settled again under its own episode.
+    let reversal = convert::reversal_of(&first, format!("{}R", first.msgid), "correction");
+    let topic = topics::agency_requests(INSURED);
+    let undo = Outgoing::new(
+        &topic,
+        &first.mdtrt_id,
+        "yidi.v1.Reversal",
+        &reversal,
+        ContentType::Protobuf,
+    );
+    assert_eq!(answer(&agency, 100, undo).await.status, SettleStatus::Reversed as i32);
+    let corrected = renamed(&first, 9004);
+    let (offset, message) = next(&corrected);
+    let resettled = answer(&agency, offset, message).await;
+    assert_eq!(resettled.status, SettleStatus::Settled as i32, "{}", resettled.reason);
+    let standing: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM settlement WHERE mdtrt_id = $1 AND reversed = 0")
+            .bind(&first.mdtrt_id)
+            .fetch_one(agency.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(standing, 1, "one settlement of the stay stands");
+    let _ = std::fs::remove_dir_all(dir);
+}

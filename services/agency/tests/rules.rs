@@ -161,7 +161,10 @@ async fn a_policy_change_effective_mid_month_applies_by_admission_date() {
     let old_version = region.policy(scheme).unwrap().version.clone();
     region.schemes.push(edition);
 
-    let old = answer(&agency, bill(index, 1, before, |_| ())).await;
+    // Discharged the day the next stay is admitted: a stay is paid once, so the two must not
+    // share a night (issue #26 §2).
+    let old =
+        answer(&agency, bill(index, 1, before, |b| b.endtime = "2026-11-16 08:00:00".into())).await;
     assert_eq!(old.status, i32::from(SettleStatus::Settled), "{}", old.reason);
     assert_eq!(old.policy_version, old_version, "admitted before the change: the old edition");
     let new = answer(&agency, bill(index, 2, day("2026-11-16"), |_| ())).await;
@@ -235,6 +238,7 @@ async fn art_30_2_an_unpaid_third_party_is_advanced_with_a_recovery_claim_a_payi
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 async fn seed_004_art_53_a_halted_person_is_refused_until_the_halt_is_lifted() {
     use yidi_wire::v1::{HaltRequest, LiftRequest};
     let admitted = day("2026-11-10");
@@ -270,7 +274,12 @@ async fn seed_004_art_53_a_halted_person_is_refused_until_the_halt_is_lifted() {
     assert!(refused.reason.starts_with("direct_settlement_halted"), "{}", refused.reason);
     assert!(refused.rule.contains("art. 53"), "{}", refused.rule);
     // A stay admitted before the halt began is not covered by it.
-    let before = answer(&agency, bill(index, 2, day("2026-10-20"), |_| ())).await;
+    // (Discharged the day the stay below is admitted: the two share no night.)
+    let before = answer(
+        &agency,
+        bill(index, 2, day("2026-10-20"), |b| b.endtime = format!("{admitted} 08:00:00")),
+    )
+    .await;
     assert!(!before.reason.starts_with("direct_settlement_halted"), "{}", before.reason);
 
     let lift = LiftRequest {
@@ -474,7 +483,15 @@ async fn national_2401_an_admission_holds_the_personal_account_too() {
     assert_eq!(held.status, i32::from(SettleStatus::Admitted), "{}", held.reason);
     assert_eq!(held.admission.unwrap().acct_hold_amt, balance.to_string());
 
-    let other = answer(&agency, bill(index, 2, admitted, |bill| bill.acct_used_flag = true)).await;
+    // Another stay, discharged the day the first was admitted (they share no night).
+    let other = answer(
+        &agency,
+        bill(index, 2, day("2026-11-01"), |bill| {
+            bill.acct_used_flag = true;
+            bill.endtime = format!("{admitted} 08:00:00");
+        }),
+    )
+    .await;
     assert_eq!(other.status, i32::from(SettleStatus::Settled), "{}", other.reason);
     let info = other.setlinfo.unwrap();
     assert_eq!(info.acct_pay, "0.00", "the account is held for the first stay");

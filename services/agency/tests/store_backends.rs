@@ -91,12 +91,20 @@ async fn exercise(url: &str) {
     };
     let new = NewSettlement {
         record: &record,
+        insured: "120000",
         mdtrt_id: "MD1",
+        begntime: "2026-11-10 09:00:00",
+        endtime: "2026-11-23 10:00:00",
         fund_pay_sumamt: money("3277.59"),
         medfee_sumamt: money("8939.89"),
         settled_at: "2026-11-23 10:15:00",
     };
     store::insert_settlement(&mut tx, &new).await.unwrap();
+    let standing = store::standing_stays(&mut tx, &person.psn_no).await.unwrap();
+    assert_eq!(
+        standing.iter().map(|s| (s.setl_id.as_str(), s.mdtrt_id.as_str())).collect::<Vec<_>>(),
+        [("120000abcdef", "MD1")]
+    );
     let found = store::find_settlement(&mut tx, "", &record.msgid).await.unwrap().unwrap();
     assert_eq!(
         (found.hifp_pay, found.acct_pay, found.reversed, found.treatment.as_deref()),
@@ -105,6 +113,14 @@ async fn exercise(url: &str) {
     assert_eq!(found.totals(), record.totals(), "a reversal takes back what the bill added");
     store::mark_reversed(&mut tx, &record.setl_id).await.unwrap();
     assert!(store::find_settlement(&mut tx, &record.setl_id, "").await.unwrap().unwrap().reversed);
+    assert!(store::standing_stays(&mut tx, &person.psn_no).await.unwrap().is_empty());
+    // Reversed, the stay may be settled again (2601, then 2304: a corrected bill).
+    let corrected = SettlementRecord {
+        setl_id: "120000corrected".into(),
+        msgid: "H44010100001202611241015000018".into(),
+        ..record.clone()
+    };
+    store::insert_settlement(&mut tx, &NewSettlement { record: &corrected, ..new }).await.unwrap();
 
     assert_eq!(inbox::check(&mut tx, "M1", "h1").await.unwrap(), Seen::New);
     inbox::record(&mut tx, "M1", "h1", b"first answer", "2026-11-23 10:15:00").await.unwrap();
@@ -130,6 +146,18 @@ async fn exercise(url: &str) {
         store::load_person(&mut tx, &person.psn_no).await.unwrap().unwrap().account_balance,
         person.account_balance
     );
+    tx.rollback().await.unwrap();
+
+    // Issue #26 §2: one standing settlement per (insured region, mdtrt_id), held by the
+    // database itself, not by a read before the write: a second one fails its transaction.
+    let mut tx = store.begin().await.unwrap();
+    let twice = SettlementRecord {
+        setl_id: "120000twice".into(),
+        msgid: "H44010100001202611251015000019".into(),
+        ..record.clone()
+    };
+    let again = store::insert_settlement(&mut tx, &NewSettlement { record: &twice, ..new }).await;
+    assert!(again.is_err(), "a second standing settlement of the stay was written");
 }
 
 #[tokio::test]

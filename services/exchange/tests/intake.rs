@@ -106,6 +106,17 @@ fn bill(sequence: u32) -> DischargeBill {
     )
 }
 
+/// `bill(sequence)` from the institution `code`, under a msgid of that institution's (a msgid
+/// begins with its institution's code).
+fn at_hospital(code: &str, sequence: u32) -> DischargeBill {
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap().and_hms_opt(9, 0, 0).unwrap();
+    DischargeBill {
+        fixmedins_code: code.to_owned(),
+        msgid: convert::msgid(code, at, sequence),
+        ..bill(sequence)
+    }
+}
+
 fn incoming(message: Outgoing, offset: i64) -> Incoming {
     Incoming::read_back(message, 0, offset)
 }
@@ -396,8 +407,7 @@ async fn bills_settle_at_the_registered_level_and_undesignated_institutions_are_
     let mut claimed = bill(21);
     let registered = yidi_sim::hospitals::find(&claimed.fixmedins_code).unwrap().level.number();
     claimed.hosp_lv = if registered == 3 { 1 } else { 3 };
-    let mut stranger = bill(22);
-    stranger.fixmedins_code = "H44019999999".into();
+    let stranger = at_hospital("H44019999999", 22);
     let verdicts =
         exchange.handle(&[discharge(&claimed, 0), discharge(&stranger, 1)]).await.unwrap();
     let sent = request_of(verdicts[0].as_ref().unwrap());
@@ -425,7 +435,7 @@ async fn a_suspended_agreement_refuses_bills_until_a_later_decision_reinstates_i
     let (exchange, dir) = exchange("agreement").await;
     let first = bill(31);
     let code = first.fixmedins_code.clone();
-    let of_the_same = |sequence| DischargeBill { fixmedins_code: code.clone(), ..bill(sequence) };
+    let of_the_same = |sequence| at_hospital(&code, sequence);
     let decided = exchange.handle(&[decision(&code, "suspended", 2, 0)]).await.unwrap();
     assert!(decided[0].as_ref().unwrap().is_empty(), "a decision is recorded, not answered");
     let refused = exchange.handle(&[discharge(&first, 0)]).await.unwrap();
@@ -537,8 +547,7 @@ async fn the_hubs_registrations_enter_and_change_the_register() {
         hosp_lv: 2,
         cross_province: true,
     };
-    let mut first = bill(41);
-    first.fixmedins_code = "H44030000777".into();
+    let mut first = at_hospital("H44030000777", 41);
     first.hosp_lv = 3;
     let refused = exchange.handle(&[discharge(&first, 0)]).await.unwrap();
     let result = SettleResult::decode_json_or_proto(&refused[0].as_ref().unwrap()[0]);
@@ -547,8 +556,7 @@ async fn the_hubs_registrations_enter_and_change_the_register() {
         registration_decision("H44030000777", "in_force", seq, offset, Some(registration))
     };
     exchange.handle(&[register(10, 0, newcomer.clone())]).await.unwrap();
-    let second =
-        DischargeBill { fixmedins_code: first.fixmedins_code.clone(), hosp_lv: 3, ..bill(42) };
+    let second = DischargeBill { hosp_lv: 3, ..at_hospital(&first.fixmedins_code, 42) };
     let sent = exchange.handle(&[discharge(&second, 1)]).await.unwrap();
     assert_eq!(request_of(sent[0].as_ref().unwrap()).bill.unwrap().hosp_lv, 2, "registered level");
     let relevelled = Registration { hosp_lv: 3, ..newcomer.clone() };
@@ -562,7 +570,7 @@ async fn the_hubs_registrations_enter_and_change_the_register() {
     assert_eq!(exchange.hospitals.designation("H44030000777").unwrap().level.number(), 3);
     let closed = Registration { cross_province: false, ..newcomer.clone() };
     exchange.handle(&[register(13, 3, closed)]).await.unwrap();
-    let late = DischargeBill { fixmedins_code: first.fixmedins_code.clone(), ..bill(43) };
+    let late = at_hospital(&first.fixmedins_code, 43);
     let told = exchange.handle(&[discharge(&late, 2)]).await.unwrap();
     let result = SettleResult::decode_json_or_proto(&told[0].as_ref().unwrap()[0]);
     assert_eq!(result.reason, "hospital_not_designated", "closed to cross-province settlement");
@@ -583,7 +591,7 @@ async fn a_decision_one_process_took_in_governs_the_bills_of_the_other() {
     let other = second_process(&mut one).await;
     let first = bill(41);
     let code = first.fixmedins_code.clone();
-    let of_the_same = |sequence| DischargeBill { fixmedins_code: code.clone(), ..bill(sequence) };
+    let of_the_same = |sequence| at_hospital(&code, sequence);
     one.handle(&[decision(&code, "suspended", 2, 0)]).await.unwrap();
     let refused = other.handle(&[discharge(&first, 0)]).await.unwrap();
     let result = SettleResult::decode_json_or_proto(&refused[0].as_ref().unwrap()[0]);

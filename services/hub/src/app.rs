@@ -91,6 +91,8 @@ fn provinces(codes: &[String], field: &str) -> anyhow::Result<BTreeSet<RegionCod
 /// How often the clearing calendar looks at the date: the calendar runs when the real date
 /// rolls over too, not only when a simulated clock is advanced.
 const CALENDAR_EVERY: Duration = Duration::from_secs(30);
+/// How often routed requests older than `referee::ROUTED_KEEP_DAYS` are removed.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// What `--check-config` checks, and what `run` checks before it connects: the provinces
 /// read as region codes, the clock's start date, the dashboard not open beyond this machine
@@ -104,6 +106,29 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
     settings.common.check()?;
     settings.common.person_tokens()?;
     Ok(())
+}
+
+/// Routed requests are kept as long as an answer may still honestly come (`referee`), then
+/// removed, every [`PRUNE_EVERY`].
+fn prune_routed_requests(
+    store: &yidi_store::Store,
+    clock: yidi_runtime::clock::BusinessClock,
+    shutdown: &Shutdown,
+) {
+    let routed = store.clone();
+    shutdown.every(PRUNE_EVERY, move || {
+        let (routed, clock) = (routed.clone(), clock.clone());
+        async move {
+            let keep = chrono::Days::new(crate::referee::ROUTED_KEEP_DAYS);
+            let Some(before) = clock.now().checked_sub_days(keep) else { return };
+            let before = before.format("%Y-%m-%d %H:%M:%S").to_string();
+            match crate::referee::prune(&routed, &before).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, %before, "routed requests pruned"),
+                Err(error) => tracing::warn!(%error, "routed requests not pruned"),
+            }
+        }
+    });
 }
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
@@ -146,6 +171,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         live: Arc::clone(&live),
         tokens,
         bus: bus.clone(),
+        catalogues: Arc::new(crate::referee::Catalogues::new(yidi_data::treatment_catalogues()?)),
     };
     let shutdown = Shutdown::on_signals();
     shutdown.spawn(lease.keep(shutdown.requested()));
@@ -162,6 +188,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             }
         }
     });
+    prune_routed_requests(&store, settings.common.clock(), &shutdown);
     let gauges = clearing_gauges(&desk, &shutdown);
     let mut exposition = yidi_runtime::metrics::Exposition::new(&bus, &outbox);
     register_figures(&mut exposition, &live, &gauges);

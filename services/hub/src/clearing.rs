@@ -739,13 +739,16 @@ impl Desk {
     /// The conservation checks of the dashboard: the log's chain, the ledger's trial balance,
     /// each round's zero sum, and ledger = settled bills. `full` re-reads and replays the whole
     /// log (start-up does it; `/api/checks?full=true` asks for it).
-    pub async fn checks(
-        &self,
-        settled: Result<(usize, Amount), StoreError>,
-        full: bool,
-    ) -> Vec<Check> {
+    ///
+    /// One consistent snapshot: the settled bills are read while the desk's lock is held, and
+    /// results are recorded (table, ledger and book) only under that lock, so the table and
+    /// the book are compared at one moment. Read apart, they flapped red under ordinary load
+    /// (a bill committed to the table but not yet applied to the book), and an operator who
+    /// sees a false red learns to ignore the real one.
+    pub async fn checks(&self, full: bool) -> Vec<Check> {
         let mut checks = Vec::new();
         let state = self.state.lock().await;
+        let settled = crate::record::settled_advance(&self.store).await;
         checks.push(match self.check_log(full, &state.book.settings, state.last.as_ref()).await {
             Ok(detail) => Check { name: "log_chain", ok: true, detail },
             Err(e) => Check { name: "log_chain", ok: false, detail: e },

@@ -21,7 +21,7 @@ use yidi_wire::v1::{HospitalAgreement, Registration};
 
 /// The hub's schema changes after version 1 (`yidi_store::migrate`).
 pub const CHANGES: &[yidi_store::migrate::Change] =
-    &[AGREEMENTS, crate::halts::CHANGE, REGISTRATIONS];
+    &[AGREEMENTS, crate::halts::CHANGE, REGISTRATIONS, crate::referee::CHANGE];
 
 /// Migration 4: a decision's registration (null: none).
 const REGISTRATIONS: yidi_store::migrate::Change = yidi_store::migrate::Change {
@@ -187,6 +187,30 @@ async fn entry(tx: &mut yidi_store::Tx, code: &str) -> Result<Option<Designation
         cross_province: row.try_get::<Option<i64>, _>(3)?.unwrap_or(0) != 0,
         agreement: Agreement::InForce,
     }))
+}
+
+/// An institution as the hub's register has it now: its entry, under the agreement its
+/// latest decision left it (in force when none was ever taken).
+pub async fn standing(
+    tx: &mut yidi_store::Tx,
+    code: &str,
+) -> Result<Option<Designation>, StoreError> {
+    let Some(mut designation) = entry(tx, code).await? else { return Ok(None) };
+    let latest: Option<String> = sqlx::query(
+        "SELECT agreement FROM hospital_decision WHERE fixmedins_code = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(code)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|row| row.try_get(0))
+    .transpose()?;
+    if let Some(latest) = latest {
+        designation.agreement = Agreement::parse(&latest).ok_or_else(|| StoreError::Corrupt {
+            column: "hospital_decision.agreement",
+            detail: latest.clone(),
+        })?;
+    }
+    Ok(Some(designation))
 }
 
 /// Records a decision and queues it for the institution's exchange, in one transaction. A

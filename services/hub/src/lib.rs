@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`route`]: the three message flows (requests, results, filings).
 //! - [`record`]: the hub's tables (settled bills, filings).
+//! - [`referee`]: results held to the requests the hub routed.
 //! - [`hospitals`], [`halts`]: sanctions — institutions' agreements, persons' halts.
 //! - [`statement`]: exchanges' statements, gathered from their parts.
 //! - [`clearing`]: the clearing desk: event log, business clock, suspended provinces.
@@ -22,5 +23,6 @@ pub mod halts;
 pub mod hospitals;
 pub mod live;
 pub mod record;
+pub mod referee;
 pub mod route;
 pub mod statement;

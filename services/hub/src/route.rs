@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use tracing::info;
 use yidi_bus::{
     topics, verdict, Bus, Failure, Incoming, LaneAnswer, LaneHandler, Outgoing, Rejection,
-    Transient, Verdict,
+    Transient,
 };
 use yidi_domain::ids::RegionCode;
 use yidi_store::Store;
@@ -20,6 +20,7 @@ use yidi_wire::v1::{
 use crate::clearing::Desk;
 use crate::live::Live;
 use crate::record;
+use crate::referee::{self, Routed};
 use crate::statement;
 
 /// What the hub knows of the provinces.
@@ -37,6 +38,8 @@ pub struct Hub {
     pub bus: Bus,
     /// The national filing database keeps persons as tokens.
     pub tokens: Arc<yidi_trust::token::PersonTokens>,
+    /// The treatment provinces' catalogue editions, to check each request's classification.
+    pub catalogues: Arc<referee::Catalogues>,
 }
 
 fn status_name(status: i32) -> &'static str {
@@ -65,19 +68,96 @@ impl Hub {
         .to_vec()
     }
 
+    /// Exchange → agency, a lane of requests: each routed (or answered by the hub), and what
+    /// was routed recorded in one transaction before anything is sent, so every result that
+    /// comes back can be held to the request it answers (`crate::referee`).
+    pub async fn route_requests(&self, lane: &[Incoming]) -> LaneAnswer {
+        let mut decided: Vec<Result<Routing, Rejection>> =
+            lane.iter().map(|incoming| self.route_request(incoming)).collect();
+        if decided.iter().any(|d| d.as_ref().is_ok_and(|r| r.routed.is_some())) {
+            let at = self.desk.recorded_at();
+            let mut tx = self.store.begin().await.map_err(retry)?;
+            for (incoming, decision) in lane.iter().zip(decided.iter_mut()) {
+                if let Ok(Routing { institution: Some(bill), .. }) = decision {
+                    if let Some(answer) = self.registered(&mut tx, incoming, bill).await? {
+                        *decision = answer;
+                        continue;
+                    }
+                }
+                let Ok(Routing { routed: Some(routed), .. }) = decision else { continue };
+                match referee::record(&mut tx, routed, &at).await {
+                    Ok(()) => {}
+                    Err(referee::RecordError::Conflict) => {
+                        *decision = Err(Rejection::new(
+                            "MSGID_CONFLICT",
+                            "the msgid was routed before for another request",
+                        ));
+                    }
+                    Err(referee::RecordError::Store(error)) => return Err(retry(error)),
+                }
+            }
+            tx.commit().await.map_err(|e| retry(yidi_store::StoreError::from(e)))?;
+        }
+        Ok(decided
+            .into_iter()
+            .map(|decision| {
+                let routing = decision?;
+                if let Some(routed) = &routing.routed {
+                    if routed.kind != referee::Kind::Reverse {
+                        self.live.requested(&routed.msgid);
+                    }
+                }
+                Ok(routing.replies)
+            })
+            .collect())
+    }
+
+    /// The hub's own register decides which institutions settle directly, and at which level,
+    /// whatever the exchange did: a bill of an institution the register does not designate in
+    /// the treatment province, or whose agreement the hub suspended or ended, is answered by
+    /// the hub with that refusal; one billed at another level than the register's is refused
+    /// `LEVEL_MISMATCH`. `None`: the bill goes on.
+    async fn registered(
+        &self,
+        tx: &mut yidi_store::Tx,
+        incoming: &Incoming,
+        bill: &yidi_wire::v1::DischargeBill,
+    ) -> Result<Option<Result<Routing, Rejection>>, Transient> {
+        let Some(treatment) = province_of(&bill.mdtrtarea_admvs) else { return Ok(None) };
+        let designation =
+            crate::hospitals::standing(tx, bill.fixmedins_code.trim()).await.map_err(retry)?;
+        let refuse = |reason: &str| {
+            let result = convert::rejected_result(bill, reason, "hub");
+            to_exchange(incoming, treatment, &result)
+        };
+        match yidi_domain::hospital::admit(designation.as_ref(), treatment) {
+            Ok(level) if i64::from(bill.hosp_lv) == i64::from(level.number()) => Ok(None),
+            Ok(level) => Ok(Some(Err(Rejection::new(
+                "LEVEL_MISMATCH",
+                format!("hosp_lv: {} sent; the register has {}", bill.hosp_lv, level.number()),
+            )
+            .with_reply(refuse("level_mismatch"))))),
+            Err(refusal) => {
+                info!(msgid = %bill.msgid, fixmedins_code = %bill.fixmedins_code,
+                      reason = refusal.code(), "refused at the hub by its register");
+                self.live.answered(&bill.msgid, "REJECTED", refusal.code());
+                Ok(Some(Ok(Routing {
+                    replies: vec![refuse(refusal.code())],
+                    routed: None,
+                    institution: None,
+                })))
+            }
+        }
+    }
+
     /// Exchange → agency: route by `insuplc_admdvs`, or answer for the agency. Nothing is sent
     /// to a province without an agency: a bill gets `unknown_province`, a reversal is refused
-    /// with the same reason, back to the exchange that sent it.
-    pub fn route_request(&self, incoming: &Incoming) -> Verdict {
-        let request = match incoming.header(headers::MSG_TYPE) {
-            Some("yidi.v1.Reversal") => Request::Reverse(incoming.decode("Reversal")?),
-            _ => match incoming.decode::<SettleRequest>("SettleRequest")? {
-                SettleRequest { bill: Some(bill), .. } => Request::Settle(bill),
-                _ => return Err(Rejection::new("MISSING_BILL", "bill: missing field")),
-            },
-        };
+    /// with the same reason, back to the exchange that sent it. Decides only: the caller
+    /// records what is routed (`route_requests`).
+    pub fn route_request(&self, incoming: &Incoming) -> Result<Routing, Rejection> {
+        let request = Request::read(incoming)?;
         let (insured, treatment) = match &request {
-            Request::Settle(bill) => (&bill.insuplc_admdvs, &bill.mdtrtarea_admvs),
+            Request::Settle(settle) => (&settle.bill.insuplc_admdvs, &settle.bill.mdtrtarea_admvs),
             Request::Reverse(reversal) => (&reversal.insuplc_admdvs, &reversal.mdtrtarea_admvs),
         };
         let (Some(insured_province), Some(treatment_province)) =
@@ -105,43 +185,52 @@ impl Hub {
         } else {
             None
         };
-        Ok(match (refusal, request) {
-            (Some(reason), Request::Settle(bill)) => {
+        let answered = |replies| Ok(Routing { replies, routed: None, institution: None });
+        match (refusal, request) {
+            (Some(reason), Request::Settle(settle)) => {
+                let bill = &settle.bill;
                 info!(msgid = %bill.msgid, %insured_province, reason, "refused at the hub");
-                let result = convert::rejected_result(&bill, reason, "hub");
+                let result = convert::rejected_result(bill, reason, "hub");
                 self.live.answered(&bill.msgid, "REJECTED", reason);
-                vec![to_exchange(incoming, treatment_province, &result)]
+                answered(vec![to_exchange(incoming, treatment_province, &result)])
             }
             (_, Request::Reverse(reversal)) if !self.served.contains(&insured_province) => {
                 info!(msgid = %reversal.msgid, %insured_province, "reversal refused at the hub: no agency");
-                let result = SettleResult {
-                    msgid: reversal.msgid.clone(),
-                    mdtrt_id: reversal.mdtrt_id.clone(),
-                    psn_no: reversal.psn_no.clone(),
-                    insuplc_admdvs: reversal.insuplc_admdvs.clone(),
-                    mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
-                    status: i32::from(SettleStatus::Rejected),
-                    reason: "unknown_province: no agency serves the insured province".into(),
-                    rule: yidi_domain::refusal::citation("unknown_province").into(),
-                    answered_by: "hub".into(),
-                    ..SettleResult::default()
-                };
-                vec![to_exchange(incoming, treatment_province, &result)]
+                answered(vec![to_exchange(incoming, treatment_province, &no_agency(&reversal))])
             }
-            (None, Request::Settle(bill)) => {
-                self.live.requested(&bill.msgid);
-                vec![forward(incoming, insured_province)]
+            (None, Request::Settle(settle)) => {
+                let Settle { bill, request } = *settle;
+                referee::check_classification(
+                    &request,
+                    &bill,
+                    treatment_province,
+                    &self.catalogues,
+                )
+                .map_err(|refused| {
+                    let result = convert::rejected_result(&bill, "classification_mismatch", "hub");
+                    refused.with_reply(to_exchange(incoming, treatment_province, &result))
+                })?;
+                Ok(Routing {
+                    replies: vec![forward(incoming, insured_province)],
+                    routed: Some(Routed::of_bill(&bill, &self.tokens)),
+                    institution: Some(Box::new(bill)),
+                })
             }
             // A suspended province still takes reversals: undoing is always allowed.
-            (_, Request::Reverse(_)) => vec![forward(incoming, insured_province)],
-        })
+            (_, Request::Reverse(reversal)) => Ok(Routing {
+                replies: vec![forward(incoming, insured_province)],
+                routed: Some(Routed::of_reversal(&reversal, &self.tokens)),
+                institution: None,
+            }),
+        }
     }
 
-    /// Agency → exchange: record the lane's results (settled bills and clearing ledger, group
-    /// committed), then forward each.
+    /// Agency → exchange: referee the lane's results (each must answer a request the hub
+    /// routed to its sender, `crate::referee`), record those taken (settled bills and
+    /// clearing ledger, group committed), then forward each.
     pub async fn route_results(&self, lane: &[Incoming]) -> LaneAnswer {
         // Each message: its decoded result and treatment province, or its rejection.
-        let decoded: Vec<Result<(SettleResult, RegionCode), Rejection>> = lane
+        let mut decoded: Vec<Result<(SettleResult, RegionCode), Rejection>> = lane
             .iter()
             .map(|incoming| {
                 let result = incoming.decode::<SettleResult>("SettleResult")?;
@@ -159,6 +248,7 @@ impl Hub {
                 Ok((result, treatment))
             })
             .collect();
+        self.referee(&mut decoded).await?;
         let results: Vec<&SettleResult> =
             decoded.iter().filter_map(|d| d.as_ref().ok()).map(|(r, _)| r).collect();
         let mut periods = self.desk.record_results(&results).await.map_err(retry)?.into_iter();
@@ -181,6 +271,51 @@ impl Hub {
             answers.push(Ok(vec![out]));
         }
         Ok(answers)
+    }
+
+    /// Holds each result of a lane to the request it answers, in order (a later result sees
+    /// what an earlier one settled or reversed), and takes each accepted one as its request's
+    /// answer in one transaction; a refused one becomes its rejection and touches nothing.
+    async fn referee(
+        &self,
+        decoded: &mut [Result<(SettleResult, RegionCode), Rejection>],
+    ) -> Result<(), Transient> {
+        let results: Vec<&SettleResult> =
+            decoded.iter().filter_map(|d| d.as_ref().ok()).map(|(r, _)| r).collect();
+        if results.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let mut known = referee::Known::read(&mut tx, &results).await.map_err(retry)?;
+        for decision in decoded.iter_mut() {
+            let Ok((result, _)) = decision else { continue };
+            let person = self.tokens.token(&result.psn_no);
+            let judged = match known.judge(result, &person) {
+                Ok(()) => {
+                    let answer = referee::answer_hash(result);
+                    if !known.holds_to_one(&result.msgid)
+                        || referee::take_answer(&mut tx, &result.msgid, &answer)
+                            .await
+                            .map_err(retry)?
+                    {
+                        Ok(())
+                    } else {
+                        Err(Rejection::new(
+                            "RESULT_CONFLICT",
+                            "the request was answered already, differently",
+                        ))
+                    }
+                }
+                Err(refused) => Err(refused),
+            };
+            if let Err(refused) = judged {
+                tracing::warn!(msgid = %result.msgid, code = %refused.code, reason = %refused.reason,
+                    "result refused by the referee");
+                *decision = Err(refused);
+            }
+        }
+        tx.commit().await.map_err(|e| retry(yidi_store::StoreError::from(e)))?;
+        Ok(())
     }
 
     /// Exchange → hub: a statement of a clearing period (or one part of it), reconciled
@@ -296,7 +431,7 @@ impl LaneHandler for Hub {
             return Ok(Vec::new());
         };
         match topic {
-            topics::HUB_REQUESTS => Ok(lane.iter().map(|m| self.route_request(m)).collect()),
+            topics::HUB_REQUESTS => self.route_requests(lane).await,
             topics::HUB_RESULTS => self.route_results(lane).await,
             topics::FILING => self.record_filings(lane).await,
             topics::HUB_SANCTIONS => self.record_halts(lane).await,
@@ -337,10 +472,54 @@ fn valid_filing(filing: FilingRecord) -> Result<(FilingRecord, RegionCode), Reje
     Ok((filing, insured))
 }
 
+/// What the hub does with a request: the messages it sends, and what it routed to an agency
+/// (to be recorded before they are sent), if it routed it.
+pub struct Routing {
+    pub replies: Vec<Outgoing>,
+    pub routed: Option<Routed>,
+    /// A bill to be held to the hub's register before it goes.
+    pub institution: Option<Box<yidi_wire::v1::DischargeBill>>,
+}
+
 /// A request the hub routes.
 enum Request {
-    Settle(yidi_wire::v1::DischargeBill),
+    Settle(Box<Settle>),
     Reverse(Reversal),
+}
+
+/// A settlement request, its bill taken out.
+struct Settle {
+    bill: yidi_wire::v1::DischargeBill,
+    request: SettleRequest,
+}
+
+impl Request {
+    fn read(incoming: &Incoming) -> Result<Request, Rejection> {
+        if incoming.header(headers::MSG_TYPE) == Some("yidi.v1.Reversal") {
+            return Ok(Request::Reverse(incoming.decode("Reversal")?));
+        }
+        let mut request = incoming.decode::<SettleRequest>("SettleRequest")?;
+        match request.bill.take() {
+            Some(bill) => Ok(Request::Settle(Box::new(Settle { bill, request }))),
+            None => Err(Rejection::new("MISSING_BILL", "bill: missing field")),
+        }
+    }
+}
+
+/// The hub's answer to a reversal for an insured province no agency serves.
+fn no_agency(reversal: &Reversal) -> SettleResult {
+    SettleResult {
+        msgid: reversal.msgid.clone(),
+        mdtrt_id: reversal.mdtrt_id.clone(),
+        psn_no: reversal.psn_no.clone(),
+        insuplc_admdvs: reversal.insuplc_admdvs.clone(),
+        mdtrtarea_admvs: reversal.mdtrtarea_admvs.clone(),
+        status: i32::from(SettleStatus::Rejected),
+        reason: "unknown_province: no agency serves the insured province".into(),
+        rule: yidi_domain::refusal::citation("unknown_province").into(),
+        answered_by: "hub".into(),
+        ..SettleResult::default()
+    }
 }
 
 /// Forwards a request as it came: same key (the person's: their bills and reversals stay in one

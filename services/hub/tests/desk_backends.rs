@@ -63,7 +63,7 @@ async fn exercise(url: &str) {
     let (bills, advance, entries) = desk.ledger_bills().await;
     assert_eq!((bills, advance.to_string(), entries), (2, "1600.00".to_owned(), 4));
     for full in [false, true] {
-        let checks = desk.checks(record::settled_advance(&store).await, full).await;
+        let checks = desk.checks(full).await;
         assert!(checks.iter().all(|c| c.ok), "{checks:?}");
     }
 
@@ -109,7 +109,7 @@ async fn exercise(url: &str) {
     tx.commit().await.unwrap();
     drop(desk);
     let desk = support::desk(&store, None).await;
-    let checks = desk.checks(record::settled_advance(&store).await, true).await;
+    let checks = desk.checks(true).await;
     assert!(checks.iter().all(|c| c.ok), "{checks:?}");
     assert_eq!(desk.ledger_bills().await.0, 3);
     drop(desk);
@@ -191,7 +191,7 @@ async fn a_lane_of_results_posts_what_the_results_post_one_at_a_time() {
         let periods: Vec<Option<String>> =
             periods.into_iter().map(|p| p.map(|p| p.to_string())).collect();
         let (bills, advance, entries) = desk.ledger_bills().await;
-        let checks = desk.checks(record::settled_advance(&store).await, true).await;
+        let checks = desk.checks(true).await;
         assert!(checks.iter().all(|c| c.ok), "{checks:?}");
         outcomes.push((periods, bills, advance.to_string(), entries));
         let _ = std::fs::remove_dir_all(&dir);

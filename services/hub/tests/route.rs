@@ -35,6 +35,9 @@ async fn hub(name: &str) -> (Hub, std::path::PathBuf) {
         live: Arc::default(),
         bus: Bus::connect(config).unwrap(),
         tokens: support::test_tokens(),
+        catalogues: Arc::new(yidi_hub::referee::Catalogues::new(
+            yidi_data::treatment_catalogues().unwrap(),
+        )),
     };
     (hub, dir)
 }
@@ -65,7 +68,7 @@ fn reversal_to(insured: &str) -> Incoming {
 async fn a_reversal_for_a_province_without_an_agency_is_answered_by_the_hub_and_sent_nowhere_else()
 {
     let (hub, dir) = hub("unroutable").await;
-    let replies = hub.route_request(&reversal_to("650000")).unwrap();
+    let replies = hub.route_request(&reversal_to("650000")).unwrap().replies;
     assert_eq!(replies.len(), 1);
     assert_eq!(replies[0].topic, topics::exchange_results("310000"));
     let answer = SettleResult::decode(replies[0].payload.as_slice()).unwrap();
@@ -78,7 +81,7 @@ async fn a_reversal_for_a_province_without_an_agency_is_answered_by_the_hub_and_
 #[tokio::test]
 async fn a_suspended_province_still_takes_reversals_undoing_is_always_allowed() {
     let (hub, dir) = hub("suspended").await;
-    let replies = hub.route_request(&reversal_to("120000")).unwrap();
+    let replies = hub.route_request(&reversal_to("120000")).unwrap().replies;
     let topics: Vec<&str> = replies.iter().map(|r| r.topic.as_str()).collect();
     assert_eq!(topics, [topics::agency_requests("120000")]);
     let _ = std::fs::remove_dir_all(&dir);
@@ -89,11 +92,11 @@ async fn an_unreadable_request_is_rejected_with_a_stable_code() {
     let (hub, dir) = hub("unreadable").await;
     let mut garbage = reversal_to("440000");
     garbage.payload = vec![0xff, 0xff, 0xff];
-    let rejection = hub.route_request(&garbage).unwrap_err();
+    let rejection = hub.route_request(&garbage).err().unwrap();
     assert_eq!(rejection.code, "WIRE_01");
     let mut nowhere = reversal_to("not a region");
     nowhere.headers.insert(headers::MSGID.into(), "x".into());
-    assert_eq!(hub.route_request(&nowhere).unwrap_err().code, "INVALID_REGION");
+    assert_eq!(hub.route_request(&nowhere).err().unwrap().code, "INVALID_REGION");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -196,6 +199,7 @@ fn settled_result(setl_id: &str) -> Incoming {
 async fn a_result_meeting_a_locked_database_is_transient_and_posted_once_when_it_is_back() {
     use yidi_bus::LaneHandler;
     let (hub, dir) = hub("locked").await;
+    route(&hub, &bill_request("S1")).await;
     let lane = [settled_result("S1")];
     // Another process: a pool of its own on the same file.
     let other =
@@ -218,6 +222,168 @@ async fn a_result_meeting_a_locked_database_is_transient_and_posted_once_when_it
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The bill that `settled_result(setl_id)` answers, as an exchange sends it to the hub.
+fn bill_request(setl_id: &str) -> Incoming {
+    let hospital = yidi_sim::hospitals::designation("310000".parse().unwrap(), 7);
+    let bill = yidi_wire::v1::DischargeBill {
+        msgid: format!("M-{setl_id}"),
+        mdtrt_id: format!("E-{setl_id}"),
+        psn_no: "P1".into(),
+        insutype: "310".into(),
+        insuplc_admdvs: "440000".into(),
+        mdtrtarea_admvs: "310000".into(),
+        fixmedins_code: hospital.code,
+        hosp_lv: i32::from(hospital.level.number()),
+        feedetail: vec![
+            yidi_wire::v1::FeeDetail {
+                feedetl_sn: "1".into(),
+                med_list_codg: capped_class_b(),
+                cnt: "2".into(),
+                pric: "30.00".into(),
+                ..Default::default()
+            },
+            yidi_wire::v1::FeeDetail {
+                feedetl_sn: "2".into(),
+                med_list_codg: "NOT-IN-THE-CATALOGUE".into(),
+                cnt: "1".into(),
+                pric: "12.50".into(),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let request = yidi_wire::v1::SettleRequest {
+        lines: yidi_wire::convert::classify(&bill, &shanghai()),
+        catalogue_version: shanghai().version,
+        bill: Some(bill),
+        ..Default::default()
+    };
+    let message = Outgoing::new(
+        topics::HUB_REQUESTS,
+        "k",
+        "yidi.v1.SettleRequest",
+        &request,
+        ContentType::Protobuf,
+    )
+    .with_header(headers::MSGID, &format!("M-{setl_id}"));
+    Incoming::read_back(message, 0, 0)
+}
+
+/// An item of Shanghai's catalogue of class B (a self-pay share) with a price cap.
+fn capped_class_b() -> String {
+    shanghai()
+        .items
+        .iter()
+        .find(|(_, item)| {
+            item.price_cap.is_some()
+                && matches!(item.class, yidi_domain::catalogue::ItemClass::B { .. })
+        })
+        .map(|(code, _)| code.clone())
+        .expect("Shanghai's catalogue has a capped class-B item")
+}
+
+/// Shanghai's published catalogue, with which its exchange classifies.
+fn shanghai() -> yidi_domain::catalogue::Catalogue {
+    yidi_data::treatment_catalogues()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.region.as_str() == "310000")
+        .unwrap()
+        .catalogue
+}
+
+/// Issue #26 §4: a party without a stake checks the classification. The hub re-derives each
+/// line's class, share and cap from the edition the request names; a request classed more
+/// generously than the edition — or naming an edition the province never published — is
+/// refused naming the first line, and the HIS is told; so is a level other than the
+/// register's, and a bill of an institution the hub's register suspended, whatever the
+/// exchange did.
+#[tokio::test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
+async fn the_hub_refuses_a_classification_or_level_other_than_the_catalogues_and_the_registers() {
+    let (hub, dir) = hub("classification").await;
+    route(&hub, &bill_request("S1")).await;
+    let generous = |change: &dyn Fn(&mut yidi_wire::v1::SettleRequest)| {
+        let mut request = bill_request("S2");
+        let mut decoded = yidi_wire::v1::SettleRequest::decode(request.payload.as_slice()).unwrap();
+        change(&mut decoded);
+        request.payload = decoded.encode_to_vec();
+        request
+    };
+    let class_a = generous(&|r| {
+        r.lines[1].chrgitm_lv = "A".into();
+    });
+    let answers = hub.route_requests(&[class_a]).await.unwrap();
+    let refused = answers[0].as_ref().unwrap_err();
+    assert_eq!(refused.code, "CLASSIFICATION_MISMATCH");
+    assert!(refused.reason.starts_with("lines[1] (NOT-IN-THE-CATALOGUE)"), "{}", refused.reason);
+    assert_eq!(refused.replies[0].topic, topics::exchange_results("310000"), "the HIS is told");
+    for (what, change) in [
+        (
+            "no price cap",
+            &(|r: &mut yidi_wire::v1::SettleRequest| r.lines[0].pric_uplmt_amt.clear())
+                as &dyn Fn(&mut yidi_wire::v1::SettleRequest),
+        ),
+        ("no self-pay share", &|r: &mut yidi_wire::v1::SettleRequest| {
+            r.lines[0].selfpay_prop.clear()
+        }),
+        ("class A", &|r: &mut yidi_wire::v1::SettleRequest| r.lines[0].chrgitm_lv = "A".into()),
+    ] {
+        let answers = hub.route_requests(&[generous(change)]).await.unwrap();
+        let refused = answers[0].as_ref().unwrap_err();
+        assert_eq!(refused.code, "CLASSIFICATION_MISMATCH", "{what}");
+        assert!(refused.reason.starts_with("lines[0]"), "{what}: {}", refused.reason);
+    }
+    let cheaper = generous(&|r| r.lines[0].pric = "0.01".into());
+    assert_eq!(
+        hub.route_requests(&[cheaper]).await.unwrap()[0].as_ref().unwrap_err().code,
+        "CLASSIFICATION_MISMATCH",
+        "the lines the agency settles must be the bill's"
+    );
+    let unpublished = generous(&|r| r.catalogue_version = "310000-generous".into());
+    assert_eq!(
+        hub.route_requests(&[unpublished]).await.unwrap()[0].as_ref().unwrap_err().code,
+        "CATALOGUE_UNKNOWN"
+    );
+    let higher = generous(&|r| {
+        let bill = r.bill.as_mut().unwrap();
+        bill.hosp_lv = if bill.hosp_lv == 3 { 1 } else { 3 };
+    });
+    let answers = hub.route_requests(&[higher]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "LEVEL_MISMATCH");
+
+    // The hub suspends the institution; its exchange has not heard yet and sends its bill.
+    let hospital = yidi_sim::hospitals::designation("310000".parse().unwrap(), 7);
+    let outbox = yidi_runtime::outbox::Outbox::new(hub.store.clone(), hub.bus.clone());
+    let ask = yidi_hub::hospitals::Ask {
+        decision_id: "D-1".into(),
+        fixmedins_code: hospital.code.clone(),
+        agreement: "suspended".into(),
+        article: "seed 004 art. 49".into(),
+        reason: "fabricated stays".into(),
+        registration: None,
+    };
+    yidi_hub::hospitals::decide(&hub.store, &outbox, &ask, "2026-11-23 10:00:00").await.unwrap();
+    let answers = hub.route_requests(&[bill_request("S3")]).await.unwrap();
+    let replies = answers[0].as_ref().unwrap();
+    assert_eq!(replies[0].topic, topics::exchange_results("310000"), "answered, not routed");
+    let answer = SettleResult::decode(replies[0].payload.as_slice()).unwrap();
+    assert_eq!(answer.reason, "agreement_suspended");
+    let routed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM routed_request")
+        .fetch_one(hub.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(routed, 1, "only the first, honest request was routed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Routes `request` through the hub, which records it; it must be sent on to an agency.
+async fn route(hub: &Hub, request: &Incoming) {
+    let answers = hub.route_requests(std::slice::from_ref(request)).await.unwrap();
+    let sent = answers[0].as_ref().unwrap();
+    assert!(sent[0].topic.starts_with("agency."), "{}", sent[0].topic);
+}
+
 fn signed_by(mut incoming: Incoming, subject: &str, role: &str) -> Incoming {
     incoming.signer = yidi_bus::Signer::Verified(yidi_trust::bundle::Party {
         subject: subject.into(),
@@ -234,11 +400,15 @@ async fn the_hub_takes_requests_only_from_the_treatment_provinces_exchange_and_r
     let (hub, dir) = hub("authority").await;
     // The reversal is treated in 310000 and insured in 440000.
     let own = signed_by(reversal_to("440000"), "exchange-310000", "exchange:310000");
-    assert_eq!(hub.route_request(&own).unwrap()[0].topic, topics::agency_requests("440000"));
+    assert_eq!(
+        hub.route_request(&own).unwrap().replies[0].topic,
+        topics::agency_requests("440000")
+    );
     let other = signed_by(reversal_to("440000"), "exchange-330000", "exchange:330000");
-    assert_eq!(hub.route_request(&other).unwrap_err().code, "AUTH_NOT_ALLOWED");
+    assert_eq!(hub.route_request(&other).err().unwrap().code, "AUTH_NOT_ALLOWED");
 
     // The result is for a person insured in 440000.
+    route(&hub, &bill_request("S9")).await;
     let from_north = signed_by(settled_result("S9"), "agency-north", "agency:110000,120000");
     let answers = hub.route_results(&[from_north]).await.unwrap();
     assert_eq!(answers[0].as_ref().unwrap_err().code, "AUTH_NOT_ALLOWED");
@@ -255,6 +425,7 @@ async fn the_hub_takes_requests_only_from_the_treatment_provinces_exchange_and_r
 async fn the_hub_keeps_a_token_for_the_person_never_the_number() {
     use yidi_bus::LaneHandler;
     let (hub, dir) = hub("tokens").await;
+    route(&hub, &bill_request("S7")).await;
     hub.handle(&[settled_result("S7")]).await.unwrap();
     let filing = yidi_wire::v1::FilingRecord {
         filing_id: "F1".into(),
@@ -337,5 +508,162 @@ async fn an_agencys_halts_and_their_lifting_are_kept_for_the_dashboard() {
         ("LIFT-7", "seed 004 art. 53")
     );
     assert_eq!(listed[0].person, support::test_tokens().token("P7"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn with_result(incoming: &Incoming, result: &SettleResult) -> Incoming {
+    Incoming { payload: result.encode_to_vec(), ..incoming.clone() }
+}
+
+fn decode(incoming: &Incoming) -> SettleResult {
+    SettleResult::decode(incoming.payload.as_slice()).unwrap()
+}
+
+async fn settled_bills(hub: &Hub) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM settled_bill")
+        .fetch_one(hub.store.pool())
+        .await
+        .unwrap()
+}
+
+/// Issue #26 §1: a result is taken only as the answer to a request the hub routed, for the
+/// same person, episode and regions, once. An agency that publishes a result for a bill never
+/// routed to it, answers another region's bill under a region it hosts, or answers a routed
+/// bill a second time with other amounts is refused, and no ledger or table changes.
+#[tokio::test]
+async fn a_result_stands_only_as_the_one_answer_to_a_request_the_hub_routed() {
+    let (hub, dir) = hub("referee").await;
+    let south = |incoming| signed_by(incoming, "agency-south", "agency:440000");
+    // Never routed.
+    let answers = hub.route_results(&[south(settled_result("S1"))]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "RESULT_UNROUTED");
+    assert_eq!(settled_bills(&hub).await, 0);
+
+    // Routed to 440000; agency-north answers it as 120000's, a region it hosts.
+    route(&hub, &bill_request("S1")).await;
+    let mut relabelled = decode(&settled_result("S1"));
+    relabelled.insuplc_admdvs = "120000".into();
+    let north = signed_by(
+        with_result(&settled_result("S1"), &relabelled),
+        "agency-north",
+        "agency:110000,120000",
+    );
+    let answers = hub.route_results(&[north]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "RESULT_MISMATCH");
+    assert_eq!(settled_bills(&hub).await, 0);
+
+    // The genuine answer stands, and its redelivery (marked duplicate) is forwarded again.
+    let answers = hub.route_results(&[south(settled_result("S1"))]).await.unwrap();
+    assert!(answers[0].is_ok());
+    let mut repeated = decode(&settled_result("S1"));
+    repeated.duplicate = true;
+    let again = south(with_result(&settled_result("S1"), &repeated));
+    assert!(hub.route_results(&[again]).await.unwrap()[0].is_ok(), "a redelivery");
+
+    // A second, different answer: other amounts.
+    let mut richer = decode(&settled_result("S1"));
+    let info = richer.setlinfo.as_mut().unwrap();
+    info.hifp_pay = "1900.00".into();
+    info.fund_pay_sumamt = "1900.00".into();
+    let answers =
+        hub.route_results(&[south(with_result(&settled_result("S1"), &richer))]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "RESULT_CONFLICT");
+    let (bills, advance, entries) = hub.desk.ledger_bills().await;
+    assert_eq!((bills, entries), (1, 1), "posted once, at the first answer's amounts");
+    assert_eq!(advance.to_string(), "1100.00");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #26 §1: a reversal's result undoes only the settlement its routed reversal names, of
+/// the same pair of provinces; a reversal no one asked for is refused and the bill stands.
+#[tokio::test]
+async fn a_reversal_result_stands_only_for_a_routed_reversal_of_a_settlement_the_hub_holds() {
+    let (hub, dir) = hub("referee-reversal").await;
+    let south = |incoming| signed_by(incoming, "agency-south", "agency:440000");
+    for setl_id in ["S1", "S2"] {
+        route(&hub, &bill_request(setl_id)).await;
+        assert!(hub.route_results(&[south(settled_result(setl_id))]).await.unwrap()[0].is_ok());
+    }
+    let reversed = |msgid: &str, setl_id: &str| {
+        let result = SettleResult {
+            msgid: msgid.into(),
+            status: SettleStatus::Reversed as i32,
+            reason: "refund".into(),
+            setlinfo: Some(yidi_wire::v1::Setlinfo {
+                setl_id: setl_id.into(),
+                ..Default::default()
+            }),
+            ..decode(&settled_result(setl_id))
+        };
+        south(with_result(&settled_result(setl_id), &result))
+    };
+    // Unasked: no reversal was routed under this msgid.
+    let answers = hub.route_results(&[reversed("R-UNASKED", "S1")]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "RESULT_UNROUTED");
+    // Asked for S1 (2601 of M-S1); answered as undoing S2.
+    let reversal = Reversal {
+        msgid: "R-1".into(),
+        mdtrt_id: "E-S2".into(),
+        psn_no: "P1".into(),
+        insuplc_admdvs: "440000".into(),
+        mdtrtarea_admvs: "310000".into(),
+        omsgid: "M-S1".into(),
+        reason: "refund".into(),
+        ..Reversal::default()
+    };
+    let message = Outgoing::new(
+        topics::HUB_REQUESTS,
+        "k",
+        "yidi.v1.Reversal",
+        &reversal,
+        ContentType::Protobuf,
+    );
+    route(&hub, &Incoming::read_back(message, 0, 9)).await;
+    let answers = hub.route_results(&[reversed("R-1", "S2")]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "RESULT_MISMATCH");
+    let (bills, _, entries) = hub.desk.ledger_bills().await;
+    assert_eq!((bills, entries), (2, 2), "both bills stand, nothing reversed");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #26 §2, the ledger's line: one standing settlement per insured province's episode,
+/// whatever the msgid it came under.
+#[tokio::test]
+async fn the_hub_posts_one_standing_settlement_per_episode() {
+    let (hub, dir) = hub("referee-stay").await;
+    let south = |incoming| signed_by(incoming, "agency-south", "agency:440000");
+    route(&hub, &bill_request("S1")).await;
+    assert!(hub.route_results(&[south(settled_result("S1"))]).await.unwrap()[0].is_ok());
+    // The same episode billed again under a new msgid, settled by a careless agency.
+    let again = {
+        let mut request = bill_request("S2");
+        let mut decoded = yidi_wire::v1::SettleRequest::decode(request.payload.as_slice()).unwrap();
+        decoded.bill.as_mut().unwrap().mdtrt_id = "E-S1".into();
+        request.payload = decoded.encode_to_vec();
+        request
+    };
+    route(&hub, &again).await;
+    let mut second = decode(&settled_result("S2"));
+    second.mdtrt_id = "E-S1".into();
+    let answers =
+        hub.route_results(&[south(with_result(&settled_result("S2"), &second))]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "RESULT_DUPLICATE_STAY");
+    let (bills, _, _) = hub.desk.ledger_bills().await;
+    assert_eq!(bills, 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A msgid is one request: the same msgid routed again for another bill is refused.
+#[tokio::test]
+async fn a_msgid_routed_for_one_bill_is_not_routed_for_another() {
+    let (hub, dir) = hub("referee-msgid").await;
+    route(&hub, &bill_request("S1")).await;
+    route(&hub, &bill_request("S1")).await; // the same request again: routed again
+    let mut other = bill_request("S1");
+    let mut decoded = yidi_wire::v1::SettleRequest::decode(other.payload.as_slice()).unwrap();
+    decoded.bill.as_mut().unwrap().psn_no = "P2".into();
+    other.payload = decoded.encode_to_vec();
+    let answers = hub.route_requests(&[other]).await.unwrap();
+    assert_eq!(answers[0].as_ref().unwrap_err().code, "MSGID_CONFLICT");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -55,6 +55,40 @@ fn msgids_have_the_national_shape() {
     assert!(check_msgid("H41130200746202413011642009428", "msgid").is_err());
 }
 
+/// Issue #26 §6: a msgid is its institution's (its first twelve characters are the bill's
+/// `fixmedins_code`), so one hospital cannot take another's next msgid.
+#[test]
+fn a_bill_under_another_institutions_msgid_is_refused() {
+    assert!(validate_bill(&bill(), exchange()).is_ok());
+    let mut taken = bill();
+    taken.msgid = msgid("H44010100002", at("2026-11-23 10:15:00"), 17);
+    assert!(refusal(&taken).starts_with("msgid: does not begin with"), "{}", refusal(&taken));
+}
+
+/// Issue #26 §6: a line, and a bill, larger than any real one are refused with the field
+/// named, at the exchange and again where the agency reads the request.
+#[test]
+fn a_line_or_a_bill_larger_than_a_real_one_is_refused_naming_the_field() {
+    let mut costly = bill();
+    costly.feedetail[1] = fee("2", "NOPE", "2", "2500000.01");
+    assert!(refusal(&costly).starts_with("feedetail[1]:"), "{}", refusal(&costly));
+    let mut many = bill();
+    many.feedetail = (0..3).map(|n| fee(&n.to_string(), "XA0101", "1", "4000000.00")).collect();
+    assert!(refusal(&many).starts_with("feedetail:"), "{}", refusal(&many));
+    let lines: Vec<ClassifiedLine> = many
+        .feedetail
+        .iter()
+        .map(|f| ClassifiedLine {
+            feedetl_sn: f.feedetl_sn.clone(),
+            med_list_codg: f.med_list_codg.clone(),
+            cnt: f.cnt.clone(),
+            pric: f.pric.clone(),
+            ..ClassifiedLine::default()
+        })
+        .collect();
+    assert!(request_lines(&lines, "v1").is_err(), "the agency refuses it too");
+}
+
 #[test]
 fn a_bill_without_an_insured_place_is_refused() {
     // domain.md §7.5: missing insuplc_admdvs → rejected.

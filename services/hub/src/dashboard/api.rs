@@ -12,7 +12,6 @@ use yidi_clearing::period::Period;
 use super::{
     bad, period_or_latest, region, ApiError, BillQuery, PeriodQuery, Shared, FULL_CHECK_EVERY,
 };
-use crate::record;
 
 pub(super) async fn clock(State(d): State<Shared>) -> Json<serde_json::Value> {
     Json(json!({"today": d.desk.today().await}))
@@ -110,8 +109,7 @@ pub(super) async fn checks(
         }
         *last = Some(now);
     }
-    let settled = record::settled_advance(&d.store).await;
-    Ok(Json(d.desk.checks(settled, q.full).await))
+    Ok(Json(d.desk.checks(q.full).await))
 }
 
 pub(super) async fn reconciliation(

@@ -20,7 +20,6 @@ use yidi_domain::money::Amount;
 use super::{api, charts, period_or_latest, BillQuery, PeriodQuery, Shared};
 use crate::clearing::Check;
 use crate::live::Snapshot;
-use crate::record;
 
 /// How often the script refreshes the panels, and the `<noscript>` reload, in seconds.
 const REFRESH_SECONDS: u32 = 15;
@@ -61,7 +60,6 @@ async fn figures(d: &Shared, q: &PeriodQuery) -> Figures {
         Some(p) => (d.desk.positions(p).await, d.desk.reconciliations(Some(p)).await),
         None => (None, Vec::new()),
     };
-    let settled = record::settled_advance(&d.store).await;
     Figures {
         today,
         provinces,
@@ -71,7 +69,7 @@ async fn figures(d: &Shared, q: &PeriodQuery) -> Figures {
         prepayments: d.desk.prepayments().await,
         transitions: d.desk.transitions().await,
         live: d.live(),
-        checks: d.desk.checks(settled, false).await,
+        checks: d.desk.checks(false).await,
         sanctioned: crate::hospitals::sanctioned(&d.store).await.unwrap_or_default(),
         halts: crate::halts::listed(&d.store).await.unwrap_or_default(),
         fines: d.desk.fines().await,
