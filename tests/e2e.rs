@@ -754,8 +754,9 @@ async fn agreement(fixture: &'static Fixture) {
 
 /// Issue #13 §2 (national 2401): Guangdong and Shanghai admit the same Tianjin person at
 /// once, each asking to hold 300,000 of a cap of 350,000 (employees) or 250,000 (residents):
-/// the agency, reading the person's messages in order, holds the first and reduces or
-/// refuses the second; together they never hold more than the cap.
+/// the agency, reading the person's messages in order, holds each at most the region's
+/// maximum (issue #26 §3) and reduces or refuses the second when the first leaves too little;
+/// together they never hold more than the cap.
 async fn admissions(fixture: &'static Fixture) {
     let today = yidi_runtime::clock::BusinessClock::default().today();
     let insured: RegionCode = "120000".parse().unwrap();

@@ -33,14 +33,7 @@ use yidi_wire::codec::ContentType;
 use yidi_wire::v1::{DischargeBill, SettleStatus};
 
 use his::{bill, His};
-use network::{Network, EXCHANGES};
-
-/// One network at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use network::{serial, Network, EXCHANGES};
 
 /// How long the hub's database stays locked: longer than any retry budget a counter could
 /// have, which is the point.

@@ -31,7 +31,7 @@ use yidi_wire::headers;
 use yidi_wire::v1::{DischargeBill, Reversal, Setlinfo, SettleRequest, SettleResult, SettleStatus};
 
 use his::{bill, His};
-use network::{Network, EXCHANGES};
+use network::{serial, Network, EXCHANGES};
 
 async fn count(network: &Network, service: &str, sql: &'static str) -> i64 {
     let store = Store::connect(&network.database(service)).await.unwrap();
@@ -100,6 +100,7 @@ fn reversal(msgid: &str, of: &SettleResult, treatment: &str) -> Outgoing {
 #[test]
 #[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
+    let _serial = serial();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let network = Network::start();
@@ -386,22 +387,231 @@ fn a_province_holding_its_own_credentials_cannot_speak_for_another() {
     });
 }
 
-/// Waits for the dead letter of each msgid in `codes` whose reason begins `RESULT_` or
-/// `AUTH_`; the codes seen, by msgid.
+/// Waits for the dead letter of each msgid in `codes` whose reason is the one expected or
+/// begins `RESULT_` or `AUTH_`; the codes seen, by msgid.
 async fn refusals(his: &His, codes: &[(String, &str)]) -> HashMap<String, String> {
     let mut letters: HashMap<String, String> = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline && letters.len() < codes.len() {
         for letter in his.dead_letters(1, Duration::from_secs(2)).await {
-            if codes.iter().any(|(msgid, _)| *msgid == letter.msgid)
-                && (letter.reason_code.starts_with("RESULT_")
-                    || letter.reason_code.starts_with("AUTH_"))
-            {
+            let expected = codes.iter().find(|(msgid, _)| *msgid == letter.msgid);
+            if expected.is_some_and(|(_, code)| {
+                letter.reason_code == *code
+                    || letter.reason_code.starts_with("RESULT_")
+                    || letter.reason_code.starts_with("AUTH_")
+            }) {
                 letters.entry(letter.msgid.clone()).or_insert(letter.reason_code);
             }
         }
     }
     letters
+}
+
+/// A Tianjin person whose benefits are active today, from `from` on.
+fn active_tianjin_person(from: u64) -> u64 {
+    use yidi_domain::benefit::{self, BenefitRules};
+    let today = yidi_runtime::clock::BusinessClock::default().today();
+    let insured = "120000".parse().unwrap();
+    (from..from + 100)
+        .find(|index| {
+            let person = yidi_sim::registry::person(insured, *index, today);
+            benefit::decide(&person.registration(), &BenefitRules::default(), today).status
+                == yidi_domain::claim::BenefitStatus::Active
+        })
+        .expect("the registry has active persons")
+}
+
+/// Issue #26 §3: a Guangdong hospital admits a Tianjin person, declaring no amount: the hold
+/// is a typical stay's, for weeks, not the person's whole cap for half a year; the person's
+/// real stay in another province is still paid by the pooled fund. The Tianjin agency's desk
+/// then releases the hold with `yidi holds release`, and `yidi holds list` shows it released.
+async fn a_hold_made_on_a_hospitals_word_is_bounded(
+    network: &Network,
+    his: &His,
+    simulator: &mut Simulator,
+) {
+    use yidi_domain::hold::{HoldRules, TYPICAL_HOLD};
+    let index = active_tianjin_person(1700);
+    let mut admission = bill(simulator, 1, index, 0, 330);
+    admission.admission = true;
+    admission.feedetail.clear();
+    admission.endtime.clear();
+    admission.hold_amt.clear();
+    let mut stay = bill(simulator, 1, index, 1, 331);
+    // A stay well above any deductible, so that the pooled fund's share shows.
+    stay.feedetail.iter_mut().for_each(|line| line.cnt = "30".into());
+    assert_ne!(&admission.mdtrtarea_admvs[..2], &stay.mdtrtarea_admvs[..2]);
+    let admitted = settle(his, std::slice::from_ref(&admission)).await;
+    let held = &admitted[&admission.msgid][0];
+    assert_eq!(held.status, SettleStatus::Admitted as i32, "{held:?}");
+    let info = held.admission.as_ref().unwrap();
+    assert_eq!(info.hold_amt, TYPICAL_HOLD.to_string(), "a typical stay, never the whole cap");
+    let admitted_on: chrono::NaiveDate = admission.begntime[..10].parse().unwrap();
+    assert_eq!(info.hold_until, HoldRules::default().until(admitted_on).to_string());
+    let paid = settle(his, std::slice::from_ref(&stay)).await;
+    let settled = &paid[&stay.msgid][0];
+    assert_eq!(settled.status, SettleStatus::Settled as i32, "{settled:?}");
+    let hifp: rust_decimal::Decimal = settled.setlinfo.as_ref().unwrap().hifp_pay.parse().unwrap();
+    assert!(hifp > rust_decimal::Decimal::ZERO, "the hold froze the pooled fund: {settled:?}");
+
+    // The insured agency's desk, with its own certificate, releases the hold.
+    let exe = std::env::current_exe().unwrap();
+    let yidi = exe.parent().and_then(std::path::Path::parent).unwrap().join("yidi");
+    let desk = |arguments: &[&str]| {
+        let output = std::process::Command::new(&yidi)
+            .arg("holds")
+            .args(["--agency", &format!("127.0.0.1:{}", network.grpc_port("agency-north"))])
+            .args(["--keys", &network.dir.join("keys").display().to_string()])
+            .args(["--region", "120000", "--psn-no", &admission.psn_no])
+            .args(arguments)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{text} {}", String::from_utf8_lossy(&output.stderr));
+        text
+    };
+    let reason = "the person was never admitted there";
+    let released = desk(&["release", "--mdtrt-id", &admission.mdtrt_id, "--reason", reason]);
+    assert!(released.contains("released") && released.contains(reason), "{released}");
+    let listed = desk(&["list"]);
+    assert!(listed.contains(&admission.mdtrt_id) && listed.contains("released"), "{listed}");
+    println!("hostile: a hold on a hospital's word held {} until {}; the stay elsewhere paid {hifp} from the pool; the desk released it", info.hold_amt, info.hold_until);
+}
+
+/// Issue #26 §4: Guangdong's exchange, with its own real key, classes a line of a bill more
+/// generously than its published catalogue (class A): the hub dead-letters the request
+/// `CLASSIFICATION_MISMATCH` and the agency never sees it.
+async fn a_request_classed_against_the_catalogue_is_refused(
+    network: &Network,
+    his: &His,
+    simulator: &mut Simulator,
+) {
+    let guangdong = network.trust("exchange-440000");
+    let bill = bill(simulator, 1, active_tianjin_person(1750), 0, 332);
+    assert_eq!(&bill.mdtrtarea_admvs[..2], "44");
+    let catalogues = yidi_data::treatment_catalogues().unwrap();
+    let catalogue = catalogues.iter().find(|c| c.region.as_str() == "440000").unwrap();
+    let mut lines = yidi_wire::convert::classify(&bill, &catalogue.catalogue);
+    lines[0].chrgitm_lv = "A".into();
+    lines[0].selfpay_prop = "0".into();
+    let request = SettleRequest {
+        lines,
+        catalogue_version: catalogue.catalogue.version.clone(),
+        exchange: "440000".into(),
+        requested_at: Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        bill: Some(bill.clone()),
+    };
+    let message = Outgoing::new(
+        topics::HUB_REQUESTS,
+        &bill.mdtrt_id,
+        "yidi.v1.SettleRequest",
+        &request,
+        ContentType::Protobuf,
+    )
+    .with_header(headers::MSGID, &bill.msgid);
+    let before = count(network, "agency-north", "SELECT COUNT(*) FROM settlement").await;
+    let exchange =
+        std::mem::ManuallyDrop::new(His::connect(&network.client("exchange-440000"), &["440000"]));
+    exchange.publish(&message, Some((&guangdong, Utc::now()))).await;
+    let letters = refusals(his, &[(bill.msgid.clone(), "CLASSIFICATION_MISMATCH")]).await;
+    assert_eq!(
+        letters.get(&bill.msgid).map(String::as_str),
+        Some("CLASSIFICATION_MISMATCH"),
+        "{letters:?}"
+    );
+    assert_eq!(count(network, "agency-north", "SELECT COUNT(*) FROM settlement").await, before);
+    println!("hostile: a line classed A against Guangdong's catalogue: refused at the hub");
+}
+
+/// How filing `id` stands at the hub (revoked at, version) and in Guangdong's exchange's
+/// replica (version); `None` where it is not kept.
+async fn filing_everywhere(network: &Network, id: &str) -> (Option<(String, i64)>, Option<i64>) {
+    let hub = Store::connect(&network.database("hub")).await.unwrap();
+    let at_hub =
+        sqlx::query("SELECT revoked_at, version FROM national_filing WHERE filing_id = $1")
+            .bind(id)
+            .fetch_optional(hub.pool())
+            .await
+            .unwrap()
+            .map(|row| (row.try_get(0).unwrap(), row.try_get(1).unwrap()));
+    let exchange = Store::connect(&network.database("exchange-440000")).await.unwrap();
+    let replica = sqlx::query("SELECT version FROM filing_replica WHERE filing_id = $1")
+        .bind(id)
+        .fetch_optional(exchange.pool())
+        .await
+        .unwrap()
+        .map(|row| row.try_get(0).unwrap());
+    (at_hub, replica)
+}
+
+/// Waits up to a minute for filing `id` to stand as `wanted` says at the hub and the exchange;
+/// how it stands then.
+async fn filing_until(
+    network: &Network,
+    id: &str,
+    wanted: impl Fn(&(Option<(String, i64)>, Option<i64>)) -> bool,
+) -> (Option<(String, i64)>, Option<i64>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = filing_everywhere(network, id).await;
+    while !wanted(&seen) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        seen = filing_everywhere(network, id).await;
+    }
+    seen
+}
+
+/// Issue #26 §5: Tianjin's agency files a person for Guangdong and revokes the filing; the
+/// filing's first record — validly signed, inside the signature window — is published again.
+/// The hub's national filing database and Guangdong's exchange keep the revocation.
+async fn a_replayed_filing_changes_nothing(network: &Network) {
+    use yidi_wire::v1::agency_client::AgencyClient;
+    use yidi_wire::v1::{FileRequest, FilingRecord, RevokeRequest};
+    let mut agency = AgencyClient::new(network.grpc("agency-north", "agency-north").await.unwrap());
+    let file = FileRequest {
+        psn_no: yidi_sim::registry::psn_no("120000".parse().unwrap(), 1910),
+        insuplc_admdvs: "120000".into(),
+        filing_type: "referral".into(),
+        target_admdvs: "440000".into(),
+        begndate: yidi_runtime::clock::BusinessClock::default().today().to_string(),
+        enddate: String::new(),
+    };
+    let filed = agency.file(file).await.unwrap().into_inner();
+    let revoke =
+        RevokeRequest { insuplc_admdvs: "120000".into(), filing_id: filed.filing_id.clone() };
+    agency.revoke(revoke).await.unwrap();
+    let revoked = |(at_hub, replica): &(Option<(String, i64)>, Option<i64>)| {
+        at_hub.as_ref().is_some_and(|(at, version)| !at.is_empty() && *version == 2)
+            && *replica == Some(2)
+    };
+    let seen = filing_until(network, &filed.filing_id, revoked).await;
+    assert!(revoked(&seen), "the revocation reached the hub and the exchange: {seen:?}");
+
+    // The first record again, then a new genuine filing of the same person behind it on the
+    // same partition: once that one is kept everywhere, the replay has been read.
+    let north = network.trust("agency-north");
+    let marker = FilingRecord { filing_id: format!("{}-MARK", filed.filing_id), ..filed.clone() };
+    let replayer =
+        std::mem::ManuallyDrop::new(His::connect(&network.client("agency-north"), &["310000"]));
+    for record in [&filed, &marker] {
+        // As the agency publishes a filing: keyed by the person, from its insured region.
+        let message = Outgoing::new(
+            topics::FILING,
+            &yidi_wire::convert::person_key(&record.psn_no),
+            "yidi.v1.FilingRecord",
+            record,
+            ContentType::Protobuf,
+        )
+        .with_header(headers::SENDER, &record.insuplc_admdvs);
+        replayer.publish(&message, Some((&north, Utc::now()))).await;
+    }
+    let kept = |(at_hub, replica): &(Option<(String, i64)>, Option<i64>)| {
+        at_hub.is_some() && replica.is_some()
+    };
+    let marked = filing_until(network, &marker.filing_id, kept).await;
+    assert!(kept(&marked), "the filing behind the replay was kept: {marked:?}");
+    let after = filing_everywhere(network, &filed.filing_id).await;
+    assert!(revoked(&after), "a replayed filing undid its revocation: {after:?}");
+    println!("hostile: a revoked filing's first record replayed: the hub and the exchange keep the revocation");
 }
 
 fn result_message(result: &SettleResult) -> Outgoing {
@@ -415,10 +625,14 @@ fn result_message(result: &SettleResult) -> Outgoing {
 /// other amounts for a bill routed to it — each is dead-lettered with its `RESULT_*` reason,
 /// no store or ledger changes, and the next genuine bills settle. A hospital resubmits a
 /// settled stay under a new msgid, and under a new episode with the same dates: each is
-/// answered with the first `setl_id` and paid once.
+/// answered with the first `setl_id` and paid once. A hospital of another province admits a
+/// person declaring no amount: the hold is bounded and the person's stay elsewhere is paid;
+/// the insured agency's desk releases it. An exchange classes a line against its catalogue:
+/// refused. A revoked filing's first record is replayed: no effect.
 #[test]
 #[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 fn an_agency_or_a_hospital_in_bad_faith_is_refereed_and_a_stay_is_paid_once() {
+    let _serial = serial();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let network = Network::start();
@@ -525,6 +739,10 @@ fn an_agency_or_a_hospital_in_bad_faith_is_refereed_and_a_stay_is_paid_once() {
             hub_advance
         );
         println!("hostile: a settled stay billed again under a new msgid and a new episode: answered with {first_setl_id}, paid once");
+
+        a_hold_made_on_a_hospitals_word_is_bounded(&network, &his, &mut simulator).await;
+        a_request_classed_against_the_catalogue_is_refused(&network, &his, &mut simulator).await;
+        a_replayed_filing_changes_nothing(&network).await;
 
         // Genuine traffic goes on.
         let next: Vec<DischargeBill> =

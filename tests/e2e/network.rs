@@ -171,6 +171,18 @@ struct Service {
     child: Option<Child>,
 }
 
+/// Networks started by this test binary so far: part of each one's folder name.
+static NETWORKS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// One whole network at a time in a test binary: two side by side on two cores starve each
+/// other's services past every patience a scenario has.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the binary's one-network-at-a-time turn until dropped.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub struct Network {
     pub dir: PathBuf,
     pub brokers: String,
@@ -243,10 +255,13 @@ impl Network {
         services: BTreeMap<&'static str, Service>,
         partitions: Option<i32>,
     ) -> Network {
+        // Two tests of one binary can start a network in the same millisecond; the counter
+        // keeps their folders (keys, logins, databases) apart.
         let dir = std::env::temp_dir().join(format!(
-            "yidi-e2e-{}-{}",
+            "yidi-e2e-{}-{}-{}",
             std::process::id(),
-            chrono::Local::now().timestamp_millis()
+            chrono::Local::now().timestamp_millis(),
+            NETWORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
         make_keys(&dir.join("keys"));

@@ -11,6 +11,7 @@ mod admin;
 mod broker;
 mod data;
 mod dlq;
+mod holds;
 mod keys;
 mod loadgen;
 mod quote;
@@ -54,6 +55,8 @@ enum Command {
     Verify(verify::Args),
     /// Where a bill went (by msgid or mdtrt_id), from the services' own records.
     Trace(trace::Args),
+    /// The insured agency's desk on a person's admission holds: list them, release one.
+    Holds(holds::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Keys(args) => report(keys::run(&args)),
         Command::Verify(args) => report(verify::run(&args)),
         Command::Trace(args) => report(trace::run(&args)),
+        Command::Holds(args) => report(holds::run(&args)),
     }
 }
 

@@ -47,6 +47,11 @@ impl Amount {
         Ok(Amount::of(value))
     }
 
+    /// Whole yuan, for named constants (at most 42,949,672 yuan; more saturates there).
+    pub const fn from_yuan(yuan: u32) -> Amount {
+        Amount(Decimal::from_parts(yuan.saturating_mul(100), 0, 0, false, 2))
+    }
+
     /// Wraps a value already known to be on the fen grid (a `round2` result or a sum of
     /// amounts).
     fn of(value: Decimal) -> Amount {
@@ -193,6 +198,8 @@ mod tests {
     #[test]
     fn money_prints_two_decimals() {
         assert_eq!(Amount::new(dec("1200")).unwrap().to_string(), "1200.00");
+        assert_eq!(Amount::from_yuan(20_000), Amount::new(dec("20000")).unwrap());
+        assert_eq!(Amount::from_yuan(20_000).to_string(), "20000.00");
         assert_eq!(Amount::new(dec("0")).unwrap().to_string(), "0.00");
         assert_eq!(Amount::new(dec("-0")).unwrap().to_string(), "0.00");
         assert_eq!(Amount::round2(dec("1.005")).to_string(), "1.01");

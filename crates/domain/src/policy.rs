@@ -342,6 +342,8 @@ pub struct InsuredRegion {
     /// For people: `天津市 Tianjin`.
     pub name: String,
     pub filing: crate::filing::FilingRules,
+    /// How its persons' admission holds are bounded.
+    pub holds: crate::hold::HoldRules,
     /// Policies by scheme (at most one each).
     pub schemes: Vec<Policy>,
 }

@@ -15,7 +15,7 @@ pub struct Rule {
 
 /// What each refusal rests on. A reason not listed here gets no citation; the end-to-end
 /// tests check that every refusal reaching a HIS has one.
-pub const RULES: [Rule; 26] = [
+pub const RULES: [Rule; 27] = [
     Rule {
         reason: "benefits_suspended",
         citation: "Basic medical insurance management regulations II (seed 000): benefits \
@@ -107,6 +107,12 @@ pub const RULES: [Rule; 26] = [
         reason: "hold_exhausted",
         citation: "NHSA interface 2401: the person's remaining pooled-fund cap is held by \
                    another admission; settle in full and claim at home, or after that stay",
+    },
+    Rule {
+        reason: "too_many_holds",
+        citation: "NHSA interface 2401: a person is admitted to one stay at a time (and the \
+                   next of a same-day transfer); cancel the other admission (2404) or ask \
+                   the insured agency to release its hold",
     },
     Rule {
         reason: "duplicate_stay",

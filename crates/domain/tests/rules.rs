@@ -238,6 +238,7 @@ fn the_policy_in_force_on_the_admission_date_applies() {
         region: "120000".parse().unwrap(),
         name: "天津市 Tianjin".into(),
         filing: FilingRules::default(),
+        holds: yidi_domain::hold::HoldRules::default(),
         schemes: vec![new.clone(), old.clone()],
     };
     assert_eq!(region.policy_on(Scheme::Employee, day("2026-11-14")), Some(&old));

@@ -6,6 +6,11 @@
 //! version = "2024.1"
 //! [filing]                 # optional; national defaults otherwise
 //! temporary_validity_months = 6
+//! [holds]                  # optional; admission holds (2401), national defaults otherwise
+//! typical = "20000"        # held when the admission declares no amount
+//! max = "100000"           # the most one admission holds
+//! days = 30                # how long a hold lasts
+//! per_person = 2           # open holds a person may have at once
 //! [schemes.310]            # the shape of a quote case's `policy`, without region/scheme
 //! annual_cap = "350000"
 //! ...
@@ -15,10 +20,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use yidi_domain::filing::{FilingClass, FilingRules};
+use yidi_domain::hold::HoldRules;
 use yidi_domain::ids::{RegionCode, Scheme};
 use yidi_domain::policy::InsuredRegion;
 
-use crate::dto::{date, region, PolicyDto};
+use crate::dto::{amount, date, region, PolicyDto};
 use crate::error::{from_toml, FormatError};
 use crate::path::FieldPath;
 use crate::scalar::Scalar;
@@ -36,6 +42,19 @@ struct FilingDto<'a> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldsDto<'a> {
+    #[serde(default, borrow)]
+    typical: Option<Scalar<'a>>,
+    #[serde(default, borrow)]
+    max: Option<Scalar<'a>>,
+    #[serde(default)]
+    days: Option<u32>,
+    #[serde(default)]
+    per_person: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
 struct PolicyFileDto<'a> {
     #[serde(borrow)]
     region: Scalar<'a>,
@@ -46,6 +65,8 @@ struct PolicyFileDto<'a> {
     effective_from: Option<String>,
     #[serde(default, borrow)]
     filing: Option<FilingDto<'a>>,
+    #[serde(default, borrow)]
+    holds: Option<HoldsDto<'a>>,
     #[serde(borrow)]
     schemes: BTreeMap<String, PolicyDto<'a>>,
 }
@@ -58,6 +79,10 @@ pub fn parse_policy_file(text: &str) -> Result<InsuredRegion, FormatError> {
     let filing = match &dto.filing {
         Some(filing) => filing_rules(filing)?,
         None => FilingRules::default(),
+    };
+    let holds = match &dto.holds {
+        Some(holds) => hold_rules(holds)?,
+        None => HoldRules::default(),
     };
     let mut schemes = Vec::new();
     let schemes_path = root.field("schemes");
@@ -81,7 +106,7 @@ pub fn parse_policy_file(text: &str) -> Result<InsuredRegion, FormatError> {
     if schemes.is_empty() {
         return Err(FormatError::invalid("schemes", "a policy file needs at least one scheme"));
     }
-    Ok(InsuredRegion { region: region_code, name: dto.name, filing, schemes })
+    Ok(InsuredRegion { region: region_code, name: dto.name, filing, holds, schemes })
 }
 
 /// Several files of one region (one per edition of its policy, each with its
@@ -112,6 +137,7 @@ pub fn combine(files: Vec<InsuredRegion>) -> Result<Vec<InsuredRegion>, FormatEr
         if newest(&file) > newest(found) {
             found.name.clone_from(&file.name);
             found.filing = file.filing.clone();
+            found.holds = file.holds;
         }
         found.schemes.extend(file.schemes);
     }
@@ -129,6 +155,25 @@ fn check_region(
         let message = format!("{found} is not the file's region {expected}");
         Err(FormatError::invalid(path.field("region"), message))
     }
+}
+
+fn hold_rules(dto: &HoldsDto<'_>) -> Result<HoldRules, FormatError> {
+    let defaults = HoldRules::default();
+    let path = FieldPath::ROOT.field("holds");
+    let rules = HoldRules {
+        typical: match &dto.typical {
+            Some(text) => amount(text, &path.field("typical"))?,
+            None => defaults.typical,
+        },
+        max: match &dto.max {
+            Some(text) => amount(text, &path.field("max"))?,
+            None => defaults.max,
+        },
+        days: dto.days.unwrap_or(defaults.days),
+        per_person: dto.per_person.unwrap_or(defaults.per_person),
+    };
+    rules.check().map_err(|why| FormatError::invalid(path, why))?;
+    Ok(rules)
 }
 
 fn filing_rules(dto: &FilingDto<'_>) -> Result<FilingRules, FormatError> {

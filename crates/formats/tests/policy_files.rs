@@ -83,3 +83,22 @@ fn an_effective_date_that_is_not_a_date_is_refused() {
         parse_policy_file(&file("effective_from = \"15.11.2026\"", &rows)).unwrap_err().to_string();
     assert!(error.contains("effective_from"), "{error}");
 }
+
+#[test]
+fn a_region_bounds_its_admission_holds_or_has_the_national_defaults() {
+    use yidi_domain::hold::{HoldRules, HOLD_DAYS};
+    let rows = format!("{ROWS}\nunfiled = \"0.2\"");
+    let national = parse_policy_file(&file("", &rows)).unwrap();
+    assert_eq!(national.holds, HoldRules::default());
+    assert_eq!(national.holds.days, HOLD_DAYS);
+    let holds = "[holds]\ntypical = \"15000\"\nmax = \"60000\"\ndays = 21\nper_person = 1";
+    let own = parse_policy_file(&file(holds, &rows)).unwrap();
+    assert_eq!(own.holds.typical.to_string(), "15000.00");
+    assert_eq!(own.holds.max.to_string(), "60000.00");
+    assert_eq!((own.holds.days, own.holds.per_person), (21, 1));
+    let upside_down = "[holds]\ntypical = \"70000\"\nmax = \"60000\"";
+    let error = parse_policy_file(&file(upside_down, &rows)).unwrap_err().to_string();
+    assert!(error.contains("holds") && error.contains("must not exceed max"), "{error}");
+    let error = parse_policy_file(&file("[holds]\ndays = 0", &rows)).unwrap_err().to_string();
+    assert!(error.contains("days must be at least 1"), "{error}");
+}

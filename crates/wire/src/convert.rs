@@ -460,6 +460,22 @@ pub fn advanced_funds(result: &SettleResult) -> Result<Funds, String> {
 
 /// A refusal, with the reason code the HIS shows (and falls back to manual claims on).
 /// A filing as the national filing database carries it.
+/// A filing's version while in force. A filing passes through two states — filed, then
+/// revoked for good (a new filing takes a new id) — so its version is the state's ordinal:
+/// only the agency that signs the record produces it, and a receiver keeps the newest.
+pub const FILING_FILED: u64 = 1;
+/// A revoked filing's version.
+pub const FILING_REVOKED: u64 = 2;
+
+/// The version of a filing record: [`FILING_FILED`] or, once revoked, [`FILING_REVOKED`].
+pub fn filing_version(revoked: bool) -> u64 {
+    if revoked {
+        FILING_REVOKED
+    } else {
+        FILING_FILED
+    }
+}
+
 pub fn filing_record(filing: &Filing) -> FilingRecord {
     FilingRecord {
         filing_id: filing.id.clone(),
@@ -474,6 +490,7 @@ pub fn filing_record(filing: &Filing) -> FilingRecord {
             .revoked_at
             .map(|t| t.format(TIME_FORMAT).to_string())
             .unwrap_or_default(),
+        version: filing_version(filing.revoked_at.is_some()),
     }
 }
 

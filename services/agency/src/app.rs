@@ -156,6 +156,7 @@ async fn seed(
             enddate: filing.ends_on.map(|d| d.to_string()).unwrap_or_default(),
             filed_at: filing.filed_at.format("%Y-%m-%d %H:%M:%S").to_string(),
             revoked_at: String::new(),
+            version: yidi_wire::convert::FILING_FILED,
         }));
     }
     let at = today.to_string();

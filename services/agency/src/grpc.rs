@@ -20,7 +20,8 @@ use yidi_wire::convert::{self, TIME_FORMAT};
 use yidi_wire::v1::agency_server::Agency as AgencyService;
 use yidi_wire::v1::{
     BenefitStatus, ContributionRequest, EnrolRequest, FileRequest, FilingList, FilingQuery,
-    FilingRecord, HaltRecord, HaltRequest, LiftRequest, RevokeRequest, StatusQuery,
+    FilingRecord, HaltRecord, HaltRequest, HoldList, HoldQuery, HoldRecord, LiftRequest,
+    ReleaseHoldRequest, RevokeRequest, StatusQuery,
 };
 
 use yidi_runtime::clock::BusinessClock;
@@ -145,6 +146,26 @@ impl AgencyService for AgencyApi {
         let lifted = crate::halts::lift(&self.store, region, request.get_ref(), &at).await?;
         self.outbox.wake();
         Ok(Response::new(lifted))
+    }
+
+    /// A person's admission holds (`holds::query`).
+    async fn query_holds(&self, request: Request<HoldQuery>) -> Result<Response<HoldList>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?.region;
+        let today = self.clock.today();
+        Ok(Response::new(crate::holds::query(&self.store, region, request.get_ref(), today).await?))
+    }
+
+    /// Releases a person's admission hold at the desk's word (`holds::release`).
+    async fn release_hold(
+        &self,
+        request: Request<ReleaseHoldRequest>,
+    ) -> Result<Response<HoldRecord>, Status> {
+        let region = self.region(&request, &request.get_ref().insuplc_admdvs)?.region;
+        let at = self.clock.now().format(TIME_FORMAT).to_string();
+        let today = self.clock.today();
+        let released =
+            crate::holds::release(&self.store, region, request.get_ref(), &at, today).await?;
+        Ok(Response::new(released))
     }
 
     async fn file(&self, request: Request<FileRequest>) -> Result<Response<FilingRecord>, Status> {

@@ -337,23 +337,28 @@ impl Agency {
         let year = admitted_on.year();
         let ytd = lane.accumulators(tx, &bill.psn_no, year).await?;
         let holds = tables::open_holds(tx, &bill.psn_no, year).await?;
-        let others = hold::held_by_others(&holds, &bill.mdtrt_id, admitted_on);
         // The person's tier may set their cap (seed 004 art. 21).
         let cap = found.policy.annual_cap_for(found.person.contribution_tier);
         let cap_left = cap.saturating_sub(ytd.pool_paid);
-        // The account is held too when the stay is to be paid from it (acct_used_flag).
+        // What the hospital declares it needs, bounded by the region's rules: a hospital's
+        // word holds a typical stay's amount at most, never the person's whole cap.
+        let rules = &found.region.holds;
+        let asked = bill.hold_amt.parse().ok().and_then(|asked| Amount::new(asked).ok());
+        let (held, remaining) =
+            match hold::hold(rules, cap_left, &holds, &bill.mdtrt_id, admitted_on, asked) {
+                hold::HoldOutcome::Held { held, remaining } => (held, remaining),
+                hold::HoldOutcome::Exhausted => return Ok(reject("hold_exhausted")),
+                hold::HoldOutcome::TooMany => return Ok(reject("too_many_holds")),
+            };
+        // The account is held too when the stay is to be paid from it (acct_used_flag),
+        // within the same bound.
         let acct_held = if bill.acct_used_flag && found.person.scheme == Scheme::Employee {
             let others = hold::account_held_by_others(&holds, &bill.mdtrt_id, admitted_on);
-            found.person.account_balance.saturating_sub(others)
+            found.person.account_balance.saturating_sub(others).min(rules.bound(asked))
         } else {
             Amount::ZERO
         };
-        let asked = bill.hold_amt.parse().ok().and_then(|asked| Amount::new(asked).ok());
-        let hold::HoldOutcome::Held { held, remaining } = hold::hold(cap_left, others, asked)
-        else {
-            return Ok(reject("hold_exhausted"));
-        };
-        let until = hold::until(admitted_on);
+        let until = rules.until(admitted_on);
         let treatment = found.billed.treatment.to_string();
         let new = tables::NewHold {
             mdtrt_id: &bill.mdtrt_id,

@@ -13,5 +13,6 @@ pub mod app;
 pub mod grpc;
 pub mod halts;
 pub mod handler;
+pub mod holds;
 pub mod lane;
 pub mod store;

@@ -566,6 +566,19 @@ pub async fn find_settlement(
     }))
 }
 
+/// Migration 6's statements, the same on both backends.
+const ONE_PER_STAY: &str = "ALTER TABLE settlement ADD COLUMN insured TEXT;
+            ALTER TABLE settlement ADD COLUMN begntime TEXT;
+            ALTER TABLE settlement ADD COLUMN endtime TEXT;
+            CREATE UNIQUE INDEX IF NOT EXISTS settlement_stay ON settlement (insured, mdtrt_id)
+                WHERE reversed = 0;
+            CREATE INDEX IF NOT EXISTS settlement_person ON settlement (psn_no)";
+
+/// Migration 7's statements, the same on both backends.
+const DESK_RELEASES: &str = "ALTER TABLE admission_hold ADD COLUMN released_at TEXT;
+            ALTER TABLE admission_hold ADD COLUMN release_reason TEXT;
+            CREATE INDEX IF NOT EXISTS admission_hold_person ON admission_hold (psn_no, year)";
+
 /// The agency's schema changes after version 1 (`yidi_store::migrate`).
 pub const CHANGES: &[yidi_store::migrate::Change] = &[
     yidi_store::migrate::Change {
@@ -637,18 +650,17 @@ pub const CHANGES: &[yidi_store::migrate::Change] = &[
         // database) deciding the same stay at once cannot both commit it; the stay's dates,
         // so that another stay of the person sharing its nights is refused. Settlements made
         // before carry no region and are not compared.
-        sqlite: "ALTER TABLE settlement ADD COLUMN insured TEXT;
-            ALTER TABLE settlement ADD COLUMN begntime TEXT;
-            ALTER TABLE settlement ADD COLUMN endtime TEXT;
-            CREATE UNIQUE INDEX IF NOT EXISTS settlement_stay ON settlement (insured, mdtrt_id)
-                WHERE reversed = 0;
-            CREATE INDEX IF NOT EXISTS settlement_person ON settlement (psn_no)",
-        postgres: "ALTER TABLE settlement ADD COLUMN insured TEXT;
-            ALTER TABLE settlement ADD COLUMN begntime TEXT;
-            ALTER TABLE settlement ADD COLUMN endtime TEXT;
-            CREATE UNIQUE INDEX IF NOT EXISTS settlement_stay ON settlement (insured, mdtrt_id)
-                WHERE reversed = 0;
-            CREATE INDEX IF NOT EXISTS settlement_person ON settlement (psn_no)",
+        sqlite: ONE_PER_STAY,
+        postgres: ONE_PER_STAY,
+    },
+    yidi_store::migrate::Change {
+        version: 7,
+        description: "admission holds released by the agency's desk",
+        // The insured agency's desk may release a hold (a hospital's word is not enough to
+        // keep a person's fund from paying elsewhere); when and why is kept with it. A
+        // person's holds are read on every admission and discharge: by person, indexed.
+        sqlite: DESK_RELEASES,
+        postgres: DESK_RELEASES,
     },
 ];
 
@@ -731,6 +743,94 @@ pub async fn close_hold(tx: &mut Tx, key: HoldKey<'_>, status: &str) -> Result<b
     )))
     .bind(status)
     .bind(value)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// An admission's hold as the agency's desk sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoldRow {
+    pub mdtrt_id: String,
+    pub msgid: String,
+    pub psn_no: String,
+    pub held: String,
+    pub acct_held: String,
+    pub admitted_on: String,
+    pub until: String,
+    pub treatment: String,
+    /// `open`, `consumed` or `released`.
+    pub status: String,
+    pub released_at: Option<String>,
+    pub release_reason: Option<String>,
+}
+
+const HOLD_COLUMNS: &str = "mdtrt_id, msgid, psn_no, held, acct_held, admitted_on, hold_until, \
+                            treatment, status, released_at, release_reason";
+
+fn hold_row(row: &AnyRow) -> Result<HoldRow, StoreError> {
+    Ok(HoldRow {
+        mdtrt_id: row.try_get(0)?,
+        msgid: row.try_get(1)?,
+        psn_no: row.try_get(2)?,
+        held: row.try_get(3)?,
+        acct_held: row.try_get(4)?,
+        admitted_on: row.try_get(5)?,
+        until: row.try_get(6)?,
+        treatment: row.try_get(7)?,
+        status: row.try_get(8)?,
+        released_at: row.try_get(9)?,
+        release_reason: row.try_get(10)?,
+    })
+}
+
+/// Every hold of a person, newest admission first: at most [`HOLDS_LISTED`].
+pub async fn holds_of(tx: &mut Tx, psn_no: &str) -> Result<Vec<HoldRow>, StoreError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {HOLD_COLUMNS} FROM admission_hold WHERE psn_no = $1
+         ORDER BY admitted_on DESC, mdtrt_id LIMIT {HOLDS_LISTED}"
+    )))
+    .bind(psn_no)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(hold_row).collect()
+}
+
+/// The most holds of one person a query lists: years of stays.
+pub const HOLDS_LISTED: i64 = 200;
+
+/// The hold of stay `mdtrt_id` of person `psn_no`.
+pub async fn hold_of(
+    tx: &mut Tx,
+    psn_no: &str,
+    mdtrt_id: &str,
+) -> Result<Option<HoldRow>, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {HOLD_COLUMNS} FROM admission_hold WHERE psn_no = $1 AND mdtrt_id = $2"
+    )))
+    .bind(psn_no)
+    .bind(mdtrt_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(hold_row).transpose()
+}
+
+/// Releases an open hold at the desk's word, recording when and why; whether it was open.
+pub async fn release_hold(
+    tx: &mut Tx,
+    psn_no: &str,
+    mdtrt_id: &str,
+    at: &str,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE admission_hold SET status = 'released', released_at = $1, release_reason = $2
+         WHERE psn_no = $3 AND mdtrt_id = $4 AND status = 'open'",
+    )
+    .bind(at)
+    .bind(reason)
+    .bind(psn_no)
+    .bind(mdtrt_id)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() > 0)

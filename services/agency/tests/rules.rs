@@ -351,6 +351,8 @@ async fn national_2401_holds_keep_two_provinces_from_spending_one_cap_twice() {
         status == BenefitStatus::Active && person.scheme == yidi_domain::ids::Scheme::Employee
     });
     let (mut agency, dir) = agency_with("holds", index).await;
+    // Three stays held at once, so that the cap, not the count, refuses the third.
+    agency.regions[0].holds.per_person = 3;
     for policy in &mut agency.regions[0].schemes {
         policy.annual_cap =
             yidi_domain::money::Amount::new(rust_decimal::Decimal::from(5000)).unwrap();
@@ -399,6 +401,114 @@ async fn national_2401_holds_keep_two_provinces_from_spending_one_cap_twice() {
     let after = again.admission.unwrap();
     assert_eq!(after.hold_amt, format!("{:.2}", rust_decimal::Decimal::from(5000) - hifp));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// National 2401 (issue #26 §3): a hold is a promise of the person's fund made on a
+/// hospital's word, so it is bounded. An admission that declares nothing holds a typical
+/// stay, not the whole cap, for weeks; one that declares more than the region's maximum holds
+/// the maximum; a person has two stays held at most; and the person's real stay elsewhere is
+/// still paid by the pooled fund. The insured agency's own desk lists and releases a hold,
+/// recording why; a consumed hold cannot be released, another region's person is not found.
+#[tokio::test]
+async fn national_2401_a_hospital_of_another_province_cannot_freeze_a_persons_cap() {
+    use yidi_domain::hold::{HOLD_MAX, TYPICAL_HOLD};
+    let admitted = day("2026-11-10");
+    let index = person_where(admitted, |person, status, filed| {
+        status == BenefitStatus::Active
+            && filed
+            && person.scheme == yidi_domain::ids::Scheme::Employee
+    });
+    let (agency, dir) = agency_with("bounded-holds", index).await;
+    let (first, first_message) = admission(index, 1, "440100", "");
+    let held = answer(&agency, first_message).await;
+    assert_eq!(held.status, i32::from(SettleStatus::Admitted), "{} {}", held.reason, held.rule);
+    let info = held.admission.unwrap();
+    assert_eq!(info.hold_amt, TYPICAL_HOLD.to_string(), "a typical stay, never the whole cap");
+    assert_eq!(info.hold_until, "2026-12-10", "weeks, not half a year");
+    let (second, second_message) = admission(index, 2, "310100", "999999");
+    let second_info = answer(&agency, second_message).await.admission.unwrap();
+    assert_eq!(second_info.hold_amt, HOLD_MAX.to_string(), "the region's maximum");
+    let (_, third_message) = admission(index, 3, "110100", "1");
+    let refused = answer(&agency, third_message).await;
+    assert_eq!(refused.reason, "too_many_holds");
+    assert!(refused.rule.contains("2401"), "{}", refused.rule);
+
+    // The person's real stay, discharged before these admissions, is still paid by the fund.
+    let elsewhere = answer(
+        &agency,
+        bill(index, 4, day("2026-10-20"), |bill| {
+            bill.endtime = "2026-11-01 08:00:00".into();
+            // Above any deductible.
+            bill.feedetail.iter_mut().for_each(|line| line.pric = "900".into());
+        }),
+    )
+    .await;
+    assert_eq!(elsewhere.status, i32::from(SettleStatus::Settled), "{}", elsewhere.reason);
+    assert_ne!(elsewhere.setlinfo.unwrap().hifp_pay, "0.00", "the pooled fund still pays");
+
+    the_desk_releases_a_baseless_hold(&agency, index, &first, &second).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The insured agency's desk releases `first`'s hold, which it finds baseless, and the
+/// person's count of held stays frees; releasing again answers what was recorded; `second`'s
+/// hold, once its discharge consumed it, cannot be released; another region's desk finds no
+/// such person, and a release without a reason is refused.
+async fn the_desk_releases_a_baseless_hold(
+    agency: &Agency,
+    index: u64,
+    first: &DischargeBill,
+    second: &DischargeBill,
+) {
+    use yidi_wire::v1::{HoldQuery, ReleaseHoldRequest};
+    let admitted = day("2026-11-10");
+    let today = now().date();
+    let at = "2026-11-23 10:20:00";
+    let release = ReleaseHoldRequest {
+        insuplc_admdvs: INSURED.into(),
+        psn_no: first.psn_no.clone(),
+        mdtrt_id: first.mdtrt_id.clone(),
+        reason: "the person was never admitted there (phone call with the hospital)".into(),
+    };
+    let released =
+        yidi_agency::holds::release(&agency.store, insured(), &release, at, today).await.unwrap();
+    assert_eq!((released.status.as_str(), released.released_at.as_str()), ("released", at));
+    let again =
+        yidi_agency::holds::release(&agency.store, insured(), &release, at, today).await.unwrap();
+    assert_eq!(again, released, "releasing again answers what was recorded");
+    let query = HoldQuery { insuplc_admdvs: INSURED.into(), psn_no: first.psn_no.clone() };
+    let listed = yidi_agency::holds::query(&agency.store, insured(), &query, today).await.unwrap();
+    let statuses: Vec<(&str, &str)> =
+        listed.holds.iter().map(|h| (h.mdtrt_id.as_str(), h.status.as_str())).collect();
+    assert!(statuses.contains(&(first.mdtrt_id.as_str(), "released")), "{statuses:?}");
+    assert!(statuses.contains(&(second.mdtrt_id.as_str(), "open")), "{statuses:?}");
+    let (_, fourth_message) = admission(index, 5, "110100", "1");
+    let admitted_again = answer(agency, fourth_message).await;
+    assert_eq!(
+        admitted_again.status,
+        i32::from(SettleStatus::Admitted),
+        "{}",
+        admitted_again.reason
+    );
+
+    // A hold its discharge consumed is spent: the settlement is reversed instead.
+    let discharge = bill(index, 6, admitted, |bill| bill.mdtrt_id = second.mdtrt_id.clone());
+    let settled = answer(agency, discharge).await;
+    assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
+    let consumed = ReleaseHoldRequest { mdtrt_id: second.mdtrt_id.clone(), ..release.clone() };
+    let error = yidi_agency::holds::release(&agency.store, insured(), &consumed, at, today)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), tonic::Code::FailedPrecondition, "{error:?}");
+    // Another region's desk finds no such person.
+    let beijing: RegionCode = "110000".parse().unwrap();
+    let error =
+        yidi_agency::holds::release(&agency.store, beijing, &release, at, today).await.unwrap_err();
+    assert_eq!(error.code(), tonic::Code::NotFound, "{error:?}");
+    let blank = ReleaseHoldRequest { reason: " ".into(), ..release };
+    let error =
+        yidi_agency::holds::release(&agency.store, insured(), &blank, at, today).await.unwrap_err();
+    assert_eq!(error.code(), tonic::Code::InvalidArgument, "{error:?}");
 }
 
 /// Seed 004 arts. 14, 20–21: a Tianjin resident who paid tier 3 is settled at tier 3's ratio;

@@ -24,8 +24,21 @@ pub const CHANGE: yidi_store::migrate::Change = yidi_store::migrate::Change {
         filing_id TEXT PRIMARY KEY, person_key TEXT NOT NULL, record BYTEA NOT NULL)",
 };
 
-/// Keeps a filing record valid in `province` (the latest version of a filing wins: a
-/// revocation replaces it). Another province's filing is read and passed over.
+/// Migration 6: the replica kept by each filing's version.
+pub const VERSIONS: yidi_store::migrate::Change = yidi_store::migrate::Change {
+    version: 6,
+    description: "filing replica kept by each filing's version",
+    // Records kept before carry version 0: the first versioned record of the filing replaces
+    // them.
+    sqlite: "ALTER TABLE filing_replica ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+    postgres: "ALTER TABLE filing_replica ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+};
+
+/// Keeps a filing record valid in `province`: the newest version of a filing
+/// (`FilingRecord.version`, which only its agency advances; a revocation is newer than the
+/// filing), an older or equal one ignored however late it arrives, so that a replayed filing
+/// cannot reinstate a revoked one in `CheckFiling`. Unversioned records (0) replace only
+/// unversioned ones, by arrival. Another province's filing is read and passed over.
 pub async fn record(tx: &mut Tx, province: RegionCode, incoming: &Incoming) -> Result<(), Failure> {
     let record = incoming.decode::<FilingRecord>("FilingRecord")?;
     let filing = convert::filing_of(&record)
@@ -36,12 +49,15 @@ pub async fn record(tx: &mut Tx, province: RegionCode, incoming: &Incoming) -> R
     // The record is kept without the person number: the key finds it.
     let kept = FilingRecord { psn_no: String::new(), ..record };
     sqlx::query(
-        "INSERT INTO filing_replica (filing_id, person_key, record) VALUES ($1, $2, $3)
-         ON CONFLICT (filing_id) DO UPDATE SET record = excluded.record",
+        "INSERT INTO filing_replica (filing_id, person_key, record, version) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (filing_id) DO UPDATE SET record = excluded.record, version = excluded.version
+         WHERE excluded.version > filing_replica.version
+            OR (excluded.version = 0 AND filing_replica.version = 0)",
     )
     .bind(&filing.id)
     .bind(convert::person_key(&filing.person))
     .bind(prost::Message::encode_to_vec(&kept))
+    .bind(i64::try_from(kept.version).unwrap_or(i64::MAX))
     .execute(&mut **tx)
     .await
     .map_err(|e| Transient::new(StoreError::from(e)))?;

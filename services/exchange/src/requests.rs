@@ -49,6 +49,7 @@ pub const CHANGES: &[Change] = &[
     crate::hospitals::CHANGE,
     crate::filings::CHANGE,
     crate::hospitals::REGISTRATIONS,
+    crate::filings::VERSIONS,
 ];
 
 /// What the exchange knows of a msgid.

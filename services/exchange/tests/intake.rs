@@ -473,6 +473,7 @@ fn filing(id: &str, target: &str, revoked_at: &str) -> Incoming {
         enddate: "2027-04-30".into(),
         filed_at: "2026-11-01 08:00:00".into(),
         revoked_at: revoked_at.into(),
+        version: convert::filing_version(!revoked_at.is_empty()),
     };
     incoming(
         Outgoing::new(topics::FILING, id, "yidi.v1.FilingRecord", &record, ContentType::Protobuf),
@@ -529,7 +530,11 @@ async fn an_agencys_filing_answers_the_his_pre_admission_check_at_the_exchange()
     assert!(!refused.rule.is_empty());
     // The filing revoked: the replica holds the latest version, and the person is unfiled.
     exchange.handle(&[filing("F-1", "440000", "2026-11-10 10:00:00")]).await.unwrap();
-    assert_eq!(check("120000198001010011", tianjin).await.filing_class, "unfiled");
+    assert_eq!(check("120000198001010011", tianjin.clone()).await.filing_class, "unfiled");
+    // Issue #26 §5: the filing's earlier record replayed (validly signed, inside its window)
+    // is older than the revocation and changes nothing, however late it arrives.
+    exchange.handle(&[filing("F-1", "440000", "")]).await.unwrap();
+    assert_eq!(check("120000198001010011", tianjin).await.filing_class, "unfiled", "replayed");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -20,8 +20,13 @@ use yidi_wire::codec::ContentType;
 use yidi_wire::v1::{HospitalAgreement, Registration};
 
 /// The hub's schema changes after version 1 (`yidi_store::migrate`).
-pub const CHANGES: &[yidi_store::migrate::Change] =
-    &[AGREEMENTS, crate::halts::CHANGE, REGISTRATIONS, crate::referee::CHANGE];
+pub const CHANGES: &[yidi_store::migrate::Change] = &[
+    AGREEMENTS,
+    crate::halts::CHANGE,
+    REGISTRATIONS,
+    crate::referee::CHANGE,
+    crate::record::FILING_VERSIONS,
+];
 
 /// Migration 4: a decision's registration (null: none).
 const REGISTRATIONS: yidi_store::migrate::Change = yidi_store::migrate::Change {

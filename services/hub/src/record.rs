@@ -75,16 +75,32 @@ pub async fn record_result(
     Ok(())
 }
 
-/// Upserts a filing record (the latest version of a filing wins: a revocation replaces it).
+/// Migration 6: filings kept by version.
+pub const FILING_VERSIONS: yidi_store::migrate::Change = yidi_store::migrate::Change {
+    version: 6,
+    description: "national filing database kept by each filing's version",
+    // Records kept before carry version 0: the first versioned record of the filing replaces
+    // them.
+    sqlite: "ALTER TABLE national_filing ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+    postgres: "ALTER TABLE national_filing ADD COLUMN version BIGINT NOT NULL DEFAULT 0",
+};
+
+/// Keeps the newest version of a filing (`FilingRecord.version`, which only its agency
+/// advances: a revocation is newer than the filing). An older or equal version is ignored
+/// however late it arrives, so a replayed filing cannot reinstate a revoked one. Unversioned
+/// records (0, from agencies before versions) replace only unversioned ones, by arrival.
 pub async fn record_filing(
     tx: &mut Tx,
     filing: &FilingRecord,
     tokens: &PersonTokens,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO national_filing (filing_id, psn_no, insured, filing_type, target, begndate, enddate, filed_at, revoked_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (filing_id) DO UPDATE SET revoked_at = excluded.revoked_at, enddate = excluded.enddate",
+        "INSERT INTO national_filing (filing_id, psn_no, insured, filing_type, target, begndate, enddate, filed_at, revoked_at, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (filing_id) DO UPDATE SET revoked_at = excluded.revoked_at,
+             enddate = excluded.enddate, version = excluded.version
+         WHERE excluded.version > national_filing.version
+            OR (excluded.version = 0 AND national_filing.version = 0)",
     )
     .bind(&filing.filing_id)
     .bind(tokens.token(&filing.psn_no))
@@ -95,6 +111,7 @@ pub async fn record_filing(
     .bind(&filing.enddate)
     .bind(&filing.filed_at)
     .bind(&filing.revoked_at)
+    .bind(i64::try_from(filing.version).unwrap_or(i64::MAX))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -29,28 +29,23 @@ use yidi_wire::v1::{DischargeBill, Reversal, SettleResult, SettleStatus};
 /// How long a routed request is kept (business days).
 pub const ROUTED_KEEP_DAYS: u64 = 40;
 
+/// Migration 5's statements, the same on both backends.
+const ROUTED_SQL: &str = "CREATE TABLE IF NOT EXISTS routed_request (
+            msgid TEXT PRIMARY KEY, kind TEXT NOT NULL, insured TEXT NOT NULL,
+            treatment TEXT NOT NULL, person TEXT NOT NULL, mdtrt_id TEXT NOT NULL,
+            target_setl_id TEXT NOT NULL, target_msgid TEXT NOT NULL,
+            request_hash TEXT NOT NULL, routed_at TEXT NOT NULL, answer_hash TEXT);
+        CREATE INDEX IF NOT EXISTS routed_request_at ON routed_request (routed_at);
+        CREATE INDEX IF NOT EXISTS settled_bill_episode ON settled_bill (mdtrt_id);
+        CREATE INDEX IF NOT EXISTS settled_bill_msgid ON settled_bill (msgid);
+        CREATE INDEX IF NOT EXISTS hospital_decision_code ON hospital_decision (fixmedins_code, seq)";
+
 /// Migration 5: what the hub routed, and a lookup of settled bills by episode.
 pub const CHANGE: yidi_store::migrate::Change = yidi_store::migrate::Change {
     version: 5,
     description: "routed requests, for refereeing results; settled bills by episode",
-    sqlite: "CREATE TABLE IF NOT EXISTS routed_request (
-            msgid TEXT PRIMARY KEY, kind TEXT NOT NULL, insured TEXT NOT NULL,
-            treatment TEXT NOT NULL, person TEXT NOT NULL, mdtrt_id TEXT NOT NULL,
-            target_setl_id TEXT NOT NULL, target_msgid TEXT NOT NULL,
-            request_hash TEXT NOT NULL, routed_at TEXT NOT NULL, answer_hash TEXT);
-        CREATE INDEX IF NOT EXISTS routed_request_at ON routed_request (routed_at);
-        CREATE INDEX IF NOT EXISTS settled_bill_episode ON settled_bill (mdtrt_id);
-        CREATE INDEX IF NOT EXISTS settled_bill_msgid ON settled_bill (msgid);
-        CREATE INDEX IF NOT EXISTS hospital_decision_code ON hospital_decision (fixmedins_code, seq)",
-    postgres: "CREATE TABLE IF NOT EXISTS routed_request (
-            msgid TEXT PRIMARY KEY, kind TEXT NOT NULL, insured TEXT NOT NULL,
-            treatment TEXT NOT NULL, person TEXT NOT NULL, mdtrt_id TEXT NOT NULL,
-            target_setl_id TEXT NOT NULL, target_msgid TEXT NOT NULL,
-            request_hash TEXT NOT NULL, routed_at TEXT NOT NULL, answer_hash TEXT);
-        CREATE INDEX IF NOT EXISTS routed_request_at ON routed_request (routed_at);
-        CREATE INDEX IF NOT EXISTS settled_bill_episode ON settled_bill (mdtrt_id);
-        CREATE INDEX IF NOT EXISTS settled_bill_msgid ON settled_bill (msgid);
-        CREATE INDEX IF NOT EXISTS hospital_decision_code ON hospital_decision (fixmedins_code, seq)",
+    sqlite: ROUTED_SQL,
+    postgres: ROUTED_SQL,
 };
 
 /// The treatment provinces' published catalogue editions, as the hub holds them: every

@@ -53,15 +53,20 @@ fn reversal_to(insured: &str) -> Incoming {
         reason: "timeout".into(),
         ..Reversal::default()
     };
+    reversal_request(&reversal, 0)
+}
+
+/// A reversal as the exchange sends it to the hub, read back at `offset`.
+fn reversal_request(reversal: &Reversal, offset: i64) -> Incoming {
     let message = Outgoing::new(
         topics::HUB_REQUESTS,
         "k",
         "yidi.v1.Reversal",
-        &reversal,
+        reversal,
         ContentType::Protobuf,
     )
     .with_header(headers::MSGID, &reversal.msgid);
-    Incoming::read_back(message, 0, 0)
+    Incoming::read_back(message, 0, offset)
 }
 
 #[tokio::test]
@@ -456,6 +461,70 @@ async fn the_hub_keeps_a_token_for_the_person_never_the_number() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue #26 §5: the national filing database keeps each filing's newest version. The
+/// filing's first record, replayed after its revocation (validly signed, inside the signature
+/// window), is older and changes nothing; a record from before versions (0) does not undo a
+/// versioned one either.
+#[tokio::test]
+async fn a_replayed_filing_does_not_undo_its_revocation_at_the_hub() {
+    use yidi_bus::LaneHandler;
+    let (hub, dir) = hub("filing-versions").await;
+    let filed = yidi_wire::v1::FilingRecord {
+        filing_id: "F9".into(),
+        psn_no: "P9".into(),
+        insuplc_admdvs: "440000".into(),
+        filing_type: "referral".into(),
+        target_admdvs: "310000".into(),
+        begndate: "2026-11-01".into(),
+        enddate: "2027-04-30".into(),
+        filed_at: "2026-11-01 09:00:00".into(),
+        version: yidi_wire::convert::FILING_FILED,
+        ..Default::default()
+    };
+    let revoked = yidi_wire::v1::FilingRecord {
+        revoked_at: "2026-11-10 10:00:00".into(),
+        enddate: "2026-11-10".into(),
+        version: yidi_wire::convert::FILING_REVOKED,
+        ..filed.clone()
+    };
+    let unversioned = yidi_wire::v1::FilingRecord { version: 0, ..filed.clone() };
+    let send = |record: &yidi_wire::v1::FilingRecord, offset| {
+        let message = Outgoing::new(
+            topics::FILING,
+            "k",
+            "yidi.v1.FilingRecord",
+            record,
+            ContentType::Protobuf,
+        )
+        .with_header(headers::MSGID, "F9");
+        Incoming::read_back(message, 0, offset)
+    };
+    let store =
+        Store::connect(&format!("sqlite://{}", dir.join("hub.db").display())).await.unwrap();
+    let kept = || async {
+        let row = sqlx::query(
+            "SELECT revoked_at, enddate, version FROM national_filing WHERE filing_id = 'F9'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        let revoked_at: String = yidi_store::Row::try_get(&row, 0).unwrap();
+        let enddate: String = yidi_store::Row::try_get(&row, 1).unwrap();
+        let version: i64 = yidi_store::Row::try_get(&row, 2).unwrap();
+        (revoked_at, enddate, version)
+    };
+    hub.handle(&[send(&filed, 1)]).await.unwrap();
+    assert_eq!(kept().await, (String::new(), "2027-04-30".to_owned(), 1));
+    hub.handle(&[send(&revoked, 2)]).await.unwrap();
+    let after_revocation = ("2026-11-10 10:00:00".to_owned(), "2026-11-10".to_owned(), 2);
+    assert_eq!(kept().await, after_revocation);
+    hub.handle(&[send(&filed, 3)]).await.unwrap();
+    assert_eq!(kept().await, after_revocation, "the replayed filing is older");
+    hub.handle(&[send(&unversioned, 4)]).await.unwrap();
+    assert_eq!(kept().await, after_revocation, "an unversioned record is older still");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Seed 004 art. 53 (issue #13 §4): an agency's halt of a person's direct settlement, and its
 /// lifting, reach the ministry's view; a halt read again after its lifting does not undo it,
 /// the person is kept as a token, and a record without its article is refused.
@@ -611,14 +680,7 @@ async fn a_reversal_result_stands_only_for_a_routed_reversal_of_a_settlement_the
         reason: "refund".into(),
         ..Reversal::default()
     };
-    let message = Outgoing::new(
-        topics::HUB_REQUESTS,
-        "k",
-        "yidi.v1.Reversal",
-        &reversal,
-        ContentType::Protobuf,
-    );
-    route(&hub, &Incoming::read_back(message, 0, 9)).await;
+    route(&hub, &reversal_request(&reversal, 9)).await;
     let answers = hub.route_results(&[reversed("R-1", "S2")]).await.unwrap();
     assert_eq!(answers[0].as_ref().unwrap_err().code, "RESULT_MISMATCH");
     let (bills, _, entries) = hub.desk.ledger_bills().await;
