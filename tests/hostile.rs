@@ -628,7 +628,8 @@ fn result_message(result: &SettleResult) -> Outgoing {
 /// answered with the first `setl_id` and paid once. A hospital of another province admits a
 /// person declaring no amount: the hold is bounded and the person's stay elsewhere is paid;
 /// the insured agency's desk releases it. An exchange classes a line against its catalogue:
-/// refused. A revoked filing's first record is replayed: no effect.
+/// refused. A revoked filing's first record is replayed: no effect. The day reconciles with
+/// the agencies' and exchanges' statements; a record the ledger loses is named.
 #[test]
 #[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 fn an_agency_or_a_hospital_in_bad_faith_is_refereed_and_a_stay_is_paid_once() {
@@ -749,7 +750,86 @@ fn an_agency_or_a_hospital_in_bad_faith_is_refereed_and_a_stay_is_paid_once() {
             (0..4u32).map(|i| bill(&mut simulator, 0, 60 + u64::from(i), 1, 320 + i)).collect();
         let answered = settle(&his, &next).await;
         assert_eq!(answered.len(), next.len(), "every genuine bill answered after the attacks");
+        a_day_is_reconciled_and_a_lost_record_is_named(&network, &tianjin_settled).await;
     });
+}
+
+/// The hub's daily reconciliation of `day` (`/api/reconciliation/day`) once `done` says it is
+/// complete, or after a minute.
+async fn day_reconciled(
+    network: &Network,
+    day: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) =
+            network::http_get(network.dashboard, &format!("/api/reconciliation/day?day={day}"))
+                .unwrap();
+        let found: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if done(&found) || Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The dashboard's `daily_reconciliation` check: whether it is green, and what it says.
+fn daily_check(network: &Network) -> (bool, String) {
+    let (_, body) = network::http_get(network.dashboard, "/api/checks").unwrap();
+    let checks: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let check = checks.iter().find(|c| c["name"] == "daily_reconciliation").unwrap();
+    (check["ok"] == serde_json::json!(true), check["detail"].as_str().unwrap_or("").to_owned())
+}
+
+/// Issue #26 §7: the hub asks the agencies and the exchanges for their signed statements of
+/// the day's settlements; with every genuine bill in, the ledger and both agree. A settlement
+/// the ledger then loses (a record gone from the hub's table) turns the day red, and once the
+/// parties send their detail the check names the bill.
+async fn a_day_is_reconciled_and_a_lost_record_is_named(network: &Network, settled: &SettleResult) {
+    let info = settled.setlinfo.as_ref().unwrap();
+    let day = &info.setl_time[..10];
+    let ask = |detail: bool| {
+        let body = serde_json::json!({"day": day, "detail": detail}).to_string();
+        let (status, answer) =
+            network::http_post(network.dashboard, "/api/clearing/reconcile-day", &body).unwrap();
+        assert_eq!(status, 200, "{answer}");
+    };
+    ask(false);
+    // Both parties of the settled bill's pair stated it.
+    let both = |found: &serde_json::Value| {
+        let pairs = found["pairs"].as_array().cloned().unwrap_or_default();
+        let of_pair = |party: &str| {
+            pairs
+                .iter()
+                .any(|p| p["party"] == party && p["insured"] == settled.insuplc_admdvs.as_str())
+        };
+        of_pair("agency") && of_pair("exchange")
+    };
+    let found = day_reconciled(network, day, both).await;
+    assert!(both(&found), "{found}");
+    assert_eq!(found["differing"], 0, "{found}");
+    let (ok, detail) = daily_check(network);
+    assert!(ok, "{detail}");
+    println!("hostile: {day} reconciled with the agencies' and exchanges' statements: {detail}");
+
+    let hub = Store::connect(&network.database("hub")).await.unwrap();
+    sqlx::query("DELETE FROM settled_bill WHERE setl_id = $1")
+        .bind(&info.setl_id)
+        .execute(hub.pool())
+        .await
+        .unwrap();
+    // The desk asks again, for the detail at once (the hub asks for it by itself once a day
+    // differs, the in-process tests show; here the first round may have used that ask).
+    ask(true);
+    let named = |found: &serde_json::Value| found.to_string().contains(&info.setl_id);
+    let found = day_reconciled(network, day, named).await;
+    assert!(named(&found), "the lost record is named: {found}");
+    let (ok, detail) = daily_check(network);
+    assert!(!ok && detail.contains(&format!("{} not in the ledger", info.setl_id)), "{detail}");
+    println!(
+        "hostile: a settlement the ledger lost: the daily check is red and names it: {detail}"
+    );
 }
 
 /// What a client with `client`'s settings gets from the broker in a few seconds: whether a

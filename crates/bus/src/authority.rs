@@ -128,7 +128,9 @@ pub fn may_publish(role: &Role, topic: &str) -> bool {
             .and_then(|code| code.parse::<yidi_domain::ids::RegionCode>().ok())
     };
     match topic {
-        topics::HUB_REQUESTS | topics::HUB_STATEMENTS => matches!(role, Role::Exchange(_)),
+        topics::HUB_REQUESTS => matches!(role, Role::Exchange(_)),
+        // An exchange's statements of clearing periods and days; an agency's of days.
+        topics::HUB_STATEMENTS => matches!(role, Role::Exchange(_) | Role::Agency(_)),
         topics::HUB_RESULTS | topics::FILING | topics::HUB_SANCTIONS => {
             matches!(role, Role::Agency(_))
         }

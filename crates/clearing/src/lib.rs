@@ -16,12 +16,15 @@
 //! - [`overdue`]: days past due, aging buckets, late interest, the escalation ladder.
 //! - [`prepay`]: prepayment (预付金) sizing and usage.
 //! - [`reconcile`]: the period's totals against a treatment province's exchange (3201/3202).
+//! - [`daily`]: a day's settlements of a pair of provinces, as the ledger, the agency and the
+//!   exchange each state them.
 //! - [`book`]: everything above as one state, changed only by events.
 //! - [`error`]: refusals with stable codes.
 
 pub mod book;
 pub mod calendar;
 pub mod chain;
+pub mod daily;
 pub mod error;
 pub mod funds;
 pub mod ledger;

@@ -110,6 +110,19 @@ enum Admin {
         #[arg(long)]
         period: String,
     },
+    /// Ask the agencies and the exchanges for their statements of a day (daily
+    /// reconciliation), with the settlements themselves with `--detail`; print the day's
+    /// reconciliation.
+    ReconcileDay {
+        /// yyyy-MM-dd, by the settlements' setl_time.
+        #[arg(long)]
+        day: String,
+        #[arg(long)]
+        detail: bool,
+        /// Only print what the hub holds; ask no one.
+        #[arg(long)]
+        show: bool,
+    },
     /// Play the provinces' finance offices: every `--every` seconds advance the clock by
     /// `--days`, confirm notices, and pay each round on its due date — except the `--late`
     /// provinces, which pay `--late-days` after it.
@@ -266,6 +279,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             Admin::Reconcile { period } => {
                 hub.post("/api/clearing/reconcile", json!({"period": period})).await?;
                 println!("statements of {period} requested; see /api/reconciliation?period={period}");
+            }
+            Admin::ReconcileDay { day, detail, show } => {
+                if !*show {
+                    hub.post("/api/clearing/reconcile-day", json!({"day": day, "detail": detail}))
+                        .await?;
+                    println!("statements of {day} requested; the answers come within seconds");
+                }
+                let found = hub.get(&format!("/api/reconciliation/day?day={day}")).await?;
+                println!("{}", serde_json::to_string_pretty(&found)?);
             }
             Admin::Provinces { every, days, late, late_days } => provinces(&hub, *every, *days, late, *late_days).await?,
         }

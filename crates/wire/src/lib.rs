@@ -8,6 +8,7 @@
 
 pub mod codec;
 pub mod convert;
+pub mod day;
 pub mod headers;
 
 /// The generated types of package `yidi.v1`.

@@ -82,6 +82,9 @@ impl Agency {
     fn decode(incoming: &Incoming) -> Result<Decoded, Rejection> {
         match incoming.header(headers::MSG_TYPE) {
             Some("yidi.v1.Reversal") => Ok(Decoded::Reverse(incoming.decode("Reversal")?)),
+            Some("yidi.v1.DayStatementRequest") => {
+                Ok(Decoded::Day(incoming.decode("DayStatementRequest")?))
+            }
             Some("yidi.v1.SettleRequest") | None => {
                 match incoming.decode::<SettleRequest>("SettleRequest")? {
                     SettleRequest { bill: None, .. } => {
@@ -566,7 +569,7 @@ impl LaneHandler for Agency {
                 Ok(Decoded::Reverse(reversal)) => {
                     msgids.extend([reversal.msgid.as_str(), reversal.omsgid.as_str()]);
                 }
-                Err(_) => {}
+                Ok(Decoded::Day(_)) | Err(_) => {}
             }
         }
         msgids.sort_unstable();
@@ -584,6 +587,12 @@ impl LaneHandler for Agency {
                 )?,
                 Ok(Decoded::Reverse(reversal)) => {
                     verdict(self.reverse(&mut tx, &mut prefetched, incoming, &reversal).await)?
+                }
+                Ok(Decoded::Day(ask)) => {
+                    let now = self.clock.now().format(TIME_FORMAT).to_string();
+                    let stated =
+                        crate::statement::day(&mut tx, &self.regions, incoming, &ask, &now).await;
+                    verdict(stated)?
                 }
                 Err(rejection) => Err(rejection),
             });
@@ -624,6 +633,8 @@ struct Resolved<'r> {
 enum Decoded {
     Settle(Box<SettleRequest>),
     Reverse(Reversal),
+    /// The hub asks for a day's statement (daily reconciliation).
+    Day(yidi_wire::v1::DayStatementRequest),
 }
 
 /// Whether `reversal` may undo `record`: the same person, treated in the province asking.

@@ -15,4 +15,5 @@ pub mod halts;
 pub mod handler;
 pub mod holds;
 pub mod lane;
+pub mod statement;
 pub mod store;

@@ -577,7 +577,8 @@ const ONE_PER_STAY: &str = "ALTER TABLE settlement ADD COLUMN insured TEXT;
 /// Migration 7's statements, the same on both backends.
 const DESK_RELEASES: &str = "ALTER TABLE admission_hold ADD COLUMN released_at TEXT;
             ALTER TABLE admission_hold ADD COLUMN release_reason TEXT;
-            CREATE INDEX IF NOT EXISTS admission_hold_person ON admission_hold (psn_no, year)";
+            CREATE INDEX IF NOT EXISTS admission_hold_person ON admission_hold (psn_no, year);
+            CREATE INDEX IF NOT EXISTS settlement_day ON settlement (settled_at)";
 
 /// The agency's schema changes after version 1 (`yidi_store::migrate`).
 pub const CHANGES: &[yidi_store::migrate::Change] = &[
@@ -655,10 +656,11 @@ pub const CHANGES: &[yidi_store::migrate::Change] = &[
     },
     yidi_store::migrate::Change {
         version: 7,
-        description: "admission holds released by the agency's desk",
+        description: "admission holds released by the agency's desk; settlements by day",
         // The insured agency's desk may release a hold (a hospital's word is not enough to
         // keep a person's fund from paying elsewhere); when and why is kept with it. A
-        // person's holds are read on every admission and discharge: by person, indexed.
+        // person's holds are read on every admission and discharge: by person, indexed. A
+        // day's settlements are what the agency states to the hub for daily reconciliation.
         sqlite: DESK_RELEASES,
         postgres: DESK_RELEASES,
     },
@@ -746,6 +748,43 @@ pub async fn close_hold(tx: &mut Tx, key: HoldKey<'_>, status: &str) -> Result<b
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// The settlements made on `day` (by the time they were settled, which their results carry
+/// as `setl_time`), reversed since or not, with the regions they were made between: what the
+/// agency states of the day. Settlements from before the insured region was kept with them
+/// are passed over.
+pub async fn settled_on(
+    tx: &mut Tx,
+    day: NaiveDate,
+) -> Result<Vec<yidi_wire::day::Held>, StoreError> {
+    let next = day.succ_opt().unwrap_or(day);
+    let rows = sqlx::query(
+        "SELECT insured, treatment, setl_id, fund_pay_sumamt FROM settlement
+         WHERE settled_at >= $1 AND settled_at < $2 AND insured IS NOT NULL
+             AND treatment IS NOT NULL",
+    )
+    .bind(format!("{day} 00:00:00"))
+    .bind(format!("{next} 00:00:00"))
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let region = |index: usize, column: &'static str| -> Result<RegionCode, StoreError> {
+                let text: String = row.try_get(index)?;
+                text.parse().map_err(|_| StoreError::Corrupt { column, detail: text })
+            };
+            let fund: String = row.try_get(3)?;
+            Ok(yidi_wire::day::Held {
+                insured: region(0, "settlement.insured")?,
+                treatment: region(1, "settlement.treatment")?,
+                settled: yidi_wire::day::Settled {
+                    setl_id: row.try_get(2)?,
+                    fund: amount(&fund, "settlement.fund_pay_sumamt")?,
+                },
+            })
+        })
+        .collect()
 }
 
 /// An admission's hold as the agency's desk sees it.

@@ -620,3 +620,53 @@ async fn national_2401_an_admission_holds_the_personal_account_too() {
     assert_ne!(info.acct_pay, "0.00", "the holding stay draws the account it held");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Issue #26 §7: asked by the hub, the agency states the settlements it made on a day, per
+/// insured region and treatment province — a reversed one too, for a day's settlements do not
+/// change once it is over — with their ids and fund shares when the detail is asked for.
+#[tokio::test]
+async fn the_agency_states_a_days_settlements_for_daily_reconciliation() {
+    use yidi_wire::v1::{DayStatement, DayStatementRequest};
+    let admitted = day("2026-11-10");
+    let index = person_where(admitted, |_, status, filed| status == BenefitStatus::Active && filed);
+    let (agency, dir) = agency_with("day-statement", index).await;
+    let message = bill(index, 1, admitted, |_| ());
+    let settled = answer(&agency, message.clone()).await;
+    assert_eq!(settled.status, i32::from(SettleStatus::Settled), "{}", settled.reason);
+    let info = settled.setlinfo.unwrap();
+    assert_eq!(answer(&agency, refund(message)).await.status, i32::from(SettleStatus::Reversed));
+    let ask = |day: &str, detail: bool| {
+        let request = DayStatementRequest { day: day.into(), detail };
+        let message = Outgoing::new(
+            topics::agency_requests(INSURED),
+            day,
+            "yidi.v1.DayStatementRequest",
+            &request,
+            ContentType::Protobuf,
+        );
+        let agency = &agency;
+        async move {
+            let answers = agency.handle(&[incoming(0, message)]).await.unwrap();
+            let replies = answers[0].as_ref().unwrap();
+            assert_eq!(replies[0].topic, topics::HUB_STATEMENTS);
+            DayStatement::decode(replies[0].payload.as_slice()).unwrap()
+        }
+    };
+    // The day the agency's clock settled it on, as the result says.
+    let today = info.setl_time[..10].to_owned();
+    let stated = ask(&today, true).await;
+    assert_eq!((stated.party.as_str(), stated.day.as_str()), ("agency", today.as_str()));
+    assert!(stated.region.split(',').any(|r| r == INSURED), "{}", stated.region);
+    assert_eq!(stated.rows.len(), 1, "{stated:?}");
+    let row = &stated.rows[0];
+    assert_eq!((row.insuplc_admdvs.as_str(), row.mdtrtarea_admvs.as_str()), (INSURED, "440000"));
+    assert_eq!((row.setl_cnt, row.fund_pay_sumamt.as_str()), (1, info.fund_pay_sumamt.as_str()));
+    assert_eq!(row.settlements.len(), 1, "reversed since, still made that day");
+    assert_eq!(row.settlements[0].setl_id, info.setl_id);
+    let plain = ask(&today, false).await;
+    assert!(plain.rows[0].settlements.is_empty());
+    assert_eq!(plain.rows[0].digest, row.digest, "the same totals without the detail");
+    let before = today.parse::<NaiveDate>().unwrap().pred_opt().unwrap().to_string();
+    assert!(ask(&before, false).await.rows.is_empty(), "nothing the day before");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -543,7 +543,13 @@ impl LaneHandler for Exchange {
         if !discharge && topic != topics::exchange_results(self.province.as_str()) {
             let mut answers = Vec::with_capacity(lane.len());
             for incoming in lane {
-                answers.push(verdict(crate::statement::on_request(self, incoming).await)?);
+                let answer =
+                    if incoming.header(headers::MSG_TYPE) == Some("yidi.v1.DayStatementRequest") {
+                        crate::daily::on_request(self, incoming).await
+                    } else {
+                        crate::statement::on_request(self, incoming).await
+                    };
+                answers.push(verdict(answer)?);
             }
             return Ok(answers);
         }

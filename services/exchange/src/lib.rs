@@ -19,6 +19,7 @@
 //! - [`app`]: settings and the run loop.
 
 pub mod app;
+pub mod daily;
 pub mod filings;
 pub mod grpc;
 pub mod hospitals;

@@ -50,6 +50,7 @@ pub const CHANGES: &[Change] = &[
     crate::filings::CHANGE,
     crate::hospitals::REGISTRATIONS,
     crate::filings::VERSIONS,
+    crate::daily::CHANGE,
 ];
 
 /// What the exchange knows of a msgid.

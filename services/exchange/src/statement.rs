@@ -33,8 +33,8 @@ pub async fn record(
     }
     if result.status == i32::from(SettleStatus::Settled) {
         sqlx::query(
-            "INSERT INTO hospital_setl (setl_id, insured, period, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_period)
-             VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT (setl_id) DO NOTHING",
+            "INSERT INTO hospital_setl (setl_id, insured, period, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_period, setl_day)
+             VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) ON CONFLICT (setl_id) DO NOTHING",
         )
         .bind(&info.setl_id)
         .bind(&result.insuplc_admdvs)
@@ -42,6 +42,8 @@ pub async fn record(
         .bind(&info.medfee_sumamt)
         .bind(&info.fund_pay_sumamt)
         .bind(&info.acct_pay)
+        // The day the agency made it (`setl_time`), for daily reconciliation.
+        .bind(info.setl_time.get(..10).filter(|day| day.len() == 10))
         .execute(&mut **tx)
         .await?;
     } else if result.status == i32::from(SettleStatus::Reversed) {

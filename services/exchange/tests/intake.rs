@@ -622,3 +622,53 @@ async fn a_grpc_call_gets_the_result_another_process_took_in() {
     assert_eq!(one.grpc_answers.get("shared_database", ""), 1, "read from the database");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue #26 §7: asked by the hub, the exchange states the settlements it delivered that
+/// were made on a day (by their `setl_time`), per insured region, with their ids and fund
+/// shares when the detail is asked for.
+#[tokio::test]
+async fn the_exchange_states_the_settlements_it_delivered_on_a_day() {
+    use yidi_wire::v1::{DayStatement, DayStatementRequest};
+    let (exchange, dir) = exchange("day-statement").await;
+    let delivered = |setl_id: &str, day: &str| SettleResult {
+        insuplc_admdvs: "120000".into(),
+        mdtrtarea_admvs: "440100".into(),
+        status: SettleStatus::Settled as i32,
+        setlinfo: Some(Setlinfo {
+            setl_id: setl_id.into(),
+            medfee_sumamt: "500.00".into(),
+            fund_pay_sumamt: "300.00".into(),
+            acct_pay: "0.00".into(),
+            setl_time: format!("{day} 23:59:59"),
+            ..Setlinfo::default()
+        }),
+        ..SettleResult::default()
+    };
+    let mut tx = exchange.store.begin().await.unwrap();
+    for (setl_id, day) in [("S-1", "2026-11-23"), ("S-2", "2026-11-24")] {
+        yidi_exchange::statement::record(&mut tx, &delivered(setl_id, day), Some("2026-11"))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let ask = DayStatementRequest { day: "2026-11-23".into(), detail: true };
+    let message = Outgoing::new(
+        topics::exchange_statements(TREATMENT),
+        "2026-11-23",
+        "yidi.v1.DayStatementRequest",
+        &ask,
+        ContentType::Protobuf,
+    );
+    let answers = exchange.handle(&[incoming(message, 0)]).await.unwrap();
+    let replies = answers[0].as_ref().unwrap();
+    assert_eq!(replies[0].topic, topics::HUB_STATEMENTS);
+    let stated = DayStatement::decode(replies[0].payload.as_slice()).unwrap();
+    assert_eq!((stated.party.as_str(), stated.region.as_str()), ("exchange", TREATMENT));
+    assert_eq!(stated.rows.len(), 1, "{stated:?}");
+    let row = &stated.rows[0];
+    assert_eq!((row.insuplc_admdvs.as_str(), row.mdtrtarea_admvs.as_str()), ("120000", TREATMENT));
+    assert_eq!((row.setl_cnt, row.fund_pay_sumamt.as_str()), (1, "300.00"));
+    let ids: Vec<&str> = row.settlements.iter().map(|s| s.setl_id.as_str()).collect();
+    assert_eq!(ids, ["S-1"], "the day's, not the next day's");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -94,6 +94,9 @@ const CALENDAR_EVERY: Duration = Duration::from_secs(30);
 /// How often routed requests older than `referee::ROUTED_KEEP_DAYS` are removed.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
+/// How often the hub looks for days over to reconcile.
+const DAY_ASK_EVERY: Duration = Duration::from_secs(60);
+
 /// What `--check-config` checks, and what `run` checks before it connects: the provinces
 /// read as region codes, the clock's start date, the dashboard not open beyond this machine
 /// without a token, the credentials readable.
@@ -108,8 +111,8 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Routed requests are kept as long as an answer may still honestly come (`referee`), then
-/// removed, every [`PRUNE_EVERY`].
+/// Routed requests are kept as long as an answer may still honestly come (`referee`), day
+/// statements [`crate::daily::DAYS_KEPT`] days; then removed, every [`PRUNE_EVERY`].
 fn prune_routed_requests(
     store: &yidi_store::Store,
     clock: yidi_runtime::clock::BusinessClock,
@@ -126,6 +129,53 @@ fn prune_routed_requests(
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, %before, "routed requests pruned"),
                 Err(error) => tracing::warn!(%error, "routed requests not pruned"),
+            }
+            let keep = chrono::Days::new(crate::daily::DAYS_KEPT);
+            let Some(before) = clock.today().checked_sub_days(keep) else { return };
+            match crate::daily::prune(&routed, &before.to_string()).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, %before, "day statements pruned"),
+                Err(error) => tracing::warn!(%error, "day statements not pruned"),
+            }
+        }
+    });
+}
+
+/// Who is asked for statements: the exchanges of the `treatment` provinces (of periods and
+/// days) and the agencies of the `served` ones (of days). Every [`DAY_ASK_EVERY`], the days
+/// over that no one was asked for (`daily::due`) are asked for — on the tick after the one
+/// that first saw them over, so that results of the day's last minutes still on their way
+/// are in.
+fn ask_statements(
+    desk: &Arc<Desk>,
+    outbox: &Outbox,
+    (treatment, served): (&BTreeSet<RegionCode>, &BTreeSet<RegionCode>),
+    store: &yidi_store::Store,
+    shutdown: &Shutdown,
+) {
+    let (exchanges, agencies) =
+        (treatment.iter().copied().collect(), served.iter().copied().collect());
+    desk.request_statements_from(outbox.clone(), exchanges, agencies);
+    let (desk, store) = (Arc::clone(desk), store.clone());
+    let seen = Arc::new(std::sync::Mutex::new(BTreeSet::<chrono::NaiveDate>::new()));
+    shutdown.every(DAY_ASK_EVERY, move || {
+        let (desk, store, seen) = (Arc::clone(&desk), store.clone(), Arc::clone(&seen));
+        async move {
+            let due = match crate::daily::due(&store).await {
+                Ok(due) => due,
+                Err(error) => return tracing::warn!(%error, "days to reconcile not read"),
+            };
+            let ready: Vec<chrono::NaiveDate> = {
+                let Ok(mut seen) = seen.lock() else { return };
+                let ready = due.iter().copied().filter(|day| seen.contains(day)).collect();
+                *seen = due.into_iter().collect();
+                ready
+            };
+            for day in ready {
+                match desk.request_day_statements(day, false).await {
+                    Ok(_) => tracing::info!(%day, "day statements asked for"),
+                    Err(error) => tracing::warn!(%error, %day, "day statements not asked for"),
+                }
             }
         }
     });
@@ -164,7 +214,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     bus.ensure_topics(&topic_names(&served, &treatment)).await?;
     let hub = Hub {
         store: store.clone(),
-        served,
+        served: served.clone(),
         suspended,
         overdue_suspended: desk.suspended(),
         desk: Arc::clone(&desk),
@@ -196,8 +246,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // One consumer for all of the hub's topics: every consumer costs the broker a fetch loop.
     let consumer = bus.consumer("hub", &Hub::topics())?;
     // After each cut-off, every treatment province's exchange is asked for its statement,
-    // queued in the outbox with the round that cut it off.
-    desk.request_statements_from(outbox.clone(), treatment.iter().copied().collect());
+    // queued in the outbox with the round that cut it off; each day over, every agency and
+    // exchange is asked for the day's.
+    ask_statements(&desk, &outbox, (&treatment, &served), &store, &shutdown);
     let stop = shutdown.requested();
     shutdown.spawn(async move { outbox.relay(stop).await });
     readiness.ready().await;

@@ -103,7 +103,14 @@ pub struct Desk {
     statements: std::sync::Mutex<Option<Statements>>,
     /// The settled bills are kept with a token for the person, not the person's number.
     tokens: Arc<yidi_trust::token::PersonTokens>,
+    /// The latest daily reconciliation and when it was made: the dashboard and the gauges
+    /// read it every few seconds, and it reads a week of the ledger.
+    daily: Mutex<Option<(std::time::Instant, Vec<crate::daily::PairDay>)>>,
 }
+
+/// How long a daily reconciliation is shown before it is made again (a new day statement
+/// makes it again at once).
+pub const DAILY_FRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn read_log(store: &Store) -> Result<Vec<Record>, StoreError> {
     read_log_from(store, 1).await
@@ -198,6 +205,7 @@ impl Desk {
             state: Mutex::new(State { book, last: records.last().cloned(), ticked: None }),
             suspended: Arc::new(RwLock::new(BTreeSet::new())),
             statements: std::sync::Mutex::new(None),
+            daily: Mutex::new(None),
             tokens,
         };
         if records.is_empty() {
@@ -264,10 +272,62 @@ impl Desk {
 
     /// After each cut-off (a generated round), the hub asks these treatment provinces'
     /// exchanges for their statements: queued in `outbox` with the round, in one transaction.
-    pub fn request_statements_from(&self, outbox: Outbox, treatment: Vec<RegionCode>) {
+    /// Where statement requests go: `treatment` provinces' exchanges (periods and days) and
+    /// the agencies of the `served` insured provinces (days).
+    pub fn request_statements_from(
+        &self,
+        outbox: Outbox,
+        treatment: Vec<RegionCode>,
+        served: Vec<RegionCode>,
+    ) {
         if let Ok(mut slot) = self.statements.lock() {
-            *slot = Some(Statements { outbox, treatment });
+            *slot = Some(Statements { outbox, treatment, served });
         }
+    }
+
+    /// Every pair of the latest stated days as each party stated it (`daily::reconcile`),
+    /// made again when older than [`DAILY_FRESH`] or when a statement came since.
+    pub async fn daily_reconciliation(&self) -> Result<Vec<crate::daily::PairDay>, StoreError> {
+        let mut cached = self.daily.lock().await;
+        if let Some((made, pairs)) = cached.as_ref() {
+            if made.elapsed() < DAILY_FRESH {
+                return Ok(pairs.clone());
+            }
+        }
+        let pairs = crate::daily::reconcile(&self.store, crate::daily::RECONCILED_DAYS).await?;
+        *cached = Some((std::time::Instant::now(), pairs.clone()));
+        Ok(pairs)
+    }
+
+    /// The hub's database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A day statement came: the next daily reconciliation is made afresh.
+    pub async fn forget_daily(&self) {
+        *self.daily.lock().await = None;
+    }
+
+    /// Asks every agency and exchange for its statement of `day` (daily reconciliation),
+    /// with the settlements themselves when `detail`; whether there was anyone to ask.
+    pub async fn request_day_statements(
+        &self,
+        day: NaiveDate,
+        detail: bool,
+    ) -> Result<bool, DeskError> {
+        let Some(statements) = self.statements.lock().ok().and_then(|slot| slot.clone()) else {
+            return Ok(false);
+        };
+        let mut tx = self.store.begin().await?;
+        let at = self.recorded_at();
+        crate::daily::asked(&mut tx, day, detail, &at).await?;
+        for message in crate::daily::asks(day, detail, &statements.served, &statements.treatment) {
+            Outbox::put(&mut tx, &message, &at).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        statements.outbox.wake();
+        Ok(true)
     }
 
     /// Queues the statement requests the `events` call for inside `tx`; the outbox to wake
@@ -747,6 +807,8 @@ impl Desk {
     /// sees a false red learns to ignore the real one.
     pub async fn checks(&self, full: bool) -> Vec<Check> {
         let mut checks = Vec::new();
+        // Read before the desk's lock: it reads only tables the desk does not write.
+        let daily = self.daily_reconciliation().await;
         let state = self.state.lock().await;
         let settled = crate::record::settled_advance(&self.store).await;
         checks.push(match self.check_log(full, &state.book.settings, state.last.as_ref()).await {
@@ -792,6 +854,13 @@ impl Desk {
                 Check { name: "ledger_equals_settled_bills", ok: false, detail: e.to_string() }
             }
         });
+        checks.push(match daily {
+            Ok(pairs) => {
+                let (ok, detail) = crate::daily::check(&pairs);
+                Check { name: "daily_reconciliation", ok, detail }
+            }
+            Err(e) => Check { name: "daily_reconciliation", ok: false, detail: e.to_string() },
+        });
         checks
     }
 }
@@ -801,6 +870,7 @@ impl Desk {
 struct Statements {
     outbox: Outbox,
     treatment: Vec<RegionCode>,
+    served: Vec<RegionCode>,
 }
 
 impl Statements {

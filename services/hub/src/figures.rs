@@ -30,7 +30,7 @@ struct Province {
     province: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct Pair {
     insured: String,
     treatment: String,
@@ -49,6 +49,7 @@ pub struct ClearingGauges {
     suspended: Gauge,
     usage: Family<Pair, Gauge<f64, std::sync::atomic::AtomicU64>>,
     rounds: Family<State, Gauge>,
+    day_differences: Family<Pair, Gauge>,
 }
 
 /// A province's overdue level as a number an alert compares: 0 normal, 1 reminder, 2
@@ -90,6 +91,11 @@ impl ClearingGauges {
             self.usage.clone(),
         );
         registry.register("clearing_rounds", "Clearing rounds by state", self.rounds.clone());
+        registry.register(
+            "reconciliation_differences",
+            "Days of the latest stated week on which an agency's or an exchange's statement differs from the ledger, per insured region and treatment province",
+            self.day_differences.clone(),
+        );
     }
 
     /// Reads the desk's views into the gauges.
@@ -113,6 +119,19 @@ impl ClearingGauges {
                 treatment: prepayment.treatment.to_string(),
             };
             self.usage.get_or_create(&label).set(prepayment.usage.usage.to_f64().unwrap_or(0.0));
+        }
+        if let Ok(pairs) = desk.daily_reconciliation().await {
+            let mut differing: std::collections::BTreeMap<Pair, i64> = Default::default();
+            for pair in &pairs {
+                let label = Pair {
+                    insured: pair.insured.to_string(),
+                    treatment: pair.treatment.to_string(),
+                };
+                *differing.entry(label).or_default() += i64::from(!pair.agrees);
+            }
+            for (label, count) in differing {
+                self.day_differences.get_or_create(&label).set(count);
+            }
         }
         let states = desk.round_states().await;
         for state in [RoundState::Confirming, RoundState::Final, RoundState::Paid] {

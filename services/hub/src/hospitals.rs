@@ -26,6 +26,7 @@ pub const CHANGES: &[yidi_store::migrate::Change] = &[
     REGISTRATIONS,
     crate::referee::CHANGE,
     crate::record::FILING_VERSIONS,
+    crate::daily::CHANGE,
 ];
 
 /// Migration 4: a decision's registration (null: none).

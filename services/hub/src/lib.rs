@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod clearing;
+pub mod daily;
 pub mod dashboard;
 pub mod figures;
 pub mod halts;

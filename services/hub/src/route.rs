@@ -318,6 +318,24 @@ impl Hub {
         Ok(())
     }
 
+    /// Agency or exchange → hub: a party's statement of a day's settlements (`daily`), kept
+    /// for daily reconciliation; where it differs from the ledger, the party is asked for the
+    /// settlements themselves.
+    pub async fn record_day_statement(
+        &self,
+        incoming: &Incoming,
+    ) -> Result<Vec<Outgoing>, Failure> {
+        let received = crate::daily::admit(incoming)?;
+        let at = self.desk.recorded_at();
+        let mut tx = self.store.begin().await.map_err(retry)?;
+        let asks = crate::daily::record(&mut tx, &received, &at).await.map_err(retry)?;
+        tx.commit().await.map_err(|e| retry(yidi_store::StoreError::from(e)))?;
+        self.desk.forget_daily().await;
+        info!(day = %received.day, party = received.party.as_str(), rows = received.rows.len(),
+              detail_asked = !asks.is_empty(), "day statement kept");
+        Ok(asks)
+    }
+
     /// Exchange → hub: a statement of a clearing period (or one part of it), reconciled
     /// against the ledger once whole.
     pub async fn record_statement(&self, incoming: &Incoming) -> Result<Vec<Outgoing>, Failure> {
@@ -438,7 +456,14 @@ impl LaneHandler for Hub {
             topics::HUB_STATEMENTS => {
                 let mut answers = Vec::with_capacity(lane.len());
                 for incoming in lane {
-                    answers.push(verdict(self.record_statement(incoming).await)?);
+                    let answer = if incoming.header(yidi_wire::headers::MSG_TYPE)
+                        == Some("yidi.v1.DayStatement")
+                    {
+                        self.record_day_statement(incoming).await
+                    } else {
+                        self.record_statement(incoming).await
+                    };
+                    answers.push(verdict(answer)?);
                 }
                 Ok(answers)
             }

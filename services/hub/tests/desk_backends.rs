@@ -34,7 +34,7 @@ async fn drop_guard(store: &Store) {
 
 #[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
 async fn exercise(url: &str) {
-    let store = Store::open(url, &schema()).await.unwrap();
+    let store = Store::open_migrated(url, &schema(), yidi_hub::hospitals::CHANGES).await.unwrap();
     drop_guard(&store).await; // a fresh start on a database an earlier run used
     for statement in ["DELETE FROM clearing_log", "DELETE FROM settled_bill"] {
         sqlx::query(statement).execute(store.pool()).await.unwrap();
@@ -177,7 +177,8 @@ async fn a_lane_of_results_posts_what_the_results_post_one_at_a_time() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite://{}", dir.join("hub.db").display());
-        let store = Store::open(&url, &schema()).await.unwrap();
+        let store =
+            Store::open_migrated(&url, &schema(), yidi_hub::hospitals::CHANGES).await.unwrap();
         let desk = support::desk(&store, start).await;
         let periods = if grouped {
             desk.record_results(&results.iter().collect::<Vec<_>>()).await.unwrap()
@@ -221,7 +222,7 @@ async fn a_retried_top_up_under_its_idempotency_key_is_recorded_once() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}", dir.join("hub.db").display());
-    let store = Store::open(&url, &schema()).await.unwrap();
+    let store = Store::open_migrated(&url, &schema(), yidi_hub::hospitals::CHANGES).await.unwrap();
     let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 4);
     let desk = support::desk(&store, start).await;
     let top_up = |amount: &'static str| {

@@ -729,3 +729,113 @@ async fn a_msgid_routed_for_one_bill_is_not_routed_for_another() {
     assert_eq!(answers[0].as_ref().unwrap_err().code, "MSGID_CONFLICT");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue #26 §7: a day's settlements of a pair of provinces, as the ledger holds them, as the
+/// insured agency states them and as the treatment province's exchange states them, agree —
+/// or the daily conservation check is red, and names the bills behind the difference once the
+/// party sends its detail (the hub asks it for that). A party states only what it speaks for.
+#[tokio::test]
+#[allow(clippy::too_many_lines)] // One scenario whose steps build on each other, read in order.
+async fn a_day_is_reconciled_with_what_the_agency_and_the_exchange_each_state() {
+    use yidi_bus::LaneHandler;
+    use yidi_wire::day::{statement, Held, Settled};
+    use yidi_wire::v1::{DayStatement, DayStatementRequest};
+    let (hub, dir) = hub("daily").await;
+    for id in ["S1", "S2"] {
+        route(&hub, &bill_request(id)).await;
+        hub.handle(&[settled_result(id)]).await.unwrap();
+    }
+    let day: chrono::NaiveDate = "2026-11-23".parse().unwrap();
+    let held = |ids: &[&str]| -> Vec<Held> {
+        ids.iter()
+            .map(|id| Held {
+                insured: "440000".parse().unwrap(),
+                treatment: "310100".parse().unwrap(),
+                settled: Settled {
+                    setl_id: (*id).into(),
+                    fund: yidi_domain::money::Amount::from_yuan(1000),
+                },
+            })
+            .collect()
+    };
+    let stated = |party: &str, region: &str, ids: &[&str], detail: bool| {
+        statement(day, party, region, "2026-11-24 01:00:00", held(ids), detail)
+    };
+    let send = |statement: &DayStatement| {
+        let message = Outgoing::new(
+            topics::HUB_STATEMENTS,
+            &statement.day,
+            "yidi.v1.DayStatement",
+            statement,
+            ContentType::Protobuf,
+        );
+        Incoming::read_back(message, 0, 1)
+    };
+    let daily = |hub: &Hub| {
+        let desk = Arc::clone(&hub.desk);
+        async move {
+            let checks = desk.checks(false).await;
+            let check = checks.into_iter().find(|c| c.name == "daily_reconciliation").unwrap();
+            (check.ok, check.detail)
+        }
+    };
+
+    // Both parties state what the ledger holds: nothing asked, green.
+    for (party, region) in [("agency", "440000"), ("exchange", "310000")] {
+        let answers = hub.handle(&[send(&stated(party, region, &["S1", "S2"], false))]).await;
+        assert!(answers.unwrap()[0].as_ref().unwrap().is_empty(), "{party} agrees");
+    }
+    let (ok, detail) = daily(&hub).await;
+    assert!(ok, "{detail}");
+    assert!(detail.contains("2 pair-days of 1 days"), "{detail}");
+
+    // The exchange states S1 only: red, and it is asked for its detail.
+    let answers = hub.handle(&[send(&stated("exchange", "310000", &["S1"], false))]).await;
+    let asks = answers.unwrap().remove(0).unwrap();
+    assert_eq!(asks.len(), 1, "{asks:?}");
+    assert_eq!(asks[0].topic, topics::exchange_statements("310000"));
+    let ask = DayStatementRequest::decode(asks[0].payload.as_slice()).unwrap();
+    assert_eq!((ask.day.as_str(), ask.detail), ("2026-11-23", true));
+    let (ok, detail) = daily(&hub).await;
+    assert!(!ok);
+    assert!(
+        detail.contains("exchange states 1 bills 1000.00, the ledger 2 bills 2000.00"),
+        "{detail}"
+    );
+    assert!(detail.contains("(bills: asked)"), "{detail}");
+    // Its detail names the bill behind it; the agency's detail names one the ledger lacks.
+    hub.handle(&[send(&stated("exchange", "310000", &["S1"], true))]).await.unwrap();
+    let agency_answers =
+        hub.handle(&[send(&stated("agency", "440000", &["S1", "S2", "S9"], true))]).await;
+    assert!(agency_answers.unwrap()[0].as_ref().unwrap().is_empty(), "detail asked once a day");
+    let (ok, detail) = daily(&hub).await;
+    assert!(!ok);
+    assert!(
+        detail.contains("S2 not stated") && detail.contains("S9 not in the ledger"),
+        "{detail}"
+    );
+    let mut tx = hub.store.begin().await.unwrap();
+    let pairs = yidi_hub::daily::reconcile_day(&mut tx, day).await.unwrap();
+    drop(tx);
+    assert_eq!(pairs.iter().filter(|p| !p.agrees).count(), 2, "{pairs:?}");
+    // A party that states the day but leaves out a pair the ledger holds states it empty.
+    let mut silent = stated("exchange", "310000", &[], true);
+    silent.rows.clear();
+    hub.handle(&[send(&silent)]).await.unwrap();
+    let (_, detail) = daily(&hub).await;
+    assert!(detail.contains("exchange states 0 bills 0.00, the ledger 2 bills"), "{detail}");
+
+    // A party states only what it speaks for.
+    let foreign = signed_by(
+        send(&stated("agency", "440000", &["S1", "S2"], false)),
+        "agency-north",
+        "agency:120000",
+    );
+    let refused = hub.handle(&[foreign]).await.unwrap().remove(0).unwrap_err();
+    assert!(refused.code.starts_with("AUTH_"), "{refused:?}");
+    let mut outside = stated("agency", "440000", &["S1"], false);
+    outside.rows[0].insuplc_admdvs = "120000".into();
+    let refused = hub.handle(&[send(&outside)]).await.unwrap().remove(0).unwrap_err();
+    assert_eq!(refused.code, "INVALID_STATEMENT");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -198,6 +198,26 @@ pub(super) async fn request_statements(
 }
 
 #[derive(Debug, Deserialize)]
+pub(super) struct ReconcileDay {
+    day: String,
+    #[serde(default)]
+    detail: bool,
+}
+
+/// Asks every agency and exchange for its statement of a day (daily reconciliation), with the
+/// settlements themselves when `detail`.
+pub(super) async fn request_day_statements(
+    State(d): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<ReconcileDay>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorised(&d, &headers)?;
+    let day: chrono::NaiveDate = body.day.parse().map_err(|e| bad("day", e))?;
+    let requested = d.desk.request_day_statements(day, body.detail).await?;
+    Ok(Json(json!({"requested": requested, "day": day.to_string(), "detail": body.detail})))
+}
+
+#[derive(Debug, Deserialize)]
 pub(super) struct Fine {
     fine_id: String,
     setl_id: String,

@@ -150,3 +150,30 @@ pub(super) async fn hospitals(
     let decisions = crate::hospitals::history(&d.store, 200).await.map_err(unavailable)?;
     Ok(Json(json!({"sanctioned": sanctioned, "decisions": decisions})))
 }
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DayQuery {
+    day: Option<String>,
+}
+
+/// Daily reconciliation (`daily`): every pair of `day` as the agencies and the exchanges
+/// stated it against the ledger, with the bills behind each difference; without a day, the
+/// latest stated days.
+pub(super) async fn day_reconciliation(
+    State(d): State<Shared>,
+    Query(q): Query<DayQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let internal = |e: yidi_store::StoreError| {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, "STORE".into(), e.to_string())
+    };
+    let pairs = match &q.day {
+        Some(text) => {
+            let day: chrono::NaiveDate = text.parse().map_err(|e| bad("day", e))?;
+            let mut tx = d.desk.store().begin().await.map_err(internal)?;
+            crate::daily::reconcile_day(&mut tx, day).await.map_err(internal)?
+        }
+        None => d.desk.daily_reconciliation().await.map_err(internal)?,
+    };
+    let differing = pairs.iter().filter(|p| !p.agrees).count();
+    Ok(Json(json!({"pairs": pairs, "differing": differing})))
+}
