@@ -374,6 +374,21 @@ async fn the_hub_refuses_a_classification_or_level_other_than_the_catalogues_and
     assert_eq!(replies[0].topic, topics::exchange_results("310000"), "answered, not routed");
     let answer = SettleResult::decode(replies[0].payload.as_slice()).unwrap();
     assert_eq!(answer.reason, "agreement_suspended");
+    // Nor does it take a hold on anyone's fund (2401): an admission is held to the register
+    // as a bill is.
+    let mut admission = bill_request("S4");
+    let mut decoded = yidi_wire::v1::SettleRequest::decode(admission.payload.as_slice()).unwrap();
+    decoded.lines.clear();
+    if let Some(bill) = decoded.bill.as_mut() {
+        (bill.admission, bill.hold_amt) = (true, String::new());
+        bill.feedetail.clear();
+    }
+    admission.payload = decoded.encode_to_vec();
+    let answers = hub.route_requests(&[admission]).await.unwrap();
+    let replies = answers[0].as_ref().unwrap();
+    assert_eq!(replies[0].topic, topics::exchange_results("310000"), "answered, not routed");
+    let answer = SettleResult::decode(replies[0].payload.as_slice()).unwrap();
+    assert_eq!(answer.reason, "agreement_suspended", "no hold for a suspended institution");
     let routed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM routed_request")
         .fetch_one(hub.store.pool())
         .await
