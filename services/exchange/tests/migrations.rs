@@ -100,6 +100,7 @@ async fn an_exchange_database_of_an_earlier_release_is_upgraded_on_postgres() {
         "lease",
         "hospital_setl",
         "hospital_agreement",
+        "filing_replica",
     ] {
         let drop = format!("DROP TABLE IF EXISTS {table} CASCADE");
         sqlx::query(sqlx::AssertSqlSafe(drop)).execute(store.pool()).await.unwrap();
