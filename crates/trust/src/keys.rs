@@ -90,7 +90,8 @@ fn read_certificate(path: &Path) -> Result<Certificate, TrustError> {
 }
 
 fn new_key() -> Result<(SigningKey, String), TrustError> {
-    let secret = SecretKey::random(&mut rand_core::OsRng);
+    // The operating system's generator (`getrandom`), as `Generate` draws it.
+    let secret = <SecretKey as sm2::elliptic_curve::Generate>::generate();
     let key = SigningKey::new(DIST_ID, &secret)
         .map_err(|_| TrustError::Invalid("a fresh SM2 key".into()))?;
     Ok((key, hex::encode(secret.to_bytes())))
