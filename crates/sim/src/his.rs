@@ -88,3 +88,44 @@ fn third_party_status(simulator: &mut Simulator, rel_ttp_flag: bool) -> &'static
         _ => "paid",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, TIME_FORMAT).unwrap()
+    }
+
+    fn stay(bill: &DischargeBill) -> yidi_domain::stay::Stay {
+        yidi_domain::stay::Stay {
+            admitted_at: at(&bill.begntime),
+            discharged_at: at(&bill.endtime),
+        }
+    }
+
+    /// A person lies in one hospital a night: the simulated hospitals never bill a stay that
+    /// shares a night with the person's last one — nor, after `stays_begin_after`, with a
+    /// stay an earlier run billed — which the insured place would refuse as paid already.
+    #[test]
+    fn a_persons_stays_never_share_a_night() {
+        let catalogues = yidi_data::treatment_catalogues().unwrap();
+        let insured: RegionCode = "120000".parse().unwrap();
+        let mut simulator = Simulator::new(3);
+        let first =
+            discharge(&mut simulator, insured, 5, &catalogues[0], at("2026-11-20 10:00:00"), 1);
+        let second =
+            discharge(&mut simulator, insured, 5, &catalogues[1], at("2026-11-21 10:00:00"), 2);
+        assert!(!stay(&first).overlaps(&stay(&second)), "{first:?} {second:?}");
+        let mut next_run = Simulator::new(3).stays_begin_after(at("2026-11-21 10:00:00"));
+        let third =
+            discharge(&mut next_run, insured, 5, &catalogues[0], at("2026-11-22 10:00:00"), 3);
+        assert!(!stay(&second).overlaps(&stay(&third)), "{second:?} {third:?}");
+        let mut forgetful = Simulator::new(3);
+        let again =
+            discharge(&mut forgetful, insured, 5, &catalogues[0], at("2026-11-22 10:00:00"), 3);
+        assert!(stay(&second).overlaps(&stay(&again)), "without the floor a run forgets");
+    }
+}

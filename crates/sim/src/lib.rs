@@ -35,6 +35,8 @@ pub struct Simulator {
     /// one). One entry per person billed, so bounded by the registry's size.
     discharges:
         std::collections::HashMap<(yidi_domain::ids::RegionCode, u64), chrono::NaiveDateTime>,
+    /// The earliest a stay of a person not billed yet may begin (`stays_begin_after`).
+    floor: Option<chrono::NaiveDateTime>,
 }
 
 /// Chooses from weighted options; weights are small integers.
@@ -57,7 +59,19 @@ fn yuan(fen: i64) -> Decimal {
 
 impl Simulator {
     pub fn new(seed: u64) -> Simulator {
-        Simulator { rng: fastrand::Rng::with_seed(seed), discharges: Default::default() }
+        Simulator {
+            rng: fastrand::Rng::with_seed(seed),
+            discharges: Default::default(),
+            floor: None,
+        }
+    }
+
+    /// The same, for a network that may have settled this registry's persons before (an
+    /// earlier run of the load generator on the same databases): every stay begins no earlier
+    /// than `floor`, after any stay billed before it, so that none shares a night with a
+    /// settled one and is refused as paid already.
+    pub fn stays_begin_after(self, floor: chrono::NaiveDateTime) -> Simulator {
+        Simulator { floor: Some(floor), ..self }
     }
 
     /// The admission of person `index` of `insured`'s stay that would begin at `wanted` and end
@@ -69,7 +83,7 @@ impl Simulator {
         wanted: chrono::NaiveDateTime,
         discharge: chrono::NaiveDateTime,
     ) -> chrono::NaiveDateTime {
-        let last = self.discharges.insert(person, discharge);
+        let last = self.discharges.insert(person, discharge).or(self.floor);
         last.map_or(wanted, |last| wanted.max(last).min(discharge))
     }
 

@@ -295,7 +295,10 @@ async fn drive(args: Args) -> anyhow::Result<()> {
     let receiver = tokio::spawn(receive(results, pending.clone(), tally.clone()));
     let mut hospitals = Hospitals {
         producer: producer(&args.broker)?,
-        simulator: Simulator::new(args.seed),
+        // The network may hold this registry's stays from an earlier run: each stay billed
+        // now begins after this run does, so none is refused as paid already.
+        simulator: Simulator::new(args.seed)
+            .stays_begin_after(yidi_runtime::clock::BusinessClock::default().now()),
         treatments,
         insured,
         catalogues: yidi_data::treatment_catalogues()?,
