@@ -760,13 +760,7 @@ async fn agreement(fixture: &'static Fixture) {
 async fn admissions(fixture: &'static Fixture) {
     let today = yidi_runtime::clock::BusinessClock::default().today();
     let insured: RegionCode = "120000".parse().unwrap();
-    let index = (1950..2000)
-        .find(|index| {
-            let person = registry::person(insured, *index, today);
-            benefit::decide(&person.registration(), &BenefitRules::default(), today).status
-                == yidi_domain::claim::BenefitStatus::Active
-        })
-        .unwrap();
+    let index = his::active_person(insured, 1950);
     let admit = |pick: usize, sequence: u32| {
         let mut admission = bill(&mut fixture.simulator(), 1, index, pick, sequence);
         admission.admission = true;

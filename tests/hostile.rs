@@ -407,20 +407,6 @@ async fn refusals(his: &His, codes: &[(String, &str)]) -> HashMap<String, String
     letters
 }
 
-/// A Tianjin person whose benefits are active today, from `from` on.
-fn active_tianjin_person(from: u64) -> u64 {
-    use yidi_domain::benefit::{self, BenefitRules};
-    let today = yidi_runtime::clock::BusinessClock::default().today();
-    let insured = "120000".parse().unwrap();
-    (from..from + 100)
-        .find(|index| {
-            let person = yidi_sim::registry::person(insured, *index, today);
-            benefit::decide(&person.registration(), &BenefitRules::default(), today).status
-                == yidi_domain::claim::BenefitStatus::Active
-        })
-        .expect("the registry has active persons")
-}
-
 /// Issue #26 §3: a Guangdong hospital admits a Tianjin person, declaring no amount: the hold
 /// is a typical stay's, for weeks, not the person's whole cap for half a year; the person's
 /// real stay in another province is still paid by the pooled fund. The Tianjin agency's desk
@@ -431,7 +417,7 @@ async fn a_hold_made_on_a_hospitals_word_is_bounded(
     simulator: &mut Simulator,
 ) {
     use yidi_domain::hold::{HoldRules, TYPICAL_HOLD};
-    let index = active_tianjin_person(1700);
+    let index = his::active_person("120000".parse().unwrap(), 1700);
     let mut admission = bill(simulator, 1, index, 0, 330);
     admission.admission = true;
     admission.feedetail.clear();
@@ -487,7 +473,7 @@ async fn a_request_classed_against_the_catalogue_is_refused(
     simulator: &mut Simulator,
 ) {
     let guangdong = network.trust("exchange-440000");
-    let bill = bill(simulator, 1, active_tianjin_person(1750), 0, 332);
+    let bill = bill(simulator, 1, his::active_person("120000".parse().unwrap(), 1750), 0, 332);
     assert_eq!(&bill.mdtrtarea_admvs[..2], "44");
     let catalogues = yidi_data::treatment_catalogues().unwrap();
     let catalogue = catalogues.iter().find(|c| c.region.as_str() == "440000").unwrap();

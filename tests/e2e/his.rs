@@ -235,6 +235,19 @@ impl His {
     }
 }
 
+/// The first person of `insured` from `from` on whose benefits are active today.
+pub fn active_person(insured: RegionCode, from: u64) -> u64 {
+    use yidi_domain::benefit::{self, BenefitRules};
+    let today = yidi_runtime::clock::BusinessClock::default().today();
+    (from..from + 100)
+        .find(|index| {
+            let person = yidi_sim::registry::person(insured, *index, today);
+            benefit::decide(&person.registration(), &BenefitRules::default(), today).status
+                == yidi_domain::claim::BenefitStatus::Active
+        })
+        .expect("the registry has active persons")
+}
+
 /// The insured regions the agencies of the test network host.
 pub const INSURED: [&str; 4] = ["110000", "120000", "310000", "441900"];
 

@@ -65,6 +65,16 @@ impl Party {
         }
     }
 
+    /// Whether a statement of this party for `region` covers the pair (`insured`,
+    /// `treatment`): an agency speaks for the persons its regions insure, an exchange for the
+    /// bills treated in its province.
+    fn speaks_for(self, region: RegionCode, (insured, treatment): Pair) -> bool {
+        match self {
+            Party::Agency => region.covers(insured),
+            Party::Exchange => region.same_province(treatment),
+        }
+    }
+
     fn parse(text: &str) -> Option<Party> {
         match text {
             "agency" => Some(Party::Agency),
@@ -234,11 +244,7 @@ pub fn admit(incoming: &yidi_bus::Incoming) -> Result<Received, Rejection> {
         }
     }
     for row in &rows {
-        let inside = match party {
-            Party::Agency => regions.iter().any(|r| r.covers(row.insured)),
-            Party::Exchange => regions.iter().any(|r| r.same_province(row.treatment)),
-        };
-        if !inside {
+        if !regions.iter().any(|r| party.speaks_for(*r, (row.insured, row.treatment))) {
             return Err(invalid(format!(
                 "the row {}→{} is outside the regions the statement names",
                 row.insured, row.treatment
@@ -384,10 +390,7 @@ pub async fn record(
 }
 
 fn covers(received: &Received, insured: RegionCode, treatment: RegionCode) -> bool {
-    match received.party {
-        Party::Agency => received.regions.iter().any(|r| r.covers(insured)),
-        Party::Exchange => received.regions.iter().any(|r| r.same_province(treatment)),
-    }
+    received.regions.iter().any(|r| received.party.speaks_for(*r, (insured, treatment)))
 }
 
 /// One pair of one day as a party stated it, against the ledger.
@@ -526,11 +529,7 @@ pub async fn reconcile_day(tx: &mut Tx, day: NaiveDate) -> Result<Vec<PairDay>, 
     let mut pairs: BTreeSet<(Party, Pair)> = stated.keys().copied().collect();
     for (party, region) in &coverage {
         for (insured, treatment) in ledger.keys() {
-            let covered = match party {
-                Party::Agency => region.covers(*insured),
-                Party::Exchange => region.same_province(*treatment),
-            };
-            if covered {
+            if party.speaks_for(*region, (*insured, *treatment)) {
                 pairs.insert((*party, (*insured, *treatment)));
             }
         }
